@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+import { analysisCommands } from "./analysis-commands.js";
+import { type Command, UsageError } from "./command.js";
+import { controlCommands } from "./control-commands.js";
+import { enforcementCommands } from "./enforcement-commands.js";
+
+const commands: Command[] = [...controlCommands, ...analysisCommands, ...enforcementCommands];
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    "ringfence: EC2 security groups for any Linux fleet",
+    "",
+    "Usage: ringfence COMMAND [OPTIONS]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Run `ringfence COMMAND --help` for the options of one command.",
+  ].join("\n");
+}
+
+/** The longest command name that prefixes argv ("agents token" before "agents"). */
+function select(argv: string[]): { command: Command; rest: string[] } | undefined {
+  let best: { command: Command; rest: string[] } | undefined;
+  for (const command of commands) {
+    const words = command.name.split(" ");
+    if (
+      words.every((w, i) => argv[i] === w) &&
+      (!best || words.length > best.command.name.split(" ").length)
+    ) {
+      best = { command, rest: argv.slice(words.length) };
+    }
+  }
+  return best;
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    console.log(overview());
+    return argv.length === 0 ? 2 : 0;
+  }
+  const chosen = select(argv);
+  if (!chosen) {
+    console.error(`ringfence: unknown command '${argv[0]}'\n\n${overview()}`);
+    return 2;
+  }
+  if (chosen.rest.includes("--help") || chosen.rest.includes("-h")) {
+    console.log(chosen.command.usage);
+    return 0;
+  }
+  try {
+    return await chosen.command.run(chosen.rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`ringfence ${chosen.command.name}: ${error.message}\n\n${chosen.command.usage}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`ringfence: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 2;
+  },
+);
