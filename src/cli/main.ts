@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 import { analysisCommands } from "./analysis-commands.js";
+import { auditCommands } from "./audit-commands.js";
 import { type Command, UsageError } from "./command.js";
 import { controlCommands } from "./control-commands.js";
 import { enforcementCommands } from "./enforcement-commands.js";
+import { labCommands } from "./lab-commands.js";
 
-const commands: Command[] = [...controlCommands, ...analysisCommands, ...enforcementCommands];
+const commands: Command[] = [
+  ...controlCommands,
+  ...analysisCommands,
+  ...auditCommands,
+  ...enforcementCommands,
+  ...labCommands,
+];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
