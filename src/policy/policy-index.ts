@@ -1,0 +1,388 @@
+// The building blocks of "allowed", computed once per Estate so that every question after that
+// (one flow, a whole matrix, one host's firewall) is a lookup. The evaluator (evaluate.ts), the
+// matrix and the nftables compiler all read these and nothing else, so they cannot disagree.
+//
+//   const index = PolicyIndex.build(estate, { dynamicSubnets: ["subnet-0abc"] });
+//   index.effectiveRules("eni-0123", "ingress")   // PolicyEntry[]: remote addresses x protocol x ports, with rule ids
+//   index.groupMembers("sg-0456")                 // { 4: IntervalSet, 6: IntervalSet } of member private IPs
+//   index.prefixListEntries("pl-0789")            // { 4: IntervalSet, 6: IntervalSet }
+//   index.networkAclOf("subnet-0abc")             // the subnet's NetworkAcl, if known
+//
+// Semantics (spec 3.11): an interface's effective ingress (egress) is the union of the ingress
+// (egress) rules of every group attached to it. A group-reference peer stands for the private IPv4
+// and IPv6 addresses (primary and secondary, never public or Elastic) of every interface that
+// carries the referenced group, whatever its account; a reference to a group no interface carries
+// matches nothing (a stale or unused reference). A prefix-list peer stands for the list's current
+// entries; an unknown list matches nothing. A rule whose peer has no address of one family yields
+// no entry of that family.
+
+import type {
+  Direction,
+  Estate,
+  Instance,
+  NetworkAcl,
+  NetworkInterface,
+  RulePeer,
+  SecurityGroup,
+  SecurityGroupRule,
+  Subnet,
+} from "../model/estate.js";
+import { type Family, type IpAddress, parseIp } from "../net/address.js";
+import { type Cidr, lastAddress, parseCidr } from "../net/cidr.js";
+import { IntervalSet } from "../net/interval-set.js";
+import { ALL_PROTOCOLS, PROTOCOL_NUMBERS, protocolNumber } from "../net/protocol.js";
+
+/** One set of addresses per IP family. */
+export interface AddressSets {
+  readonly 4: IntervalSet;
+  readonly 6: IntervalSet;
+}
+
+export const NO_ADDRESSES: AddressSets = { 4: IntervalSet.EMPTY, 6: IntervalSet.EMPTY };
+
+/**
+ * One rule of one group, resolved for one address family: traffic of `protocol` on `from..to`
+ * to (egress) or from (ingress) any address of `remote` is allowed.
+ */
+export interface PolicyEntry {
+  readonly direction: Direction;
+  readonly groupId: string;
+  /** The `sgr-` id of the rule (synthetic for imported dumps). */
+  readonly ruleId: string;
+  readonly family: Family;
+  /** Sources of an ingress entry, destinations of an egress entry. */
+  readonly remote: IntervalSet;
+  /** IP protocol number; -1 = every protocol. */
+  readonly protocol: number;
+  /** tcp/udp: destination port range. icmp/icmpv6: type (from) and code (to), -1 = any. Otherwise -1. */
+  readonly from: number;
+  readonly to: number;
+  readonly peer: RulePeer;
+  /** The peer is 0.0.0.0/0 or ::/0: what makes a tcp/udp flow untracked (spec 3.11). */
+  readonly openToAll: boolean;
+}
+
+/** A flow's protocol part: what a rule or ACL entry is matched against. */
+export interface Traffic {
+  /** IP protocol number; -1 = all traffic (only all-protocol rules match it). */
+  readonly protocol: number;
+  /** tcp/udp destination port. */
+  readonly port?: number;
+  /** icmp/icmpv6 type and code; an absent code matches a rule for any code of the type. */
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+}
+
+export interface IndexedInterface {
+  readonly eni: NetworkInterface;
+  /** Private addresses (primary first), the ones group references match. */
+  readonly addresses: readonly IpAddress[];
+  readonly subnetId: string;
+  readonly vpcId: string;
+  /** Public or Elastic IPv4, if any: only matters for internet-facing paths. */
+  readonly publicIp?: string;
+  readonly elasticIp?: string;
+  readonly instance?: Instance;
+  /** Sorted attached group ids joined by ",": interfaces with equal keys have equal policy. */
+  readonly groupKey: string;
+  readonly ingress: readonly PolicyEntry[];
+  readonly egress: readonly PolicyEntry[];
+}
+
+export interface PolicyIndexOptions {
+  /**
+   * Subnets (id or Name tag) of short-lived instances (fwunit's "dynamic subnet"): every group
+   * carried by an interface there is taken to cover the whole subnet CIDR, so the analysis
+   * holds for whichever address the next instance gets.
+   */
+  readonly dynamicSubnets?: readonly string[];
+}
+
+export function cidrInterval(cidr: Cidr): IntervalSet {
+  return IntervalSet.range(cidr.base, lastAddress(cidr));
+}
+
+/** Whether an entry's protocol and ports/ICMP admit the traffic (addresses not considered). */
+export function entryAdmits(entry: PolicyEntry, traffic: Traffic): boolean {
+  if (entry.protocol === ALL_PROTOCOLS) return true;
+  if (entry.protocol !== traffic.protocol) return false;
+  const p = entry.protocol;
+  if (p === PROTOCOL_NUMBERS.tcp || p === PROTOCOL_NUMBERS.udp) {
+    return traffic.port !== undefined && entry.from <= traffic.port && traffic.port <= entry.to;
+  }
+  if (p === PROTOCOL_NUMBERS.icmp || p === PROTOCOL_NUMBERS.icmpv6) {
+    if (entry.from !== -1 && entry.from !== traffic.icmpType) return false;
+    if (entry.to !== -1 && traffic.icmpCode !== undefined && entry.to !== traffic.icmpCode) return false;
+    return true;
+  }
+  return true;
+}
+
+/** The remote addresses a list of entries allows for the traffic, per family. */
+export function allowedRemotes(
+  entries: readonly PolicyEntry[],
+  family: Family,
+  traffic: Traffic,
+): IntervalSet {
+  const parts: IntervalSet[] = [];
+  for (const e of entries) if (e.family === family && entryAdmits(e, traffic)) parts.push(e.remote);
+  if (parts.length === 0) return IntervalSet.EMPTY;
+  if (parts.length === 1) return parts[0] as IntervalSet;
+  return IntervalSet.of(parts.flatMap((s) => s.intervals));
+}
+
+export class PolicyIndex {
+  readonly interfaces = new Map<string, IndexedInterface>();
+  readonly groups = new Map<string, SecurityGroup>();
+  readonly subnets = new Map<string, Subnet>();
+  readonly instances = new Map<string, Instance>();
+  private readonly members = new Map<string, AddressSets>();
+  private readonly membersById = new Map<string, IndexedInterface[]>();
+  private readonly prefixLists = new Map<string, AddressSets>();
+  private readonly aclBySubnet = new Map<string, NetworkAcl>();
+  private readonly byAddress = new Map<string, IndexedInterface>();
+  private readonly byPublicAddress = new Map<string, IndexedInterface>();
+  /** Every VPC and subnet CIDR: addresses outside them are "outside every VPC". */
+  readonly vpcSpace: AddressSets;
+
+  private constructor(readonly estate: Estate) {
+    const space = { 4: [] as IntervalSet[], 6: [] as IntervalSet[] };
+    for (const vpc of estate.vpcs) {
+      for (const text of [...vpc.cidrs, ...vpc.ipv6Cidrs]) {
+        const c = parseCidr(text);
+        if (c) space[c.cidr.family].push(cidrInterval(c.cidr));
+      }
+    }
+    for (const subnet of estate.subnets) {
+      for (const text of [subnet.cidr, ...subnet.ipv6Cidrs]) {
+        const c = parseCidr(text);
+        if (c) space[c.cidr.family].push(cidrInterval(c.cidr));
+      }
+    }
+    this.vpcSpace = {
+      4: IntervalSet.of(space[4].flatMap((s) => s.intervals)),
+      6: IntervalSet.of(space[6].flatMap((s) => s.intervals)),
+    };
+  }
+
+  static build(estate: Estate, options: PolicyIndexOptions = {}): PolicyIndex {
+    const index = new PolicyIndex(estate);
+    index.load(options);
+    return index;
+  }
+
+  private load(options: PolicyIndexOptions): void {
+    const estate = this.estate;
+    for (const g of estate.securityGroups) this.groups.set(g.id, g);
+    for (const s of estate.subnets) this.subnets.set(s.id, s);
+    for (const i of estate.instances) this.instances.set(i.id, i);
+    for (const acl of estate.networkAcls) for (const s of acl.subnetIds) this.aclBySubnet.set(s, acl);
+    for (const pl of estate.prefixLists) {
+      const sets = { 4: [] as IntervalSet[], 6: [] as IntervalSet[] };
+      for (const entry of pl.entries) {
+        const c = parseCidr(entry.cidr);
+        if (c) sets[c.cidr.family].push(cidrInterval(c.cidr));
+      }
+      this.prefixLists.set(pl.id, {
+        4: IntervalSet.of(sets[4].flatMap((s) => s.intervals)),
+        6: IntervalSet.of(sets[6].flatMap((s) => s.intervals)),
+      });
+    }
+
+    const elasticByEni = new Map<string, string>();
+    for (const a of estate.addresses)
+      if (a.networkInterfaceId) elasticByEni.set(a.networkInterfaceId, a.publicIp);
+    const instanceByEni = new Map<string, Instance>();
+    for (const i of estate.instances) for (const eni of i.interfaceIds) instanceByEni.set(eni, i);
+
+    // Membership first: every rule's group reference resolves against it.
+    const memberParts = new Map<string, { 4: bigint[]; 6: bigint[]; cidrs: IntervalSet[][] }>();
+    const partsOf = (groupId: string) => {
+      let parts = memberParts.get(groupId);
+      if (!parts) {
+        parts = { 4: [], 6: [], cidrs: [[], []] };
+        memberParts.set(groupId, parts);
+      }
+      return parts;
+    };
+    const dynamic = new Set(
+      (options.dynamicSubnets ?? []).map((name) => {
+        const subnet = estate.subnets.find((s) => s.id === name || s.tags.Name === name);
+        if (!subnet) throw new Error(`dynamic subnet '${name}' is neither a subnet id nor a subnet Name tag`);
+        return subnet.id;
+      }),
+    );
+    const prepared: { eni: NetworkInterface; addresses: IpAddress[]; groupKey: string }[] = [];
+    for (const eni of estate.networkInterfaces) {
+      const addresses: IpAddress[] = [];
+      for (const text of [...eni.privateIpv4, ...eni.ipv6]) {
+        const a = parseIp(text);
+        if (a) addresses.push(a);
+      }
+      const groupIds = [...new Set(eni.groupIds)].sort();
+      for (const g of groupIds) {
+        const parts = partsOf(g);
+        for (const a of addresses) parts[a.family].push(a.value);
+      }
+      if (dynamic.has(eni.subnetId)) {
+        const subnet = this.subnets.get(eni.subnetId);
+        for (const text of subnet ? [subnet.cidr, ...subnet.ipv6Cidrs] : []) {
+          const c = parseCidr(text);
+          if (!c) continue;
+          for (const g of groupIds) partsOf(g).cidrs[c.cidr.family === 4 ? 0 : 1]?.push(cidrInterval(c.cidr));
+        }
+      }
+      prepared.push({ eni, addresses, groupKey: groupIds.join(",") });
+    }
+    for (const [groupId, parts] of memberParts) {
+      const build = (values: bigint[], cidrs: IntervalSet[]) =>
+        IntervalSet.of([...values.map((v) => ({ lo: v, hi: v })), ...cidrs.flatMap((s) => s.intervals)]);
+      this.members.set(groupId, {
+        4: build(parts[4], parts.cidrs[0] ?? []),
+        6: build(parts[6], parts.cidrs[1] ?? []),
+      });
+    }
+
+    // Entries per group, then per distinct group set, shared by every interface with that set.
+    const entriesByGroup = new Map<string, { ingress: PolicyEntry[]; egress: PolicyEntry[] }>();
+    for (const g of estate.securityGroups) {
+      const ingress: PolicyEntry[] = [];
+      const egress: PolicyEntry[] = [];
+      for (const rule of g.rules)
+        (rule.direction === "ingress" ? ingress : egress).push(...this.resolveRule(rule));
+      entriesByGroup.set(g.id, { ingress, egress });
+    }
+    const bySet = new Map<string, { ingress: PolicyEntry[]; egress: PolicyEntry[] }>();
+    for (const { eni, addresses, groupKey } of prepared) {
+      let effective = bySet.get(groupKey);
+      if (!effective) {
+        effective = { ingress: [], egress: [] };
+        for (const g of groupKey === "" ? [] : groupKey.split(",")) {
+          const own = entriesByGroup.get(g);
+          if (own) {
+            effective.ingress.push(...own.ingress);
+            effective.egress.push(...own.egress);
+          }
+        }
+        bySet.set(groupKey, effective);
+      }
+      const instance =
+        (eni.instanceId ? this.instances.get(eni.instanceId) : undefined) ?? instanceByEni.get(eni.id);
+      const indexed: IndexedInterface = {
+        eni,
+        addresses,
+        subnetId: eni.subnetId,
+        vpcId: eni.vpcId,
+        ...(eni.publicIp !== undefined ? { publicIp: eni.publicIp } : {}),
+        ...(elasticByEni.has(eni.id) ? { elasticIp: elasticByEni.get(eni.id) as string } : {}),
+        ...(instance ? { instance } : {}),
+        groupKey,
+        ingress: effective.ingress,
+        egress: effective.egress,
+      };
+      this.interfaces.set(eni.id, indexed);
+      for (const a of addresses) this.byAddress.set(addressKey(a), indexed);
+      for (const p of [indexed.publicIp, indexed.elasticIp]) {
+        const a = p === undefined ? undefined : parseIp(p);
+        if (a) this.byPublicAddress.set(addressKey(a), indexed);
+      }
+      for (const g of groupKey === "" ? [] : groupKey.split(",")) {
+        let list = this.membersById.get(g);
+        if (!list) {
+          list = [];
+          this.membersById.set(g, list);
+        }
+        list.push(indexed);
+      }
+    }
+  }
+
+  private resolveRule(rule: SecurityGroupRule): PolicyEntry[] {
+    const protocol = protocolNumber(rule.protocol);
+    const hasRange =
+      protocol === PROTOCOL_NUMBERS.tcp ||
+      protocol === PROTOCOL_NUMBERS.udp ||
+      protocol === PROTOCOL_NUMBERS.icmp ||
+      protocol === PROTOCOL_NUMBERS.icmpv6;
+    const base = {
+      direction: rule.direction,
+      groupId: rule.groupId,
+      ruleId: rule.id,
+      protocol: Number.isNaN(protocol) ? ALL_PROTOCOLS : protocol,
+      from: hasRange ? rule.fromPort : -1,
+      to: hasRange ? rule.toPort : -1,
+      peer: rule.peer,
+    };
+    const peer = rule.peer;
+    const make = (family: Family, remote: IntervalSet, openToAll: boolean): PolicyEntry => ({
+      ...base,
+      family,
+      remote,
+      openToAll,
+    });
+    switch (peer.kind) {
+      case "ipv4":
+      case "ipv6": {
+        const c = parseCidr(peer.cidr);
+        if (!c) return [];
+        return [make(c.cidr.family, cidrInterval(c.cidr), c.cidr.prefix === 0)];
+      }
+      case "prefix-list":
+      case "group": {
+        const sets =
+          peer.kind === "group" ? this.groupMembers(peer.groupId) : this.prefixListEntries(peer.prefixListId);
+        const out: PolicyEntry[] = [];
+        if (!sets[4].isEmpty) out.push(make(4, sets[4], false));
+        if (!sets[6].isEmpty) out.push(make(6, sets[6], false));
+        return out;
+      }
+    }
+  }
+
+  /** Private addresses of every interface carrying the group (plus dynamic subnets). */
+  groupMembers(groupId: string): AddressSets {
+    return this.members.get(groupId) ?? NO_ADDRESSES;
+  }
+
+  /** Interfaces that carry the group. */
+  memberInterfaces(groupId: string): readonly IndexedInterface[] {
+    return this.membersById.get(groupId) ?? [];
+  }
+
+  prefixListEntries(prefixListId: string): AddressSets {
+    return this.prefixLists.get(prefixListId) ?? NO_ADDRESSES;
+  }
+
+  effectiveRules(interfaceId: string, direction: Direction): readonly PolicyEntry[] {
+    const i = this.interfaces.get(interfaceId);
+    if (!i) return [];
+    return direction === "ingress" ? i.ingress : i.egress;
+  }
+
+  networkAclOf(subnetId: string): NetworkAcl | undefined {
+    return this.aclBySubnet.get(subnetId);
+  }
+
+  /** Whether the estate has any network ACL at all (dumps without NetworkAcls skip the step). */
+  get knowsNetworkAcls(): boolean {
+    return this.estate.networkAcls.length > 0;
+  }
+
+  /** The interface whose private address this is. */
+  interfaceAt(address: IpAddress): IndexedInterface | undefined {
+    return this.byAddress.get(addressKey(address));
+  }
+
+  /** The interface a public or Elastic IP is associated with. */
+  interfaceAtPublic(address: IpAddress): IndexedInterface | undefined {
+    return this.byPublicAddress.get(addressKey(address));
+  }
+
+  isInsideVpc(address: IpAddress): boolean {
+    return this.vpcSpace[address.family].has(address.value);
+  }
+}
+
+export function addressKey(a: IpAddress): string {
+  return `${a.family}:${a.value.toString(16)}`;
+}
