@@ -1,0 +1,125 @@
+import type { HostPolicy } from "../compile/host-policy.js";
+import { hostPolicyFor } from "../compile/host-policy.js";
+import type { Estate } from "../model/estate.js";
+import type { InstanceRuntime } from "../model/instance-runtime.js";
+import { LabNetwork, type NetworkChanges } from "./network.js";
+import { type LabHost, labTopology } from "./topology.js";
+
+// The lab as the control plane's InstanceRuntime: instances become network namespaces, and each
+// running one is protected by a host firewall fed by the same compile path as a real host. Each
+// sync converges the network first, then applies policies, concurrently, to exactly the hosts whose
+// policy changed (or whose namespace is new).
+
+/** The firewall of one lab host: the agent's enforcer bound to that host's namespace. */
+export interface HostFirewall {
+  apply(policy: HostPolicy): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export type HostFirewallFactory = (namespace: string, instanceId: string) => HostFirewall;
+
+export interface LabOptions {
+  /** How a host's policy reaches its kernel. */
+  readonly firewall: HostFirewallFactory;
+}
+
+export interface SyncReport {
+  readonly revision: number;
+  readonly network: NetworkChanges;
+  /** Instances whose firewall was (re)applied in this sync. */
+  readonly enforced: readonly string[];
+}
+
+interface Enforced {
+  readonly firewall: HostFirewall;
+  /** JSON of the last applied policy; undefined until the first apply succeeded. */
+  applied?: string;
+}
+
+export class Lab implements InstanceRuntime {
+  private readonly network = new LabNetwork();
+  private readonly enforced = new Map<string, Enforced>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastRevision = -1;
+  private closed = false;
+
+  constructor(private readonly options: LabOptions) {}
+
+  /** Running hosts as wired now, by instance id (namespaces, addresses). */
+  get hosts(): ReadonlyMap<string, LabHost> {
+    return this.network.currentHosts;
+  }
+
+  get revision(): number {
+    return this.lastRevision;
+  }
+
+  sync(estate: Estate, revision: number): Promise<void> {
+    return this.syncWithReport(estate, revision).then(() => {});
+  }
+
+  /** Like sync, and says what it did. Calls are serialised in the order they are made. */
+  syncWithReport(estate: Estate, revision: number): Promise<SyncReport> {
+    const run = this.queue.then(() => this.converge(estate, revision));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private firewallOf(host: LabHost): Enforced {
+    let entry = this.enforced.get(host.instanceId);
+    if (!entry) {
+      entry = { firewall: this.options.firewall(host.namespace, host.instanceId) };
+      this.enforced.set(host.instanceId, entry);
+    }
+    return entry;
+  }
+
+  private async enforce(estate: Estate, host: LabHost): Promise<boolean> {
+    const policy = hostPolicyFor(estate, host.instanceId);
+    if (!policy) return false;
+    const entry = this.firewallOf(host);
+    const json = JSON.stringify(policy);
+    if (entry.applied === json) return false;
+    await entry.firewall.apply(policy);
+    entry.applied = json;
+    return true;
+  }
+
+  private async dropFirewall(instanceId: string): Promise<void> {
+    const entry = this.enforced.get(instanceId);
+    this.enforced.delete(instanceId);
+    await entry?.firewall.close?.();
+  }
+
+  private async converge(estate: Estate, revision: number): Promise<SyncReport> {
+    if (this.closed) throw new Error("the lab is closed");
+    const topology = labTopology(estate);
+    const enforced = new Set<string>();
+    const network = await this.network.converge(topology, async (fresh) => {
+      // A namespace built anew has no firewall yet, whatever was applied to its predecessor.
+      await Promise.all(fresh.map((h) => this.dropFirewall(h.instanceId)));
+      await Promise.all(
+        fresh.map(async (h) => {
+          if (await this.enforce(estate, h)) enforced.add(h.instanceId);
+        }),
+      );
+    });
+    await Promise.all(network.removed.map((id) => this.dropFirewall(id)));
+    await Promise.all(
+      [...topology.hosts.values()].map(async (h) => {
+        if (await this.enforce(estate, h)) enforced.add(h.instanceId);
+      }),
+    );
+    this.lastRevision = revision;
+    return { revision, network, enforced: [...enforced] };
+  }
+
+  /** Removes every namespace this lab built. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    await Promise.all([...this.enforced.keys()].map((id) => this.dropFirewall(id)));
+    await this.network.teardown();
+  }
+}
