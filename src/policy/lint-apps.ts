@@ -1,0 +1,102 @@
+// Application sets (see lint-space) as people write them: `80`, `8000-8100`, `udp/53`, `icmp`.
+
+import { IntervalSet } from "../net/interval-set.js";
+import { normaliseRuleProtocol, protocolName, protocolNumber } from "../net/protocol.js";
+import { ALL_APPS, APP_BLOCK, portApps, protocolApps } from "./lint-space.js";
+
+/** Ports that should never face the internet, with what usually listens there. */
+export const SENSITIVE_PORTS: ReadonlyMap<number, string> = new Map([
+  [20, "ftp-data"],
+  [21, "ftp"],
+  [22, "ssh"],
+  [23, "telnet"],
+  [25, "smtp"],
+  [53, "dns"],
+  [88, "kerberos"],
+  [110, "pop3"],
+  [135, "msrpc"],
+  [137, "netbios-ns"],
+  [138, "netbios-dgm"],
+  [139, "netbios-ssn"],
+  [143, "imap"],
+  [389, "ldap"],
+  [445, "smb"],
+  [636, "ldaps"],
+  [1433, "mssql"],
+  [1434, "mssql-browser"],
+  [1521, "oracle"],
+  [2049, "nfs"],
+  [3306, "mysql"],
+  [3389, "rdp"],
+  [5432, "postgresql"],
+  [5601, "kibana"],
+  [6379, "redis"],
+  [8080, "http-alt"],
+  [9042, "cassandra"],
+  [9200, "elasticsearch"],
+  [9300, "elasticsearch-transport"],
+  [11211, "memcached"],
+  [27017, "mongodb"],
+]);
+
+export class AppListError extends Error {}
+
+/**
+ * Parses a comma-separated application list. A bare port or range means tcp and udp; `PROTO/PORT`
+ * or `PROTO/FROM-TO` one protocol; a protocol alone (`icmp`, `50`) all of it.
+ */
+export function parseAppList(text: string): IntervalSet {
+  let out = IntervalSet.EMPTY;
+  for (const raw of text.split(",")) {
+    const item = raw.trim();
+    if (item === "") continue;
+    const slash = item.indexOf("/");
+    const protoText = slash < 0 ? undefined : item.slice(0, slash);
+    const portText = slash < 0 ? item : item.slice(slash + 1);
+    if (protoText === undefined && !/^\d/.test(item)) {
+      const proto = normaliseRuleProtocol(item);
+      if (proto === undefined || proto === "-1") throw new AppListError(`unknown protocol '${item}'`);
+      out = out.union(protocolApps(protocolNumber(proto)));
+      continue;
+    }
+    const range = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(portText);
+    const from = range ? Number(range[1]) : Number.NaN;
+    const to = range?.[2] !== undefined ? Number(range[2]) : from;
+    if (!range || from > to || to > 65535) throw new AppListError(`bad port or range '${item}'`);
+    const protocols =
+      protoText === undefined ? [6, 17] : [protocolNumber(normaliseRuleProtocol(protoText) ?? "x")];
+    if (protocols.some((p) => p !== 6 && p !== 17)) {
+      throw new AppListError(`'${item}': only tcp and udp have ports`);
+    }
+    for (const p of protocols) out = out.union(portApps(p, from, to));
+  }
+  return out;
+}
+
+/** Human text of an application set, one item per protocol block: `tcp/22`, `udp/0-65535`, `icmp 8/0`. */
+export function formatApps(apps: IntervalSet): string[] {
+  if (apps.covers(ALL_APPS)) return ["all traffic"];
+  const out: string[] = [];
+  for (const interval of apps.intervals) {
+    let lo = interval.lo;
+    while (lo <= interval.hi) {
+      const proto = Number(lo / APP_BLOCK);
+      const blockEnd = BigInt(proto + 1) * APP_BLOCK - 1n;
+      const hi = interval.hi < blockEnd ? interval.hi : blockEnd;
+      out.push(formatBlockPart(proto, Number(lo % APP_BLOCK), Number(hi % APP_BLOCK)));
+      lo = hi + 1n;
+    }
+  }
+  return out;
+}
+
+function formatBlockPart(proto: number, from: number, to: number): string {
+  const name = protocolName(proto);
+  if (proto === 6 || proto === 17) return from === to ? `${name}/${from}` : `${name}/${from}-${to}`;
+  if (from === 0 && to === 65535) return name;
+  if (proto === 1 || proto === 58) {
+    const typeCode = (k: number) => `${k >> 8}/${k & 255}`;
+    return from === to ? `${name} ${typeCode(from)}` : `${name} ${typeCode(from)}..${typeCode(to)}`;
+  }
+  return name;
+}
