@@ -1,0 +1,58 @@
+// Elements of an nft interval set. The kernel refuses overlapping intervals, and an element can only
+// be deleted by exactly the interval it was added as, so every set is written as the canonical form
+// of its address space: merged, disjoint intervals, each as an address, a CIDR, or a range `a-b`.
+
+import { ADDRESS_BITS, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../net/address.js";
+import { parseCidr4, parseCidr6 } from "../net/cidr.js";
+import { type Interval, IntervalSet } from "../net/interval-set.js";
+import type { IpFamily } from "./nft-table.js";
+
+/** The interval of an address or CIDR text of the family, or undefined when it is not one. */
+export function addressInterval(text: string, family: IpFamily): Interval | undefined {
+  if (text.includes("/")) {
+    const parsed = family === 4 ? parseCidr4(text) : parseCidr6(text);
+    if (!parsed) return undefined;
+    const size = 1n << BigInt(ADDRESS_BITS[family] - parsed.cidr.prefix);
+    return { lo: parsed.cidr.base, hi: parsed.cidr.base + size - 1n };
+  }
+  const value = family === 4 ? parseIpv4(text) : parseIpv6(text);
+  return value === undefined ? undefined : { lo: value, hi: value };
+}
+
+export function addressSpace(texts: Iterable<string>, family: IpFamily): IntervalSet {
+  const intervals: Interval[] = [];
+  for (const text of texts) {
+    const interval = addressInterval(text, family);
+    if (interval) intervals.push(interval);
+  }
+  return IntervalSet.of(intervals);
+}
+
+export function setElements(texts: Iterable<string>, family: IpFamily): string[] {
+  return intervalElements(addressSpace(texts, family), family);
+}
+
+export function intervalElements(space: IntervalSet, family: IpFamily): string[] {
+  return space.intervals.map((i) => formatInterval(i, family));
+}
+
+function formatInterval(interval: Interval, family: IpFamily): string {
+  const format = family === 4 ? formatIpv4 : formatIpv6;
+  if (interval.lo === interval.hi) return format(interval.lo);
+  const size = interval.hi - interval.lo + 1n;
+  // a power-of-two block aligned on its size is a CIDR
+  if ((size & (size - 1n)) === 0n && interval.lo % size === 0n) {
+    const prefix = ADDRESS_BITS[family] - (size.toString(2).length - 1);
+    return `${format(interval.lo)}/${prefix}`;
+  }
+  return `${format(interval.lo)}-${format(interval.hi)}`;
+}
+
+/** Parses an element written by setElements back to its interval. */
+export function elementInterval(element: string, family: IpFamily): Interval | undefined {
+  const dash = element.indexOf("-");
+  if (dash < 0) return addressInterval(element, family);
+  const lo = addressInterval(element.slice(0, dash), family);
+  const hi = addressInterval(element.slice(dash + 1), family);
+  return lo && hi ? { lo: lo.lo, hi: hi.hi } : undefined;
+}

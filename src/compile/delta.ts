@@ -1,0 +1,124 @@
+// The minimal change from one compiled table to the next, as one nft transaction. Set and map
+// elements change element by element (a membership or CIDR change never rewrites a rule); a chain
+// whose rules changed is flushed and refilled (only that chain: counters elsewhere survive).
+//
+// Order inside the transaction (Felix's rule: whatever is referenced exists first, whatever is
+// removed is unreferenced first): new sets and chains; element changes; rewritten chains; removed
+// chains; removed sets and maps.
+
+import { compareText } from "./host-policy.js";
+import {
+  addChainStatement,
+  addMapStatement,
+  addSetStatement,
+  elementStatements,
+  fullScript,
+  mapElement,
+  renderRule,
+  ruleStatements,
+  TABLE,
+} from "./nft-script.js";
+import type { NftChain, NftHook, NftTable } from "./nft-table.js";
+
+export interface TableDelta {
+  /** nft -f text; empty when the tables are equal. */
+  readonly script: string;
+  readonly statements: number;
+}
+
+function sameHook(a: NftHook | undefined, b: NftHook | undefined): boolean {
+  return a?.hook === b?.hook && a?.priority === b?.priority && a?.policy === b?.policy;
+}
+
+function chainText(chain: NftChain): string[] {
+  return chain.rules.map(renderRule);
+}
+
+function difference(a: readonly string[], b: readonly string[]): string[] {
+  const other = new Set(b);
+  return a.filter((x) => !other.has(x));
+}
+
+export function tableDelta(from: NftTable, to: NftTable): TableDelta {
+  const create: string[] = [];
+  const elements: string[] = [];
+  const rules: string[] = [];
+  const removeChains: string[] = [];
+  const removeSets: string[] = [];
+
+  const oldSets = new Map(from.sets.map((s) => [s.name, s]));
+  const newSets = new Map(to.sets.map((s) => [s.name, s]));
+  for (const set of to.sets) {
+    const old = oldSets.get(set.name);
+    // set and map names carry their address family, so a name never changes its type
+    if (old) {
+      elements.push(...elementStatements("delete", set.name, difference(old.elements, set.elements)));
+      elements.push(...elementStatements("add", set.name, difference(set.elements, old.elements)));
+    } else {
+      create.push(addSetStatement(set), ...elementStatements("add", set.name, set.elements));
+    }
+  }
+  for (const set of from.sets) {
+    if (!newSets.has(set.name)) removeSets.push(`delete set ${TABLE} ${set.name}`);
+  }
+
+  const oldMaps = new Map(from.maps.map((m) => [m.name, m]));
+  const newMaps = new Map(to.maps.map((m) => [m.name, m]));
+  const mapElementsAfterChains: string[] = [];
+  for (const map of to.maps) {
+    const old = oldMaps.get(map.name);
+    const now = map.entries.map(mapElement);
+    if (old) {
+      const before = old.entries.map(mapElement);
+      // a map key can be deleted and added again with another chain in the same transaction
+      const gone = old.entries.filter((_, i) => !now.includes(before[i] as string)).map((e) => e.address);
+      elements.push(...elementStatements("delete", map.name, gone));
+      mapElementsAfterChains.push(...elementStatements("add", map.name, difference(now, before)));
+    } else {
+      create.push(addMapStatement(map));
+      mapElementsAfterChains.push(...elementStatements("add", map.name, now));
+    }
+  }
+  for (const map of from.maps) {
+    if (!newMaps.has(map.name)) removeSets.push(`delete map ${TABLE} ${map.name}`);
+  }
+
+  const oldChains = new Map(from.chains.map((c) => [c.name, c]));
+  const newChains = new Map(to.chains.map((c) => [c.name, c]));
+  for (const chain of to.chains) {
+    const old = oldChains.get(chain.name);
+    if (!old || !sameHook(old.hook, chain.hook)) {
+      // a base chain that changes its hook is never a jump target, so it can go first
+      if (old) create.push(`flush chain ${TABLE} ${chain.name}`, `delete chain ${TABLE} ${chain.name}`);
+      create.push(addChainStatement(chain));
+      rules.push(...ruleStatements(chain));
+      continue;
+    }
+    const before = chainText(old);
+    const after = chainText(chain);
+    if (before.length === after.length && before.every((line, i) => line === after[i])) continue;
+    rules.push(`flush chain ${TABLE} ${chain.name}`, ...ruleStatements(chain));
+  }
+  const flushes: string[] = [];
+  for (const chain of [...from.chains].sort((a, b) => compareText(a.name, b.name))) {
+    if (newChains.has(chain.name)) continue;
+    flushes.push(`flush chain ${TABLE} ${chain.name}`);
+    removeChains.push(`delete chain ${TABLE} ${chain.name}`);
+  }
+
+  const lines = [
+    ...create,
+    ...elements,
+    ...mapElementsAfterChains,
+    ...flushes,
+    ...rules,
+    ...removeChains,
+    ...removeSets,
+  ];
+  return { script: lines.map((l) => `${l}\n`).join(""), statements: lines.length };
+}
+
+export function fullReplacement(table: NftTable): TableDelta {
+  const script = fullScript(table);
+  return { script, statements: script.split("\n").length - 1 };
+}

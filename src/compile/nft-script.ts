@@ -1,0 +1,144 @@
+// NftTable -> `nft -f` text. Scripts are flat command lists (one statement a line), which nft runs
+// as one transaction: either every line takes effect or none does.
+
+import {
+  type IpFamily,
+  type NftAction,
+  type NftAddressMap,
+  type NftAddressSet,
+  type NftChain,
+  type NftMatch,
+  type NftRule,
+  type NftTable,
+  TABLE_FAMILY,
+  TABLE_NAME,
+} from "./nft-table.js";
+
+export const TABLE = `${TABLE_FAMILY} ${TABLE_NAME}`;
+
+const FAMILY_KEYWORD: Record<IpFamily, string> = { 4: "ip", 6: "ip6" };
+const ADDRESS_TYPE: Record<IpFamily, string> = { 4: "ipv4_addr", 6: "ipv6_addr" };
+
+function renderMatch(match: NftMatch): string {
+  switch (match.m) {
+    case "iif-lo":
+      return 'iif "lo"';
+    case "oif-lo":
+      return 'oif "lo"';
+    case "ct":
+      return `ct state ${match.states.join(",")}`;
+    case "addr-set":
+      return `${FAMILY_KEYWORD[match.family]} ${match.field} @${match.set}`;
+    case "addr-list": {
+      const list = match.addresses.length === 1 ? match.addresses[0] : `{ ${match.addresses.join(", ")} }`;
+      return `${FAMILY_KEYWORD[match.family]} ${match.field} ${list}`;
+    }
+    case "l4proto":
+      return match.protocols.length === 1
+        ? `meta l4proto ${match.protocols[0]}`
+        : `meta l4proto { ${match.protocols.join(", ")} }`;
+    case "port":
+      return `${match.protocol} ${match.field} ${match.from === match.to ? match.from : `${match.from}-${match.to}`}`;
+    case "icmp": {
+      const word = match.v6 ? "icmpv6" : "icmp";
+      const parts: string[] = [];
+      if (match.type !== undefined) parts.push(`${word} type ${match.type}`);
+      if (match.code !== undefined) parts.push(`${word} code ${match.code}`);
+      return parts.join(" ");
+    }
+    case "icmpv6-types":
+      return `icmpv6 type { ${match.types.join(", ")} }`;
+  }
+}
+
+function renderAction(action: NftAction): string {
+  switch (action.a) {
+    case "accept":
+    case "drop":
+    case "notrack":
+      return action.a;
+    case "continue":
+      return "";
+    case "addr-vmap":
+      return `${FAMILY_KEYWORD[action.family]} ${action.field} vmap @${action.map}`;
+    case "l4proto-vmap":
+      return `meta l4proto vmap { ${action.entries.map((e) => `${e.protocol} : jump ${e.chain}`).join(", ")} }`;
+  }
+}
+
+/** The text of a rule after `add rule inet ringfence CHAIN`. */
+export function renderRule(rule: NftRule): string {
+  const parts = rule.match.map(renderMatch);
+  if (rule.counter) parts.push("counter");
+  const action = renderAction(rule.action);
+  if (action) parts.push(action);
+  if (rule.comment) parts.push(`comment "${rule.comment}"`);
+  return parts.join(" ");
+}
+
+export function addSetStatement(set: NftAddressSet): string {
+  return `add set ${TABLE} ${set.name} { type ${ADDRESS_TYPE[set.family]}; flags interval; }`;
+}
+
+export function addMapStatement(map: NftAddressMap): string {
+  return `add map ${TABLE} ${map.name} { type ${ADDRESS_TYPE[map.family]} : verdict; }`;
+}
+
+export function addChainStatement(chain: NftChain): string {
+  const hook = chain.hook;
+  if (!hook) return `add chain ${TABLE} ${chain.name}`;
+  return `add chain ${TABLE} ${chain.name} { type filter hook ${hook.hook} priority ${hook.priority}; policy ${hook.policy}; }`;
+}
+
+/** Element statements, in batches so that no line grows without bound. */
+export function elementStatements(
+  verb: "add" | "delete",
+  setName: string,
+  elements: readonly string[],
+): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < elements.length; i += 500) {
+    lines.push(`${verb} element ${TABLE} ${setName} { ${elements.slice(i, i + 500).join(", ")} }`);
+  }
+  return lines;
+}
+
+export function mapElement(entry: { address: string; chain: string }): string {
+  return `${entry.address} : jump ${entry.chain}`;
+}
+
+export function ruleStatements(chain: NftChain): string[] {
+  return chain.rules.map((rule) => `add rule ${TABLE} ${chain.name} ${renderRule(rule)}`);
+}
+
+/** The statements that build the table's content into an existing, empty table. */
+export function tableContentStatements(table: NftTable): string[] {
+  const lines: string[] = [];
+  // sets and chains before the rules and map elements that refer to them
+  for (const set of table.sets) {
+    lines.push(addSetStatement(set));
+    lines.push(...elementStatements("add", set.name, set.elements));
+  }
+  for (const map of table.maps) lines.push(addMapStatement(map));
+  for (const chain of table.chains) lines.push(addChainStatement(chain));
+  for (const map of table.maps)
+    lines.push(...elementStatements("add", map.name, map.entries.map(mapElement)));
+  for (const chain of table.chains) lines.push(...ruleStatements(chain));
+  return lines;
+}
+
+/**
+ * Replaces whatever `inet ringfence` holds (or creates it) in one transaction: the `add table`
+ * makes the `delete table` valid on a host that has none, and no packet ever sees the host
+ * without the table.
+ */
+export function fullScript(table: NftTable): string {
+  return [
+    `add table ${TABLE}`,
+    `delete table ${TABLE}`,
+    `add table ${TABLE}`,
+    ...tableContentStatements(table),
+  ]
+    .map((l) => `${l}\n`)
+    .join("");
+}

@@ -1,0 +1,93 @@
+// The compiled form of a HostPolicy: one nftables table described as data (sets, verdict maps,
+// chains of structured rules). The compiler produces it, nft-script renders it as `nft -f` text,
+// delta compares two of them, and table-interpreter runs it on a packet in TypeScript, so the rules
+// the kernel gets and the rules the tests check are the same object.
+
+export const TABLE_FAMILY = "inet";
+export const TABLE_NAME = "ringfence";
+
+export type IpFamily = 4 | 6;
+
+/** A named interval set of IPv4 or IPv6 addresses; elements are disjoint (see address-elements). */
+export interface NftAddressSet {
+  readonly name: string;
+  readonly family: IpFamily;
+  readonly elements: readonly string[];
+}
+
+/** A named verdict map from a local address to the chain of its interface. */
+export interface NftAddressMap {
+  readonly name: string;
+  readonly family: IpFamily;
+  readonly entries: readonly { readonly address: string; readonly chain: string }[];
+}
+
+export interface NftHook {
+  readonly hook: "input" | "output" | "prerouting";
+  readonly priority: "filter" | "raw";
+  readonly policy: "accept" | "drop";
+}
+
+export type NftMatch =
+  | { readonly m: "iif-lo" }
+  | { readonly m: "oif-lo" }
+  | { readonly m: "ct"; readonly states: readonly ("established" | "related" | "invalid")[] }
+  /** An address against a named set. */
+  | { readonly m: "addr-set"; readonly family: IpFamily; readonly field: AddressField; readonly set: string }
+  /** An address against a literal list (the interface's own addresses, in raw chains). */
+  | {
+      readonly m: "addr-list";
+      readonly family: IpFamily;
+      readonly field: AddressField;
+      readonly addresses: readonly string[];
+    }
+  | { readonly m: "l4proto"; readonly protocols: readonly number[] }
+  | {
+      readonly m: "port";
+      readonly protocol: "tcp" | "udp";
+      readonly field: "sport" | "dport";
+      readonly from: number;
+      readonly to: number;
+    }
+  /** ICMP (v4) or ICMPv6 type and/or code; also implies the protocol. */
+  | { readonly m: "icmp"; readonly v6: boolean; readonly type?: number; readonly code?: number }
+  | { readonly m: "icmpv6-types"; readonly types: readonly number[] };
+
+export type AddressField = "saddr" | "daddr";
+
+export type NftAction =
+  | { readonly a: "accept" }
+  | { readonly a: "drop" }
+  | { readonly a: "notrack" }
+  /** Nothing but the counter (a tally before the chain policy). */
+  | { readonly a: "continue" }
+  | { readonly a: "addr-vmap"; readonly family: IpFamily; readonly field: AddressField; readonly map: string }
+  | {
+      readonly a: "l4proto-vmap";
+      readonly entries: readonly { readonly protocol: number; readonly chain: string }[];
+    };
+
+export interface NftRule {
+  readonly match: readonly NftMatch[];
+  readonly action: NftAction;
+  readonly counter: boolean;
+  /** The `sgr-` id of the security-group rule it enforces, or a word for the built-in rules. */
+  readonly comment?: string;
+}
+
+export interface NftChain {
+  readonly name: string;
+  readonly hook?: NftHook;
+  readonly rules: readonly NftRule[];
+}
+
+export interface NftTable {
+  readonly sets: readonly NftAddressSet[];
+  readonly maps: readonly NftAddressMap[];
+  readonly chains: readonly NftChain[];
+}
+
+/** nft identifiers: letters, digits, `_`, `-`, `.`; anything else in an id becomes `_`. */
+export function nftName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, "_");
+}

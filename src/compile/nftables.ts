@@ -1,0 +1,324 @@
+// HostPolicy -> NftTable: the stateful firewall of one host (spec 3.11).
+//
+// Layout (every name derives from an id, so a change touches only what it names):
+//   input/output      base chains, policy drop: loopback, ICMPv6 neighbour discovery and MLD,
+//                     established/related accepted, invalid dropped, then dispatch by the local
+//                     address (`ip daddr vmap @in_v4`) to the chain of the interface owning it.
+//   in_<eni>/out_<eni>   rules of protocol -1 and other protocol numbers, then a protocol vmap to
+//   in_<eni>_tcp ...     one chain per protocol holding that protocol's rules.
+//   g_<group>_v4/_v6  members of a referenced group; p_<list>_v4 entries of a prefix list;
+//   c_<rule>          the CIDR of a CIDR rule. Membership and CIDR changes are element changes.
+//   raw_in/raw_out    `notrack` for untracked flows (see untrackedFlows), before conntrack.
+// Every security-group rule is one nft rule per address family, with a counter tagged by its id.
+
+import { setElements } from "./address-elements.js";
+import { compareText, type HostInterface, type HostPolicy, type HostRule } from "./host-policy.js";
+import {
+  type AddressField,
+  type IpFamily,
+  type NftAddressMap,
+  type NftAddressSet,
+  type NftChain,
+  type NftMatch,
+  type NftRule,
+  type NftTable,
+  nftName,
+} from "./nft-table.js";
+
+export interface CompileOptions {
+  /**
+   * The controller's address and port: new connections to it are always allowed out, so that an
+   * agent enforcing a policy on its own host can still reach the controller to learn the next one.
+   */
+  readonly controlChannel?: { readonly address: string; readonly port: number };
+}
+
+const ALL_ADDRESSES: Record<IpFamily, string> = { 4: "0.0.0.0/0", 6: "::/0" };
+const PROTOCOL = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 } as const;
+const PROTOCOL_NAMES = new Map<number, keyof typeof PROTOCOL>(
+  Object.entries(PROTOCOL).map(([name, n]) => [n, name as keyof typeof PROTOCOL]),
+);
+/** ICMPv6 that IPv6 cannot work without: MLD (130-132, 143) and neighbour discovery (133-136). */
+export const ICMPV6_INFRASTRUCTURE = [130, 131, 132, 133, 134, 135, 136, 143] as const;
+
+type RuleDirection = "ingress" | "egress";
+
+export function groupSetName(groupId: string, family: IpFamily): string {
+  return `g_${nftName(groupId)}_v${family}`;
+}
+export function prefixListSetName(prefixListId: string, family: IpFamily): string {
+  return `p_${nftName(prefixListId)}_v${family}`;
+}
+export function cidrSetName(ruleId: string, family: IpFamily): string {
+  return `c_${nftName(ruleId)}_v${family}`;
+}
+export function interfaceChainName(direction: RuleDirection, eniId: string, protocol?: string): string {
+  const base = `${direction === "ingress" ? "in" : "out"}_${nftName(eniId)}`;
+  return protocol ? `${base}_${protocol}` : base;
+}
+
+function cidrFamily(cidr: string): IpFamily {
+  return cidr.includes(":") ? 6 : 4;
+}
+
+/** A TCP or UDP flow that the kernel must not track (spec 3.11 "Untracked flows"). */
+export interface UntrackedFlow {
+  readonly rule: HostRule;
+  readonly direction: RuleDirection;
+  readonly family: IpFamily;
+  readonly protocol: "tcp" | "udp";
+  readonly fromPort: number;
+  readonly toPort: number;
+}
+
+function opensAllPorts(rule: HostRule, family: IpFamily, protocol: "tcp" | "udp"): boolean {
+  if (rule.peer.kind !== "cidr" || rule.peer.cidr !== ALL_ADDRESSES[family]) return false;
+  return (
+    rule.protocol === -1 ||
+    (rule.protocol === PROTOCOL[protocol] && rule.fromPort <= 0 && rule.toPort >= 65535)
+  );
+}
+
+/**
+ * Flows of an interface that are untracked: allowed by a tcp/udp/all rule open to 0.0.0.0/0 (or
+ * ::/0) while the opposite direction has a rule open to all addresses on all ports of that protocol.
+ */
+export function untrackedFlows(iface: HostInterface): UntrackedFlow[] {
+  const flows: UntrackedFlow[] = [];
+  const pairs: [RuleDirection, readonly HostRule[], readonly HostRule[]][] = [
+    ["ingress", iface.ingress, iface.egress],
+    ["egress", iface.egress, iface.ingress],
+  ];
+  for (const [direction, rules, opposite] of pairs) {
+    for (const rule of rules) {
+      if (rule.peer.kind !== "cidr") continue;
+      const family = cidrFamily(rule.peer.cidr);
+      if (rule.peer.cidr !== ALL_ADDRESSES[family]) continue;
+      const name = PROTOCOL_NAMES.get(rule.protocol);
+      const protocols = rule.protocol === -1 ? (["tcp", "udp"] as const) : name ? [name] : [];
+      for (const protocol of protocols) {
+        if (protocol !== "tcp" && protocol !== "udp") continue;
+        if (!opposite.some((o) => opensAllPorts(o, family, protocol))) continue;
+        const full = rule.protocol === -1;
+        const fromPort = full ? 0 : Math.max(0, rule.fromPort);
+        const toPort = full ? 65535 : Math.min(65535, rule.toPort);
+        if (fromPort <= toPort) flows.push({ rule, direction, family, protocol, fromPort, toPort });
+      }
+    }
+  }
+  return flows;
+}
+
+class TableBuilder {
+  readonly sets = new Map<string, NftAddressSet>();
+  readonly chains: NftChain[] = [];
+  readonly maps: Record<"in" | "out", Record<IpFamily, { address: string; chain: string }[]>> = {
+    in: { 4: [], 6: [] },
+    out: { 4: [], 6: [] },
+  };
+  readonly rawIn: NftRule[] = [];
+  readonly rawOut: NftRule[] = [];
+
+  constructor(private readonly policy: HostPolicy) {}
+
+  private peerSet(rule: HostRule, family: IpFamily): string | undefined {
+    const peer = rule.peer;
+    if (peer.kind === "cidr") {
+      if (cidrFamily(peer.cidr) !== family) return undefined;
+      const name = cidrSetName(rule.id, family);
+      this.sets.set(name, { name, family, elements: setElements([peer.cidr], family) });
+      return name;
+    }
+    if (peer.kind === "prefix-list") {
+      const list = this.policy.prefixLists.find((p) => p.prefixListId === peer.prefixListId);
+      const entries = family === 4 ? list?.ipv4 : list?.ipv6;
+      const name = prefixListSetName(peer.prefixListId, family);
+      this.sets.set(name, { name, family, elements: setElements(entries ?? [], family) });
+      return name;
+    }
+    const name = groupSetName(peer.groupId, family);
+    const members = this.policy.groups.find((g) => g.groupId === peer.groupId);
+    const addresses = family === 4 ? members?.ipv4 : members?.ipv6;
+    this.sets.set(name, { name, family, elements: setElements(addresses ?? [], family) });
+    return name;
+  }
+
+  addInterface(iface: HostInterface): void {
+    for (const direction of ["ingress", "egress"] as const) {
+      const rules = direction === "ingress" ? iface.ingress : iface.egress;
+      const field: AddressField = direction === "ingress" ? "saddr" : "daddr";
+      const main: NftRule[] = [];
+      const byProtocol = new Map<string, NftRule[]>();
+      for (const rule of rules) {
+        for (const family of [4, 6] as const) {
+          const set = this.peerSet(rule, family);
+          if (!set) continue;
+          const match: NftMatch[] = [{ m: "addr-set", family, field, set }];
+          const tagged = (m: NftMatch[]): NftRule => ({
+            match: m,
+            action: { a: "accept" },
+            counter: true,
+            comment: rule.id,
+          });
+          const name = PROTOCOL_NAMES.get(rule.protocol);
+          if (rule.protocol === -1) {
+            main.push(tagged(match));
+          } else if (name === "tcp" || name === "udp") {
+            // the evaluator's `from <= port <= to` over real ports
+            const from = Math.max(0, rule.fromPort);
+            const to = Math.min(65535, rule.toPort);
+            if (from > to) continue;
+            const port: NftMatch[] =
+              from === 0 && to === 65535 ? [] : [{ m: "port", protocol: name, field: "dport", from, to }];
+            pushTo(byProtocol, name, tagged([...match, ...port]));
+          } else if (name === "icmp" || name === "icmpv6") {
+            // -1 is "any" for type and code alike
+            const icmp: NftMatch = {
+              m: "icmp",
+              v6: name === "icmpv6",
+              ...(rule.fromPort !== -1 ? { type: rule.fromPort } : {}),
+              ...(rule.toPort !== -1 ? { code: rule.toPort } : {}),
+            };
+            const typed = icmp.type !== undefined || icmp.code !== undefined;
+            pushTo(byProtocol, name, tagged(typed ? [...match, icmp] : match));
+          } else {
+            main.push(tagged([...match, { m: "l4proto", protocols: [rule.protocol] }]));
+          }
+        }
+      }
+      const entries: { protocol: number; chain: string }[] = [];
+      for (const protocol of [...byProtocol.keys()].sort(compareText)) {
+        const chain = interfaceChainName(direction, iface.id, protocol);
+        this.chains.push({ name: chain, rules: byProtocol.get(protocol) ?? [] });
+        entries.push({ protocol: PROTOCOL[protocol as keyof typeof PROTOCOL], chain });
+      }
+      entries.sort((a, b) => a.protocol - b.protocol);
+      if (entries.length > 0)
+        main.push({ match: [], action: { a: "l4proto-vmap", entries }, counter: false });
+      const chain = interfaceChainName(direction, iface.id);
+      this.chains.push({ name: chain, rules: main });
+      const side = direction === "ingress" ? "in" : "out";
+      for (const address of iface.ipv4) this.maps[side][4].push({ address, chain });
+      for (const address of iface.ipv6) this.maps[side][6].push({ address, chain });
+    }
+    for (const flow of untrackedFlows(iface)) this.addUntracked(iface, flow);
+  }
+
+  private addUntracked(iface: HostInterface, flow: UntrackedFlow): void {
+    const addresses = flow.family === 4 ? iface.ipv4 : iface.ipv6;
+    if (addresses.length === 0) return;
+    const full = flow.fromPort === 0 && flow.toPort === 65535;
+    const rule = (field: AddressField, portField: "sport" | "dport"): NftRule => ({
+      match: [
+        { m: "addr-list", family: flow.family, field, addresses },
+        full
+          ? { m: "l4proto", protocols: [PROTOCOL[flow.protocol]] }
+          : { m: "port", protocol: flow.protocol, field: portField, from: flow.fromPort, to: flow.toPort },
+      ],
+      action: { a: "notrack" },
+      counter: false,
+      comment: flow.rule.id,
+    });
+    // the rule's port is the destination port of the flow's first packet, the source port of replies
+    if (flow.direction === "ingress") {
+      this.rawIn.push(rule("daddr", "dport"));
+      this.rawOut.push(rule("saddr", "sport"));
+    } else {
+      this.rawOut.push(rule("saddr", "dport"));
+      this.rawIn.push(rule("daddr", "sport"));
+    }
+  }
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function baseRules(side: "in" | "out", options: CompileOptions): NftRule[] {
+  const rules: NftRule[] = [
+    { match: [{ m: side === "in" ? "iif-lo" : "oif-lo" }], action: { a: "accept" }, counter: false },
+    {
+      match: [{ m: "icmpv6-types", types: ICMPV6_INFRASTRUCTURE }],
+      action: { a: "accept" },
+      counter: true,
+      comment: "ipv6-neighbour-discovery",
+    },
+    {
+      match: [{ m: "ct", states: ["established", "related"] }],
+      action: { a: "accept" },
+      counter: true,
+      comment: "established",
+    },
+    { match: [{ m: "ct", states: ["invalid"] }], action: { a: "drop" }, counter: true, comment: "invalid" },
+  ];
+  const channel = options.controlChannel;
+  if (side === "out" && channel) {
+    const family = cidrFamily(channel.address);
+    rules.push({
+      match: [
+        { m: "addr-list", family, field: "daddr", addresses: [channel.address] },
+        { m: "port", protocol: "tcp", field: "dport", from: channel.port, to: channel.port },
+      ],
+      action: { a: "accept" },
+      counter: true,
+      comment: "control-channel",
+    });
+  }
+  const field: AddressField = side === "in" ? "daddr" : "saddr";
+  for (const family of [4, 6] as const) {
+    rules.push({
+      match: [],
+      action: { a: "addr-vmap", family, field, map: `${side}_v${family}` },
+      counter: false,
+    });
+  }
+  rules.push({ match: [], action: { a: "continue" }, counter: true, comment: "default-drop" });
+  return rules;
+}
+
+function byName<T extends { name: string }>(a: T, b: T): number {
+  return compareText(a.name, b.name);
+}
+
+/** The table that enforces the policy on its host; deterministic for equal policies. */
+export function compileHostPolicy(policy: HostPolicy, options: CompileOptions = {}): NftTable {
+  const builder = new TableBuilder(policy);
+  for (const iface of policy.interfaces) builder.addInterface(iface);
+  const maps: NftAddressMap[] = [];
+  for (const side of ["in", "out"] as const) {
+    for (const family of [4, 6] as const) {
+      const seen = new Set<string>();
+      const entries = builder.maps[side][family]
+        .filter((e) => !seen.has(e.address) && seen.add(e.address))
+        .sort((a, b) => compareText(a.address, b.address));
+      maps.push({ name: `${side}_v${family}`, family, entries });
+    }
+  }
+  const chains: NftChain[] = [
+    {
+      name: "input",
+      hook: { hook: "input", priority: "filter", policy: "drop" },
+      rules: baseRules("in", options),
+    },
+    {
+      name: "output",
+      hook: { hook: "output", priority: "filter", policy: "drop" },
+      rules: baseRules("out", options),
+    },
+    { name: "raw_in", hook: { hook: "prerouting", priority: "raw", policy: "accept" }, rules: builder.rawIn },
+    { name: "raw_out", hook: { hook: "output", priority: "raw", policy: "accept" }, rules: builder.rawOut },
+    ...builder.chains,
+  ];
+  return {
+    sets: [...builder.sets.values()].sort(byName),
+    maps: maps.sort(byName),
+    chains: chains.sort(byName),
+  };
+}
+
+/** The table of a host that has no policy yet: loopback, ND and established traffic only. */
+export function lockdownTable(options: CompileOptions = {}): NftTable {
+  return compileHostPolicy({ instanceId: "", interfaces: [], groups: [], prefixLists: [] }, options);
+}
