@@ -1,0 +1,152 @@
+// A snapshot is a directory of describe-* JSON files, possibly with one subdirectory per region or
+// account, possibly in the recorded-response wrapper {"status_code": 200, "data": {...}} that
+// cloud-custodian's placebo writes. File names do not matter: the top-level key tells the kind.
+// Missing kinds are simply empty. Everything found is merged into one Estate.
+//
+//   const estate = await readSnapshot("snapshots/2024-05-01");   // throws ImportError on bad input
+
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { Estate, NetworkInterface, SecurityGroup } from "../model/estate.js";
+import { type EstateParts, emptyParts, ImportError, readResponse } from "./describe-json.js";
+
+export { ImportError } from "./describe-json.js";
+
+async function jsonFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await jsonFiles(path)));
+    else if (e.isFile() && e.name.endsWith(".json")) out.push(path);
+  }
+  return out;
+}
+
+/** Unwrap a recorded response; undefined for a recorded error (nothing to import). */
+export function unwrapRecorded(body: unknown): unknown {
+  if (
+    typeof body === "object" &&
+    body !== null &&
+    !Array.isArray(body) &&
+    "status_code" in body &&
+    "data" in body
+  ) {
+    const status = (body as { status_code: unknown }).status_code;
+    if (typeof status === "number" && (status < 200 || status > 299)) return undefined;
+    return (body as { data: unknown }).data;
+  }
+  return body;
+}
+
+/** Read a snapshot directory (or one JSON file) into an Estate. */
+export async function readSnapshot(path: string): Promise<Estate> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new ImportError(`${path}: no such snapshot directory or file`);
+  }
+  const files = info.isDirectory() ? await jsonFiles(path) : [path];
+  const parts = emptyParts();
+  for (const file of files) {
+    const name = info.isDirectory() ? relative(path, file) : file;
+    const text = await readFile(file, "utf8");
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new ImportError(
+        `${name}: not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    const data = unwrapRecorded(body);
+    if (data !== undefined) readResponse(name, data, parts);
+  }
+  return mergeParts(parts);
+}
+
+/** Read in-memory bodies (file name -> parsed JSON), e.g. straight from the SDK. */
+export function estateFromResponses(responses: Iterable<[string, unknown]>): Estate {
+  const parts = emptyParts();
+  for (const [name, body] of responses) {
+    const data = unwrapRecorded(body);
+    if (data !== undefined) readResponse(name, data, parts);
+  }
+  return mergeParts(parts);
+}
+
+function firstById<T extends { id: string }>(items: readonly T[]): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(item.id)) seen.set(item.id, item);
+  return [...seen.values()];
+}
+
+/** Merge parts read from many files (regions, accounts, pages): the first copy of an id wins. */
+export function mergeParts(parts: EstateParts): Estate {
+  const groups = firstById(parts.securityGroups);
+  const byName = new Map<string, SecurityGroup>();
+  for (const g of groups) if (!byName.has(g.name)) byName.set(g.name, g);
+  const resolved = groups.map((g) => {
+    if (!g.rules.some((r) => r.peer.kind === "group" && r.peer.groupId.startsWith("name:"))) return g;
+    return {
+      ...g,
+      rules: g.rules.map((r) => {
+        if (r.peer.kind !== "group" || !r.peer.groupId.startsWith("name:")) return r;
+        const target = byName.get(r.peer.groupId.slice(5));
+        return target ? { ...r, peer: { ...r.peer, groupId: target.id } } : r;
+      }),
+    };
+  });
+
+  const interfaces: NetworkInterface[] = [];
+  const byId = new Map<string, NetworkInterface>();
+  const renamed = new Map<string, string>();
+  for (const n of [...parts.networkInterfaces, ...parts.instanceInterfaces]) {
+    const prior = byId.get(n.id);
+    if (!prior) {
+      byId.set(n.id, n);
+      interfaces.push(n);
+    } else if (
+      prior.instanceId !== undefined &&
+      n.instanceId !== undefined &&
+      prior.instanceId !== n.instanceId
+    ) {
+      // Anonymised dumps reuse one interface id for several instances: keep them apart.
+      const id = `${n.id}@${n.instanceId}`;
+      renamed.set(`${n.instanceId}|${n.id}`, id);
+      if (!byId.has(id)) {
+        const copy = { ...n, id };
+        byId.set(id, copy);
+        interfaces.push(copy);
+      }
+    }
+  }
+  const instances = firstById(parts.instances).map((i) => {
+    const listed = i.interfaceIds.map((x) => renamed.get(`${i.id}|${x}`) ?? x);
+    const attached = interfaces.filter((n) => n.instanceId === i.id).map((n) => n.id);
+    return { ...i, interfaceIds: [...new Set([...listed, ...attached])] };
+  });
+  const prefixLists = firstById(parts.prefixLists).map((p) => {
+    const extra = parts.prefixListEntries.get(p.id);
+    return extra && p.entries.length === 0 ? { ...p, entries: extra } : p;
+  });
+  const seenAddresses = new Set<string>();
+  const addresses = parts.addresses.filter((a) => {
+    const key = a.allocationId ?? a.publicIp;
+    if (seenAddresses.has(key)) return false;
+    seenAddresses.add(key);
+    return true;
+  });
+  return {
+    vpcs: firstById(parts.vpcs),
+    subnets: firstById(parts.subnets),
+    securityGroups: resolved,
+    networkInterfaces: interfaces,
+    instances,
+    networkAcls: firstById(parts.networkAcls),
+    prefixLists,
+    addresses,
+  };
+}

@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { ImportError, readSnapshot } from "../../src/importers/snapshot.js";
+
+const scratch = await mkdtemp(join(tmpdir(), "rf-import-"));
+after(() => rm(scratch, { recursive: true, force: true }));
+
+let counter = 0;
+async function snapshotOf(files: Record<string, unknown>): Promise<string> {
+  const dir = join(scratch, `s${counter++}`);
+  for (const [name, body] of Object.entries(files)) {
+    const path = join(dir, name);
+    await mkdir(join(path, ".."), { recursive: true });
+    await writeFile(path, typeof body === "string" ? body : JSON.stringify(body));
+  }
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+const sg = (id: string, ingress: unknown[] = [], extra: Record<string, unknown> = {}) => ({
+  GroupId: id,
+  GroupName: id,
+  Description: "d",
+  VpcId: "vpc-1",
+  OwnerId: "111111111111",
+  IpPermissions: ingress,
+  IpPermissionsEgress: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
+  ...extra,
+});
+
+describe("snapshot shapes", () => {
+  test("file names do not matter; the top-level key does", async () => {
+    const dir = await snapshotOf({
+      "whatever.json": { SecurityGroups: [sg("sg-1")] },
+      "describe-subnets.json": {
+        Subnets: [{ SubnetId: "subnet-1", VpcId: "vpc-1", CidrBlock: "10.0.0.0/24" }],
+      },
+      "ignored.json": { InternetGateways: [] },
+      "notes.txt": "not json, not read",
+    });
+    const e = await readSnapshot(dir);
+    assert.deepEqual(
+      e.securityGroups.map((g) => g.id),
+      ["sg-1"],
+    );
+    assert.deepEqual(
+      e.subnets.map((s) => s.cidr),
+      ["10.0.0.0/24"],
+    );
+    assert.equal(e.networkInterfaces.length, 0);
+  });
+
+  test("recorded-response wrappers and one subdirectory per region are merged; recorded errors skipped", async () => {
+    const dir = await snapshotOf({
+      "us-east-1/ec2.DescribeSecurityGroups_1.json": {
+        status_code: 200,
+        data: { SecurityGroups: [sg("sg-east")] },
+      },
+      "eu-west-1/SecurityGroups.json": { SecurityGroups: [sg("sg-west")] },
+      "eu-west-1/ec2.DescribeVpcs_1.json": {
+        status_code: 400,
+        data: { Error: { Code: "UnauthorizedOperation" } },
+      },
+    });
+    const e = await readSnapshot(dir);
+    assert.deepEqual(e.securityGroups.map((g) => g.id).sort(), ["sg-east", "sg-west"]);
+    assert.equal(e.vpcs.length, 0);
+  });
+
+  test("rules without ids get stable ids from their content", async () => {
+    const perm = { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "10.0.0.0/8" }] };
+    const a = await readSnapshot(await snapshotOf({ "a.json": { SecurityGroups: [sg("sg-1", [perm])] } }));
+    const b = await readSnapshot(
+      await snapshotOf({
+        // same rule, other description and non-canonical CIDR text: still the same rule (spec 3.4)
+        "b.json": {
+          SecurityGroups: [
+            sg("sg-1", [
+              { ...perm, IpRanges: [{ CidrIp: "10.1.2.3/8", Description: "x" }] },
+              { ...perm, FromPort: 23, ToPort: 23 },
+            ]),
+          ],
+        },
+      }),
+    );
+    const idsA = a.securityGroups[0]?.rules.map((r) => r.id) ?? [];
+    const idsB = b.securityGroups[0]?.rules.map((r) => r.id) ?? [];
+    assert.equal(idsA.length, 2); // ingress 22 + egress all
+    assert.equal(idsB.length, 3);
+    assert.ok(idsA.every((id) => /^sgr-[0-9a-f]{17}$/.test(id)));
+    assert.ok(idsB.includes(idsA[0] as string));
+    assert.equal(new Set(idsB).size, 3);
+  });
+
+  test("a missing directory is an ImportError; an empty one is an empty estate", async () => {
+    await assert.rejects(readSnapshot(join(scratch, "nope")), ImportError);
+    const e = await readSnapshot(await snapshotOf({}));
+    assert.equal(e.securityGroups.length + e.networkInterfaces.length + e.vpcs.length, 0);
+  });
+});
+
+describe("malformed dumps name the file and the field", () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    [
+      "bad CIDR",
+      {
+        "SecurityGroups.json": {
+          SecurityGroups: [
+            sg("sg-0"),
+            sg("sg-1"),
+            sg("sg-2"),
+            sg("sg-3", [
+              {
+                IpProtocol: "tcp",
+                FromPort: 1,
+                ToPort: 2,
+                IpRanges: [{ CidrIp: "10.0.0.0/8" }, { CidrIp: "10.0.0/8" }],
+              },
+            ]),
+          ],
+        },
+      },
+      /^SecurityGroups\.json: SecurityGroups\[3\]\.IpPermissions\[0\]\.IpRanges\[1\]\.CidrIp: "10\.0\.0\/8" is not an IPv4 CIDR$/,
+    ],
+    ["not JSON", { "Vpcs.json": "{ nope" }, /^Vpcs\.json: not valid JSON/],
+    [
+      "missing id",
+      { "x.json": { SecurityGroups: [{ GroupName: "a" }] } },
+      /^x\.json: SecurityGroups\[0\]\.GroupId: is missing$/,
+    ],
+    [
+      "bad protocol",
+      {
+        "x.json": {
+          SecurityGroups: [sg("sg-1", [{ IpProtocol: "all", IpRanges: [{ CidrIp: "1.2.3.4/32" }] }])],
+        },
+      },
+      /SecurityGroups\[0\]\.IpPermissions\[0\]\.IpProtocol: "all" is not an IP protocol/,
+    ],
+    [
+      "port out of range",
+      {
+        "x.json": {
+          SecurityGroups: [sg("sg-1", [{ IpProtocol: "tcp", FromPort: 0, ToPort: 70000, IpRanges: [] }])],
+        },
+      },
+      /IpPermissions\[0\]\.ToPort: 70000 is not a port/,
+    ],
+    ["list expected", { "x.json": { Subnets: { SubnetId: "s" } } }, /^x\.json: Subnets: .* is not a list$/],
+    [
+      "bad address in a region subdirectory",
+      {
+        "eu/NetworkInterfaces.json": {
+          NetworkInterfaces: [
+            { NetworkInterfaceId: "eni-1", PrivateIpAddresses: [{ PrivateIpAddress: "10.0.0.300" }] },
+          ],
+        },
+      },
+      /^eu\/NetworkInterfaces\.json: NetworkInterfaces\[0\]\.PrivateIpAddresses\[0\]\.PrivateIpAddress: "10\.0\.0\.300" is not an IPv4 address$/,
+    ],
+    [
+      "bad ACL action",
+      {
+        "a.json": {
+          NetworkAcls: [
+            {
+              NetworkAclId: "acl-1",
+              Entries: [{ RuleNumber: 1, Protocol: "-1", RuleAction: "maybe", CidrBlock: "0.0.0.0/0" }],
+            },
+          ],
+        },
+      },
+      /NetworkAcls\[0\]\.Entries\[0\]\.RuleAction: "maybe" is not allow or deny/,
+    ],
+  ];
+  for (const [name, files, message] of cases) {
+    test(name, async () => {
+      const dir = await snapshotOf(files);
+      await assert.rejects(readSnapshot(dir), (error: unknown) => {
+        assert.ok(error instanceof ImportError, String(error));
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
+});
+
+export const FIXTURES = fileURLToPath(new URL("../../../test/fixtures/aws/", import.meta.url));
