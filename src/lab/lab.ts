@@ -3,6 +3,7 @@ import { hostPolicyFor } from "../compile/host-policy.js";
 import type { Estate } from "../model/estate.js";
 import type { InstanceRuntime } from "../model/instance-runtime.js";
 import { LabNetwork, type NetworkChanges } from "./network.js";
+import { namespaceNftFirewall } from "./nft-firewall.js";
 import { type LabHost, labTopology } from "./topology.js";
 
 // The lab as the control plane's InstanceRuntime: instances become network namespaces, and each
@@ -19,8 +20,8 @@ export interface HostFirewall {
 export type HostFirewallFactory = (namespace: string, instanceId: string) => HostFirewall;
 
 export interface LabOptions {
-  /** How a host's policy reaches its kernel. */
-  readonly firewall: HostFirewallFactory;
+  /** How a host's policy reaches its kernel (default: nft in the host's namespace). */
+  readonly firewall?: HostFirewallFactory;
 }
 
 export interface SyncReport {
@@ -43,7 +44,11 @@ export class Lab implements InstanceRuntime {
   private lastRevision = -1;
   private closed = false;
 
-  constructor(private readonly options: LabOptions) {}
+  private readonly firewall: HostFirewallFactory;
+
+  constructor(options: LabOptions = {}) {
+    this.firewall = options.firewall ?? namespaceNftFirewall;
+  }
 
   /** Running hosts as wired now, by instance id (namespaces, addresses). */
   get hosts(): ReadonlyMap<string, LabHost> {
@@ -68,7 +73,7 @@ export class Lab implements InstanceRuntime {
   private firewallOf(host: LabHost): Enforced {
     let entry = this.enforced.get(host.instanceId);
     if (!entry) {
-      entry = { firewall: this.options.firewall(host.namespace, host.instanceId) };
+      entry = { firewall: this.firewall(host.namespace, host.instanceId) };
       this.enforced.set(host.instanceId, entry);
     }
     return entry;
