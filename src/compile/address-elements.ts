@@ -19,10 +19,11 @@ export function addressInterval(text: string, family: IpFamily): Interval | unde
   return value === undefined ? undefined : { lo: value, hi: value };
 }
 
+/** The union of addresses, CIDRs and ranges `a-b` of the family; other texts are ignored. */
 export function addressSpace(texts: Iterable<string>, family: IpFamily): IntervalSet {
   const intervals: Interval[] = [];
   for (const text of texts) {
-    const interval = addressInterval(text, family);
+    const interval = elementInterval(text, family);
     if (interval) intervals.push(interval);
   }
   return IntervalSet.of(intervals);

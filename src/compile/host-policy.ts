@@ -25,6 +25,7 @@ export interface HostRule {
 
 export interface HostInterface {
   readonly id: string;
+  /** Private addresses, primary first. */
   readonly ipv4: readonly string[];
   readonly ipv6: readonly string[];
   readonly groupIds: readonly string[];

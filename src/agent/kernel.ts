@@ -1,0 +1,41 @@
+// The agent's one interface to the kernel's firewall: run a transaction, read the table back, remove
+// it. NftCommandKernel runs `nft` (optionally inside a network namespace); FakeKernel keeps a model
+// in memory for tests without root. Everything above this boundary is kernel-independent.
+
+import { createHash } from "node:crypto";
+
+export interface NftKernel {
+  /** Runs an `nft -f` script as one transaction; throws NftApplyError and changes nothing on failure. */
+  apply(script: string): Promise<void>;
+  /** The `inet ringfence` table as `nft -j list table` JSON text, or undefined when there is none. */
+  listTable(): Promise<string | undefined>;
+  /** A digest of the table's content that ignores handles and counter values; undefined if absent. */
+  tableChecksum(): Promise<string | undefined>;
+  /** Removes the table (and with it every rule); no error when there is none. */
+  deleteTable(): Promise<void>;
+}
+
+export class NftApplyError extends Error {
+  constructor(
+    message: string,
+    readonly script: string,
+  ) {
+    super(message);
+    this.name = "NftApplyError";
+  }
+}
+
+/**
+ * The digest of `nft -j list table` output: the metainfo, object handles and counter values change
+ * without anyone editing the table, so they are left out.
+ */
+export function checksumOfListing(json: string): string {
+  const parsed = JSON.parse(json) as { nftables?: Record<string, unknown>[] };
+  const objects = (parsed.nftables ?? []).filter((o) => !("metainfo" in o));
+  const normalised = JSON.stringify(objects, (key, value: unknown) => {
+    if (key === "handle") return undefined;
+    if (key === "counter" && value && typeof value === "object") return {};
+    return value;
+  });
+  return createHash("sha256").update(normalised).digest("hex");
+}

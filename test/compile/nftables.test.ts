@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { hostPolicyFor } from "../../src/compile/host-policy.js";
+import { fullScript } from "../../src/compile/nft-script.js";
+import { compileHostPolicy, lockdownTable, untrackedFlows } from "../../src/compile/nftables.js";
+import { evaluatePacket, type Packet } from "../../src/compile/table-interpreter.js";
+import { eni, estate, group, prefixList, rule } from "./estate-builder.js";
+
+const WEB = "10.0.0.5";
+const web = estate(
+  [
+    group("sg-web", [
+      rule("sgr-http", "sg-web", "ingress", "tcp", 80, 80, "0.0.0.0/0"),
+      rule("sgr-ssh", "sg-web", "ingress", "tcp", 22, 22, "sg-admin"),
+      rule("sgr-ping", "sg-web", "ingress", "icmp", 8, -1, "10.0.0.0/8"),
+      rule("sgr-dns", "sg-web", "ingress", "udp", 5000, 5010, "pl-office"),
+      rule("sgr-gre", "sg-web", "ingress", "47", -1, -1, "192.0.2.1/32"),
+      rule("sgr-ping6", "sg-web", "ingress", "icmpv6", 128, 0, "::/0"),
+      rule("sgr-out", "sg-web", "egress", "-1", -1, -1, "0.0.0.0/0"),
+      rule("sgr-out6", "sg-web", "egress", "tcp", 443, 443, "::/0"),
+    ]),
+    group("sg-admin", []),
+  ],
+  [
+    eni("eni-web", ["sg-web"], [WEB], ["fd00::5"], "i-web"),
+    eni("eni-adm", ["sg-admin"], ["10.0.9.9"], ["fd00::9"], "i-adm"),
+  ],
+  [prefixList("pl-office", "IPv4", ["198.51.100.0/24"])],
+);
+
+function table() {
+  const policy = hostPolicyFor(web, "i-web");
+  assert.ok(policy);
+  return compileHostPolicy(policy);
+}
+
+const tcpIn = (source: string, port: number, destination = WEB): Packet => ({
+  direction: "in",
+  family: source.includes(":") ? 6 : 4,
+  source,
+  destination,
+  protocol: 6,
+  sourcePort: 40000,
+  destinationPort: port,
+});
+
+describe("compileHostPolicy, run by the table interpreter", () => {
+  it("accepts what an ingress rule allows and nothing else", () => {
+    const t = table();
+    assert.equal(evaluatePacket(t, tcpIn("203.0.113.7", 80)).accepted, true);
+    assert.equal(evaluatePacket(t, tcpIn("203.0.113.7", 81)).accepted, false);
+    assert.equal(evaluatePacket(t, tcpIn("10.0.9.9", 22)).accepted, true, "member of sg-admin");
+    assert.equal(
+      evaluatePacket(t, tcpIn("fd00::9", 22, "fd00::5")).accepted,
+      true,
+      "IPv6 address of a member",
+    );
+    assert.equal(evaluatePacket(t, tcpIn("10.0.9.10", 22)).accepted, false, "not a member");
+    assert.equal(evaluatePacket(t, tcpIn("10.0.9.9", 80, "10.0.0.6")).accepted, false, "not our address");
+    assert.equal(evaluatePacket(t, tcpIn("10.0.9.9", 22)).decidedBy, "sgr-ssh");
+  });
+
+  it("matches ICMP by type, other protocols by number, UDP by range and prefix lists by entry", () => {
+    const t = table();
+    const icmp = (type: number, code: number, source = "10.1.1.1"): Packet => ({
+      direction: "in",
+      family: 4,
+      source,
+      destination: WEB,
+      protocol: 1,
+      icmpType: type,
+      icmpCode: code,
+    });
+    assert.equal(evaluatePacket(t, icmp(8, 0)).accepted, true);
+    assert.equal(evaluatePacket(t, icmp(8, 3)).accepted, true, "code -1 is any code");
+    assert.equal(evaluatePacket(t, icmp(13, 0)).accepted, false);
+    assert.equal(evaluatePacket(t, icmp(8, 0, "11.0.0.1")).accepted, false);
+    const v6 = (type: number, code: number): Packet => ({
+      direction: "in",
+      family: 6,
+      source: "2001:db8::1",
+      destination: "fd00::5",
+      protocol: 58,
+      icmpType: type,
+      icmpCode: code,
+    });
+    assert.equal(evaluatePacket(t, v6(128, 0)).accepted, true);
+    assert.equal(evaluatePacket(t, v6(128, 1)).accepted, false);
+    assert.equal(evaluatePacket(t, v6(135, 0)).accepted, true, "neighbour solicitation always passes");
+    const gre = (source: string): Packet => ({
+      direction: "in",
+      family: 4,
+      source,
+      destination: WEB,
+      protocol: 47,
+    });
+    assert.equal(evaluatePacket(t, gre("192.0.2.1")).accepted, true);
+    assert.equal(evaluatePacket(t, gre("192.0.2.2")).accepted, false);
+    const udp = (port: number, source = "198.51.100.200"): Packet => ({
+      direction: "in",
+      family: 4,
+      source,
+      destination: WEB,
+      protocol: 17,
+      sourcePort: 53,
+      destinationPort: port,
+    });
+    assert.equal(evaluatePacket(t, udp(5000)).accepted, true);
+    assert.equal(evaluatePacket(t, udp(5010)).accepted, true);
+    assert.equal(evaluatePacket(t, udp(5011)).accepted, false);
+    assert.equal(evaluatePacket(t, udp(5005, "198.51.101.1")).accepted, false);
+  });
+
+  it("applies egress rules to what the host sends, and lets loopback through", () => {
+    const t = table();
+    const out = (destination: string, port: number, protocol = 6): Packet => ({
+      direction: "out",
+      family: destination.includes(":") ? 6 : 4,
+      source: destination.includes(":") ? "fd00::5" : WEB,
+      destination,
+      protocol,
+      sourcePort: 40000,
+      destinationPort: port,
+    });
+    assert.equal(evaluatePacket(t, out("8.8.8.8", 53, 17)).accepted, true);
+    assert.equal(evaluatePacket(t, out("2001:db8::1", 443)).accepted, true);
+    assert.equal(evaluatePacket(t, out("2001:db8::1", 80)).accepted, false);
+    assert.equal(
+      evaluatePacket(t, { ...tcpIn("127.0.0.1", 9999, "127.0.0.1"), loopback: true }).accepted,
+      true,
+    );
+  });
+
+  it("marks flows untracked exactly where spec 3.11 says", () => {
+    const t = table();
+    // tcp/80 from 0.0.0.0/0 with all traffic out to 0.0.0.0/0: untracked
+    assert.equal(evaluatePacket(t, tcpIn("203.0.113.7", 80)).untracked, true);
+    // tcp/22 from a group: tracked
+    assert.equal(evaluatePacket(t, tcpIn("10.0.9.9", 22)).untracked, false);
+    // ICMP is always tracked
+    const ping: Packet = {
+      direction: "in",
+      family: 4,
+      source: "10.1.1.1",
+      destination: WEB,
+      protocol: 1,
+      icmpType: 8,
+      icmpCode: 0,
+    };
+    assert.equal(evaluatePacket(t, ping).untracked, false);
+    // the reply leaving from port 80 is untracked too
+    const reply: Packet = {
+      direction: "out",
+      family: 4,
+      source: WEB,
+      destination: "203.0.113.7",
+      protocol: 6,
+      sourcePort: 80,
+      destinationPort: 40000,
+    };
+    assert.equal(evaluatePacket(t, reply).untracked, true);
+    // IPv6: the egress rule is tcp/443 only, so nothing IPv6 is untracked
+    const policy = hostPolicyFor(web, "i-web");
+    assert.ok(policy);
+    const flows = untrackedFlows(policy.interfaces[0] as never);
+    assert.deepEqual(
+      flows.map((f) => [f.rule.id, f.direction, f.family, f.protocol, f.fromPort, f.toPort]),
+      [["sgr-http", "ingress", 4, "tcp", 80, 80]],
+    );
+  });
+
+  it("with no policy, the lockdown table drops every new flow", () => {
+    const t = lockdownTable();
+    assert.equal(evaluatePacket(t, tcpIn("10.0.9.9", 22)).accepted, false);
+    assert.equal(
+      evaluatePacket(t, { ...tcpIn("127.0.0.1", 22, "127.0.0.1"), loopback: true }).accepted,
+      true,
+    );
+    const withChannel = lockdownTable({ controlChannel: { address: "192.0.2.50", port: 8443 } });
+    const toController: Packet = {
+      direction: "out",
+      family: 4,
+      source: WEB,
+      destination: "192.0.2.50",
+      protocol: 6,
+      sourcePort: 4000,
+      destinationPort: 8443,
+    };
+    assert.equal(evaluatePacket(withChannel, toController).accepted, true);
+    assert.equal(evaluatePacket(withChannel, { ...toController, destinationPort: 8444 }).accepted, false);
+  });
+});
+
+describe("the nft script", () => {
+  it("names group sets, tags a counter with every rule id and uses set lookups", () => {
+    const script = fullScript(table());
+    assert.match(
+      script,
+      /^add table inet ringfence\ndelete table inet ringfence\nadd table inet ringfence\n/,
+    );
+    assert.match(script, /add set inet ringfence g_sg-admin_v4 \{ type ipv4_addr; flags interval; \}/);
+    assert.match(script, /add element inet ringfence g_sg-admin_v4 \{ 10\.0\.9\.9 \}/);
+    assert.match(script, /add element inet ringfence g_sg-admin_v6 \{ fd00::9 \}/);
+    assert.match(script, /ip saddr @g_sg-admin_v4 tcp dport 22 counter accept comment "sgr-ssh"/);
+    assert.match(
+      script,
+      /chain inet ringfence input \{ type filter hook input priority filter; policy drop; \}/,
+    );
+    assert.match(script, /raw_in ip daddr 10\.0\.0\.5 tcp dport 80 notrack comment "sgr-http"/);
+    assert.match(script, /raw_out ip saddr 10\.0\.0\.5 tcp sport 80 notrack comment "sgr-http"/);
+    assert.match(script, /ct state established,related counter accept/);
+    assert.match(script, /ct state invalid counter drop/);
+    for (const id of [
+      "sgr-http",
+      "sgr-ssh",
+      "sgr-ping",
+      "sgr-dns",
+      "sgr-gre",
+      "sgr-ping6",
+      "sgr-out",
+      "sgr-out6",
+    ]) {
+      assert.match(script, new RegExp(`counter accept comment "${id}"`), id);
+    }
+    assert.doesNotMatch(script, /hook forward/);
+  });
+
+  it("is the same text for the same state", () => {
+    assert.equal(fullScript(table()), fullScript(table()));
+  });
+});
