@@ -1,3 +1,169 @@
-import type { Command } from "./command.js";
+// `ringfence lint` and `ringfence test`: checks of an estate that fail CI when the firewall is
+// dangerous or drifts from intent. Exit codes: 0 clean, 1 findings or failed tests, 2 errors.
 
-export const auditCommands: Command[] = [];
+import { writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { readSnapshot } from "../importers/snapshot.js";
+import { controllerFromEnvironment, fetchControllerEstate } from "../lab/controller.js";
+import type { Estate } from "../model/estate.js";
+import {
+  atLeast,
+  countBySeverity,
+  DEFAULT_ALLOWED_APPS,
+  formatLintTable,
+  isSeverity,
+  type LintOptions,
+  lintEstate,
+  SEVERITIES,
+  type Severity,
+} from "../policy/lint.js";
+import { AppListError, parseAppList } from "../policy/lint-apps.js";
+import { runPolicyTests } from "../policy/policy-test.js";
+import { loadPolicyTests, PolicyFileError } from "../policy/policy-test-file.js";
+import { formatPolicyReport, toJUnitXml } from "../policy/policy-test-report.js";
+import { type Command, UsageError } from "./command.js";
+
+const SOURCE_USAGE = `Source (one of):
+  --snapshot PATH      a directory (or file) of \`aws ec2 describe-*\` JSON
+  --endpoint URL       a ringfence controller (credentials from RINGFENCE_ACCESS_KEY_ID /
+                       RINGFENCE_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)`;
+
+const SOURCE_OPTIONS = {
+  snapshot: { type: "string" },
+  endpoint: { type: "string" },
+} as const;
+
+async function loadEstate(values: {
+  snapshot?: string | undefined;
+  endpoint?: string | undefined;
+}): Promise<Estate> {
+  if (values.snapshot !== undefined && values.endpoint !== undefined) {
+    throw new UsageError("give either --snapshot or --endpoint, not both");
+  }
+  if (values.snapshot !== undefined) return readSnapshot(values.snapshot);
+  if (values.endpoint !== undefined) return fetchControllerEstate(controllerFromEnvironment(values.endpoint));
+  throw new UsageError("give --snapshot PATH or --endpoint URL");
+}
+
+/** parseArgs, with its complaints turned into usage errors. */
+function parse<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+const lint: Command = {
+  name: "lint",
+  summary: "find dangerous, dead and sloppy security-group and network-ACL rules",
+  usage: `Usage: ringfence lint [--json] [--fail-on SEVERITY] [--allow-ports LIST] [--quota N] SOURCE
+
+Reports findings (${SEVERITIES.join(", ")}), each naming the group, rule (sgr-...) or NACL entry
+(acl-...#N) and a one-line reason. See docs/lint.md for every check.
+
+Options:
+  --json               one JSON object: findings, counts, failOn, failed
+  --fail-on SEVERITY   exit 1 when a finding is at least this severe (default high)
+  --allow-ports LIST   what may face the internet (default ${DEFAULT_ALLOWED_APPS}): ports or ranges
+                       (tcp and udp), PROTO/PORT[-PORT], or a protocol name such as icmp
+  --quota N            rules per group, direction and IP family (default 60)
+
+${SOURCE_USAGE}
+
+Exit status: 0 no finding at or above --fail-on, 1 otherwise, 2 on error.`,
+  async run(args) {
+    const { values } = parse(() =>
+      parseArgs({
+        args,
+        options: {
+          ...SOURCE_OPTIONS,
+          json: { type: "boolean" },
+          "fail-on": { type: "string" },
+          "allow-ports": { type: "string" },
+          quota: { type: "string" },
+        },
+      }),
+    );
+    const failOn = values["fail-on"] ?? "high";
+    if (!isSeverity(failOn))
+      throw new UsageError(`--fail-on: '${failOn}' is not one of ${SEVERITIES.join(", ")}`);
+    const options: Partial<LintOptions> = {};
+    const allow = values["allow-ports"];
+    if (allow !== undefined) {
+      try {
+        Object.assign(options, { allowedApps: parseAppList(allow) });
+      } catch (error) {
+        if (error instanceof AppListError) throw new UsageError(`--allow-ports: ${error.message}`);
+        throw error;
+      }
+    }
+    if (values.quota !== undefined) {
+      if (!/^\d+$/.test(values.quota) || Number(values.quota) < 1) {
+        throw new UsageError(`--quota: '${values.quota}' is not a positive number`);
+      }
+      Object.assign(options, { ruleQuota: Number(values.quota) });
+    }
+    const estate = await loadEstate(values);
+    const findings = lintEstate(estate, options);
+    const failed = findings.some((f) => atLeast(f.severity, failOn as Severity));
+    if (values.json) {
+      console.log(JSON.stringify({ findings, counts: countBySeverity(findings), failOn, failed }));
+    } else {
+      console.log(formatLintTable(findings));
+    }
+    return failed ? 1 : 0;
+  },
+};
+
+const policyTest: Command = {
+  name: "test",
+  summary: "run policy tests (YAML expectations of who may reach what) against an estate",
+  usage: `Usage: ringfence test FILE... [--junit OUT.xml] [--json] SOURCE
+
+Each FILE holds a \`tests:\` list (see docs/policy-tests.md). Every application of every test is
+checked for every source/destination pair: PASS, FAIL (no pair as expected), PARTIAL (some pairs
+not as expected, listed with the evaluator's explanation) or ERROR (e.g. a selector that matches
+nothing).
+
+Options:
+  --junit FILE         also write JUnit XML (one testcase per expectation) for CI
+  --json               print the results as one JSON object instead of the report
+
+${SOURCE_USAGE}
+
+Exit status: 0 all tests pass, 1 any FAIL, PARTIAL or ERROR, 2 on a bad file or source.`,
+  async run(args) {
+    const { values, positionals } = parse(() =>
+      parseArgs({
+        args,
+        options: { ...SOURCE_OPTIONS, junit: { type: "string" }, json: { type: "boolean" } },
+        allowPositionals: true,
+      }),
+    );
+    if (positionals.length === 0) throw new UsageError("give at least one policy-test FILE");
+    const tests = [];
+    const problems: string[] = [];
+    for (const file of positionals) {
+      try {
+        tests.push(...(await loadPolicyTests(file)));
+      } catch (error) {
+        if (!(error instanceof PolicyFileError)) throw error;
+        problems.push(...error.problems);
+      }
+    }
+    if (problems.length > 0) {
+      console.error(
+        `ringfence test: invalid policy-test file(s):\n${problems.map((p) => `  ${p}`).join("\n")}`,
+      );
+      return 2;
+    }
+    const estate = await loadEstate(values);
+    const report = runPolicyTests(estate, tests);
+    if (values.junit !== undefined) await writeFile(values.junit, toJUnitXml(report));
+    console.log(values.json ? JSON.stringify(report) : formatPolicyReport(report));
+    return report.passed ? 0 : 1;
+  },
+};
+
+export const auditCommands: Command[] = [lint, policyTest];

@@ -96,7 +96,10 @@ function formatBlockPart(proto: number, from: number, to: number): string {
   if (from === 0 && to === 65535) return name;
   if (proto === 1 || proto === 58) {
     const typeCode = (k: number) => `${k >> 8}/${k & 255}`;
-    return from === to ? `${name} ${typeCode(from)}` : `${name} ${typeCode(from)}..${typeCode(to)}`;
+    if (from === to) return `${name} ${typeCode(from)}`;
+    // every code of one type reads as the type alone
+    if ((from & 255) === 0 && to === from + 255) return `${name} ${from >> 8}`;
+    return `${name} ${typeCode(from)}..${typeCode(to)}`;
   }
   return name;
 }

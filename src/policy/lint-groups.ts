@@ -71,7 +71,7 @@ export function lintSecurityGroups(estate: Estate, options: LintOptions): LintFi
         findings.push({
           check: "default-group-rules",
           severity: "medium",
-          resource: `${group.id}/${extra.map((r) => r.id).join(",")}`,
+          resource: ruleResource(group.id, extra),
           reason: `default group has ${extra.length} rule(s) beyond the defaults: ${list(extra.map((r) => describeRule(r)))}`,
           ...at,
           ruleIds: extra.map((r) => r.id),
@@ -139,16 +139,23 @@ function internetApps(spaces: readonly TrafficSpace[]): InternetApps {
   return { ipv4, ipv6, any: ipv4.union(ipv6) };
 }
 
-/** The rules that let the internet in on any of `apps`. */
+/**
+ * The rules that let the internet in on any of `apps`: those open to the internet on their own,
+ * or, when only a union of narrower rules is, every rule with public peers.
+ */
 function contributors(
   rules: readonly SecurityGroupRule[],
   spaces: readonly TrafficSpace[],
   apps: IntervalSet,
 ) {
-  return rules.filter((_, k) => {
+  const candidates = rules.flatMap((rule, k) => {
     const s = spaces[k] as TrafficSpace;
-    return !s.apps.intersect(apps).isEmpty && touchesPublic(s.peers);
+    return !s.apps.intersect(apps).isEmpty && touchesPublic(s.peers)
+      ? [{ rule, alone: isInternet(s.peers) }]
+      : [];
   });
+  const alone = candidates.filter((c) => c.alone);
+  return (alone.length > 0 ? alone : candidates).map((c) => c.rule);
 }
 
 function families(exposed: InternetApps, apps: IntervalSet): string {
@@ -157,8 +164,11 @@ function families(exposed: InternetApps, apps: IntervalSet): string {
   return v4 && v6 ? "IPv4 and IPv6" : v4 ? "IPv4" : "IPv6";
 }
 
+/** `sg-1/sgr-a,sgr-b`; long lists are cut (the finding's ruleIds has them all). */
 function ruleResource(groupId: string, rules: readonly SecurityGroupRule[]): string {
-  return rules.length === 0 ? groupId : `${groupId}/${rules.map((r) => r.id).join(",")}`;
+  if (rules.length === 0) return groupId;
+  const ids = rules.slice(0, 3).map((r) => r.id);
+  return `${groupId}/${ids.join(",")}${rules.length > 3 ? `,+${rules.length - 3}` : ""}`;
 }
 
 function internetIngress(

@@ -1,0 +1,440 @@
+// Policy tests: unit tests for a firewall, after Mozilla's fwunit. A test names sources and
+// destinations with selectors and states what must hold between them; every application is
+// checked on its own and for every source/destination pair, so a rule that lets some pairs
+// through and not others shows up as PARTIAL with the pairs that fail, and a selector that
+// matches nothing is an ERROR rather than a silent pass. The same checks drive `ringfence test`
+// (YAML files, see docs/policy-tests.md) and TypeScript tests:
+//
+//   import { expectPermits, expectDenies } from "ringfence/dist/src/policy/policy-test.js";
+//   expectPermits(estate, "group:appserver", "group:dbserver", ["tcp/3306"]);   // throws PolicyTestFailure
+//   expectDenies(estate, "internet", "group:dbserver", ["all"]);
+
+import type { Estate } from "../model/estate.js";
+import { type Family, formatIp } from "../net/address.js";
+import { parseCidr } from "../net/cidr.js";
+import { IntervalSet } from "../net/interval-set.js";
+import { type Endpoint, renderVerdict } from "./evaluate.js";
+import { formatApps } from "./lint-apps.js";
+import { ALL_APPS, appSegments } from "./lint-space.js";
+import { cidrInterval, PolicyIndex } from "./policy-index.js";
+import { parseApplication } from "./policy-test-apps.js";
+import { decidePair, endpointLabel, explainPair, type FlowPair, flowPairs } from "./policy-test-flows.js";
+import { resolveSelector } from "./policy-test-selectors.js";
+
+export const OUTCOMES = ["PASS", "PARTIAL", "FAIL", "ERROR"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** One test as written in a file (see docs/policy-tests.md for every key). */
+export interface PolicyTest {
+  readonly name: string;
+  /** Source selectors; required except with `onlyFrom`. */
+  readonly from?: readonly string[];
+  readonly to: readonly string[];
+  readonly permits?: readonly string[];
+  readonly denies?: readonly string[];
+  /** These applications are permitted and everything else between from and to is denied. */
+  readonly only?: readonly string[];
+  /** These sources are permitted `on` the applications and every other source is denied. */
+  readonly onlyFrom?: readonly string[];
+  readonly on?: readonly string[];
+  /** Check only this IP family (default: every family both ends have). */
+  readonly family?: Family;
+  /** Where the test was written, for messages. */
+  readonly file?: string;
+}
+
+export interface PairFailure {
+  readonly source: string;
+  readonly destination: string;
+  readonly family: Family;
+  /** The applications that went the wrong way for this pair. */
+  readonly applications: readonly string[];
+  /** The evaluator's explanation of one of those flows. */
+  readonly explanation: string;
+}
+
+/** One checked statement: one application of one test (a JUnit testcase). */
+export interface ExpectationResult {
+  readonly test: string;
+  readonly file?: string;
+  /** `permits tcp/3306`, `denies all`, `denies everything else`, `denies tcp/22 from everyone else`. */
+  readonly expectation: string;
+  readonly outcome: Outcome;
+  readonly message: string;
+  readonly checkedPairs: number;
+  readonly failures: readonly PairFailure[];
+}
+
+export interface PolicyTestResult {
+  readonly name: string;
+  readonly file?: string;
+  readonly outcome: Outcome;
+  readonly expectations: readonly ExpectationResult[];
+}
+
+export interface PolicyTestReport {
+  readonly results: readonly PolicyTestResult[];
+  readonly counts: Readonly<Record<Outcome, number>>;
+  readonly passed: boolean;
+}
+
+/** Selector text to endpoints; throws (or returns none) when the selector is unknown. */
+export type SelectorResolver = (index: PolicyIndex, selector: string) => readonly Endpoint[];
+
+export interface PolicyTestOptions {
+  readonly resolve?: SelectorResolver;
+  /** At most this many outside address ranges are probed for `only_from` (default 256). */
+  readonly maxOutsideProbes?: number;
+}
+
+export class PolicyTestFailure extends Error {
+  constructor(readonly result: PolicyTestResult) {
+    super(formatFailure(result));
+    this.name = "PolicyTestFailure";
+  }
+}
+
+class SelectorError extends Error {}
+
+const indexes = new WeakMap<Estate, PolicyIndex>();
+
+function indexOf(target: Estate | PolicyIndex): PolicyIndex {
+  if (target instanceof PolicyIndex) return target;
+  let index = indexes.get(target);
+  if (!index) {
+    index = PolicyIndex.build(target);
+    indexes.set(target, index);
+  }
+  return index;
+}
+
+function worst(outcomes: readonly Outcome[]): Outcome {
+  let rank = 0;
+  for (const o of outcomes) rank = Math.max(rank, OUTCOMES.indexOf(o));
+  return OUTCOMES[rank] as Outcome;
+}
+
+interface Context {
+  readonly index: PolicyIndex;
+  readonly resolve: SelectorResolver;
+  readonly test: PolicyTest;
+  readonly maxOutsideProbes: number;
+}
+
+function endpointsOf(ctx: Context, selectors: readonly string[]): Endpoint[] {
+  const out: Endpoint[] = [];
+  const seen = new Set<string>();
+  for (const selector of selectors) {
+    let found: readonly Endpoint[];
+    try {
+      found = ctx.resolve(ctx.index, selector);
+    } catch (error) {
+      throw new SelectorError(
+        `selector '${selector}': ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    if (found.length === 0) throw new SelectorError(`selector '${selector}' matches nothing in the estate`);
+    for (const e of found) {
+      const key = `${e.kind}:${endpointLabel(e)}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(e);
+      }
+    }
+  }
+  return out;
+}
+
+function result(
+  ctx: Context,
+  expectation: string,
+  outcome: Outcome,
+  message: string,
+  checkedPairs = 0,
+  failures: readonly PairFailure[] = [],
+): ExpectationResult {
+  return {
+    test: ctx.test.name,
+    ...(ctx.test.file !== undefined ? { file: ctx.test.file } : {}),
+    expectation,
+    outcome,
+    message,
+    checkedPairs,
+    failures,
+  };
+}
+
+/** Checks that every pair has every application of `apps` allowed (or none of it). */
+function checkPairs(
+  ctx: Context,
+  expectation: string,
+  pairs: readonly FlowPair[],
+  apps: IntervalSet,
+  want: "allowed" | "denied",
+): ExpectationResult {
+  if (pairs.length === 0) {
+    return result(
+      ctx,
+      expectation,
+      "ERROR",
+      "no source/destination pair to check (no common IP family, or only an interface with itself)",
+    );
+  }
+  const failures: PairFailure[] = [];
+  for (const pair of pairs) {
+    const decision = decidePair(ctx.index, pair, apps);
+    const wrong = want === "allowed" ? decision.denied : decision.allowed;
+    const sample = want === "allowed" ? decision.firstDenied : decision.firstAllowed;
+    if (wrong.isEmpty || !sample) continue;
+    failures.push({
+      source: endpointLabel(pair.source),
+      destination: endpointLabel(pair.destination),
+      family: pair.family,
+      applications: formatApps(wrong),
+      explanation: renderVerdict(explainPair(ctx.index, pair, sample)),
+    });
+  }
+  const wrongWord = want === "allowed" ? "denied" : "allowed";
+  if (failures.length === 0)
+    return result(ctx, expectation, "PASS", `${pairs.length} pair(s) checked`, pairs.length);
+  const outcome: Outcome = failures.length === pairs.length ? "FAIL" : "PARTIAL";
+  const listed = failures
+    .slice(0, 5)
+    .map((f) => `${f.source} -> ${f.destination} (IPv${f.family}): ${f.applications.slice(0, 4).join(", ")}`);
+  const more = failures.length > 5 ? `; and ${failures.length - 5} more` : "";
+  const message =
+    outcome === "FAIL"
+      ? `${wrongWord} for all ${pairs.length} pair(s): ${listed.join("; ")}${more}`
+      : `${wrongWord} for ${failures.length} of ${pairs.length} pair(s): ${listed.join("; ")}${more}`;
+  return result(ctx, expectation, outcome, message, pairs.length, failures);
+}
+
+/**
+ * Sources other than the listed ones that might reach `destination`: every other interface, and
+ * one address per range of outside addresses on which the destination's rules and ACL decide alike.
+ */
+function otherSources(ctx: Context, listed: readonly Endpoint[], destination: Endpoint): Endpoint[] {
+  const listedIds = new Set(listed.flatMap((e) => (e.kind === "interface" ? [e.interfaceId] : [])));
+  const listedAddresses = new Set(listed.flatMap((e) => (e.kind === "address" ? [e.address] : [])));
+  const others: Endpoint[] = [];
+  for (const iface of ctx.index.interfaces.values()) {
+    if (listedIds.has(iface.eni.id)) continue;
+    if (iface.addresses.some((a) => listedAddresses.has(formatIp(a)))) continue;
+    others.push({ kind: "interface", interfaceId: iface.eni.id });
+  }
+  if (destination.kind !== "interface") return others;
+  const target = ctx.index.interfaces.get(destination.interfaceId);
+  if (!target) return others;
+  for (const family of [4, 6] as const) {
+    // Only addresses that some ingress rule admits can get through; cut them where any rule or
+    // ACL entry changes its mind, and drop every address that belongs to a known interface.
+    const entries = target.ingress.filter((e) => e.family === family);
+    let admitted = IntervalSet.EMPTY;
+    const cuts: IntervalSet[] = [];
+    for (const e of entries) {
+      admitted = admitted.union(e.remote);
+      cuts.push(e.remote);
+    }
+    for (const iface of ctx.index.interfaces.values()) {
+      for (const a of iface.addresses)
+        if (a.family === family) admitted = admitted.subtract(IntervalSet.range(a.value, a.value));
+    }
+    for (const entry of ctx.index.networkAclOf(target.subnetId)?.entries ?? []) {
+      const c = parseCidr(entry.cidr);
+      if (c && c.cidr.family === family) cuts.push(cidrInterval(c.cidr));
+    }
+    const pieces = appSegments(
+      cuts.map((peers) => ({ apps: peers, peers: IntervalSet.EMPTY })),
+      admitted,
+    );
+    for (const piece of pieces.slice(0, ctx.maxOutsideProbes)) {
+      const lo = piece.apps.intervals[0]?.lo;
+      if (lo === undefined) continue;
+      const address = formatIp({ family, value: lo });
+      if (!listedAddresses.has(address)) others.push({ kind: "address", address });
+    }
+  }
+  return others;
+}
+
+function appList(key: string, texts: readonly string[]): { text: string; apps: IntervalSet }[] {
+  return texts.map((text) => {
+    try {
+      return { text, apps: parseApplication(text) };
+    } catch (error) {
+      throw new Error(`${key}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+}
+
+function families(test: PolicyTest): readonly Family[] | undefined {
+  return test.family === undefined ? undefined : [test.family];
+}
+
+/** Runs one test against an estate (or a prebuilt index). Never throws for a bad test: ERROR. */
+export function checkPolicyTest(
+  target: Estate | PolicyIndex,
+  test: PolicyTest,
+  options: PolicyTestOptions = {},
+): PolicyTestResult {
+  const ctx: Context = {
+    index: indexOf(target),
+    resolve: options.resolve ?? resolveSelector,
+    test,
+    maxOutsideProbes: options.maxOutsideProbes ?? 256,
+  };
+  const expectations: ExpectationResult[] = [];
+  try {
+    const destinations = endpointsOf(ctx, test.to);
+    if (test.onlyFrom !== undefined) {
+      const listed = endpointsOf(ctx, test.onlyFrom);
+      for (const { text, apps } of appList("on", test.on ?? [])) {
+        expectations.push(
+          checkPairs(
+            ctx,
+            `permits ${text} from ${test.onlyFrom.join(", ")}`,
+            flowPairs(ctx.index, listed, destinations, families(test)),
+            apps,
+            "allowed",
+          ),
+        );
+        const pairs = destinations.flatMap((d) =>
+          flowPairs(ctx.index, otherSources(ctx, listed, d), [d], families(test)),
+        );
+        expectations.push(checkPairs(ctx, `denies ${text} from everyone else`, pairs, apps, "denied"));
+      }
+    } else {
+      const sources = endpointsOf(ctx, test.from ?? []);
+      const pairs = flowPairs(ctx.index, sources, destinations, families(test));
+      for (const { text, apps } of appList("permits", test.permits ?? [])) {
+        expectations.push(checkPairs(ctx, `permits ${text}`, pairs, apps, "allowed"));
+      }
+      for (const { text, apps } of appList("denies", test.denies ?? [])) {
+        expectations.push(checkPairs(ctx, `denies ${text}`, pairs, apps, "denied"));
+      }
+      if (test.only !== undefined) {
+        let listed = IntervalSet.EMPTY;
+        for (const { text, apps } of appList("only", test.only)) {
+          expectations.push(checkPairs(ctx, `permits ${text}`, pairs, apps, "allowed"));
+          listed = listed.union(apps);
+        }
+        const rest = ALL_APPS.subtract(listed);
+        if (!rest.isEmpty)
+          expectations.push(checkPairs(ctx, "denies everything else", pairs, rest, "denied"));
+      }
+    }
+    if (expectations.length === 0)
+      expectations.push(result(ctx, "(nothing)", "ERROR", "the test states no expectation"));
+  } catch (error) {
+    expectations.push(
+      result(ctx, "(setup)", "ERROR", error instanceof Error ? error.message : String(error)),
+    );
+  }
+  return {
+    name: test.name,
+    ...(test.file !== undefined ? { file: test.file } : {}),
+    outcome: worst(expectations.map((e) => e.outcome)),
+    expectations,
+  };
+}
+
+export function runPolicyTests(
+  target: Estate | PolicyIndex,
+  tests: readonly PolicyTest[],
+  options: PolicyTestOptions = {},
+): PolicyTestReport {
+  const index = indexOf(target);
+  const results = tests.map((t) => checkPolicyTest(index, t, options));
+  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  for (const r of results) counts[r.outcome]++;
+  return { results, counts, passed: results.every((r) => r.outcome === "PASS") };
+}
+
+function asList(x: string | readonly string[]): readonly string[] {
+  return typeof x === "string" ? [x] : x;
+}
+
+function expectPass(
+  target: Estate | PolicyIndex,
+  test: PolicyTest,
+  options?: PolicyTestOptions,
+): PolicyTestResult {
+  const r = checkPolicyTest(target, test, options);
+  if (r.outcome !== "PASS") throw new PolicyTestFailure(r);
+  return r;
+}
+
+/** Throws PolicyTestFailure unless every source reaches every destination on every application. */
+export function expectPermits(
+  target: Estate | PolicyIndex,
+  from: string | readonly string[],
+  to: string | readonly string[],
+  applications: string | readonly string[],
+  options?: PolicyTestOptions,
+): PolicyTestResult {
+  const name = `${asList(from).join(", ")} -> ${asList(to).join(", ")} permits ${asList(applications).join(", ")}`;
+  return expectPass(
+    target,
+    { name, from: asList(from), to: asList(to), permits: asList(applications) },
+    options,
+  );
+}
+
+/** Throws PolicyTestFailure if any source reaches any destination on any of the applications. */
+export function expectDenies(
+  target: Estate | PolicyIndex,
+  from: string | readonly string[],
+  to: string | readonly string[],
+  applications: string | readonly string[],
+  options?: PolicyTestOptions,
+): PolicyTestResult {
+  const name = `${asList(from).join(", ")} -> ${asList(to).join(", ")} denies ${asList(applications).join(", ")}`;
+  return expectPass(
+    target,
+    { name, from: asList(from), to: asList(to), denies: asList(applications) },
+    options,
+  );
+}
+
+/** The applications are permitted, and nothing else, between the sources and destinations. */
+export function expectOnly(
+  target: Estate | PolicyIndex,
+  from: string | readonly string[],
+  to: string | readonly string[],
+  applications: string | readonly string[],
+  options?: PolicyTestOptions,
+): PolicyTestResult {
+  const name = `${asList(from).join(", ")} -> ${asList(to).join(", ")} only ${asList(applications).join(", ")}`;
+  return expectPass(
+    target,
+    { name, from: asList(from), to: asList(to), only: asList(applications) },
+    options,
+  );
+}
+
+/** The listed sources, and no other, reach the destinations on the applications. */
+export function expectOnlyFrom(
+  target: Estate | PolicyIndex,
+  to: string | readonly string[],
+  sources: string | readonly string[],
+  applications: string | readonly string[],
+  options?: PolicyTestOptions,
+): PolicyTestResult {
+  const name = `only ${asList(sources).join(", ")} -> ${asList(to).join(", ")} on ${asList(applications).join(", ")}`;
+  return expectPass(
+    target,
+    { name, to: asList(to), onlyFrom: asList(sources), on: asList(applications) },
+    options,
+  );
+}
+
+function formatFailure(r: PolicyTestResult): string {
+  const lines = [`policy test '${r.name}': ${r.outcome}`];
+  for (const e of r.expectations) {
+    if (e.outcome === "PASS") continue;
+    lines.push(`  ${e.outcome} ${e.expectation}: ${e.message}`);
+    const first = e.failures[0];
+    if (first) lines.push(...first.explanation.split("\n").map((l) => `    ${l}`));
+  }
+  return lines.join("\n");
+}
