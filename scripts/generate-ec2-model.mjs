@@ -28,10 +28,65 @@ for (const name of OPERATIONS) {
   visit(op.input);
   visit(op.output);
 }
+// Members newer than the aws-sdk v2 copy of the model (names and element names from the current
+// botocore model); without them the response would lack fields that current SDKs read.
+const arn = { locationName: "securityGroupArn" };
+const revokedRule = {
+  locationName: "revokedSecurityGroupRuleSet",
+  type: "list",
+  member: {
+    locationName: "item",
+    type: "structure",
+    members: Object.fromEntries(
+      [
+        ["SecurityGroupRuleId", "securityGroupRuleId"],
+        ["GroupId", "groupId"],
+        ["IsEgress", "isEgress", "boolean"],
+        ["IpProtocol", "ipProtocol"],
+        ["FromPort", "fromPort", "integer"],
+        ["ToPort", "toPort", "integer"],
+        ["CidrIpv4", "cidrIpv4"],
+        ["CidrIpv6", "cidrIpv6"],
+        ["PrefixListId", "prefixListId"],
+        ["ReferencedGroupId", "referencedGroupId"],
+        ["Description", "description"],
+      ].map(([name, locationName, type]) => [name, type ? { locationName, type } : { locationName }]),
+    ),
+  },
+};
+function structureAt(root, path) {
+  let shape = root;
+  for (const step of path) {
+    if (shape.shape) shape = model.shapes[shape.shape];
+    shape = step === "[]" ? shape.member : shape.members[step];
+  }
+  return shape.shape ? model.shapes[shape.shape] : shape;
+}
+const additions = [
+  ["CreateSecurityGroup", [], "SecurityGroupArn", arn],
+  ["DescribeSecurityGroups", ["SecurityGroups", "[]"], "SecurityGroupArn", arn],
+  ["AuthorizeSecurityGroupIngress", ["SecurityGroupRules", "[]"], "SecurityGroupRuleArn", { locationName: "securityGroupRuleArn" }],
+  ["DescribeSecurityGroupRules", ["SecurityGroupRules", "[]"], "SecurityGroupRuleArn", { locationName: "securityGroupRuleArn" }],
+  ["RevokeSecurityGroupIngress", [], "RevokedSecurityGroupRules", revokedRule],
+  ["RevokeSecurityGroupEgress", [], "RevokedSecurityGroupRules", revokedRule],
+];
+for (const [op, path, name, member] of additions) {
+  const target = structureAt(operations[op].output, path);
+  target.members[name] ??= member;
+}
+const newerInputs = [
+  ["TerminateInstances", "Force", { type: "boolean" }],
+  ["TerminateInstances", "SkipOsShutdown", { type: "boolean" }],
+  ["StopInstances", "SkipOsShutdown", { type: "boolean" }],
+  ["DescribeInstances", "IncludeManagedResources", { type: "boolean" }],
+  ["DescribeNetworkInterfaces", "IncludeManagedResources", { type: "boolean" }],
+];
+for (const [op, name, member] of newerInputs) operations[op].input.members[name] ??= member;
+
 const shapes = Object.fromEntries([...used].sort().map((id) => [id, model.shapes[id]]));
-mkdirSync(new URL("../src/api/generated/", import.meta.url), { recursive: true });
+mkdirSync(new URL("../dist/src/api/generated/", import.meta.url), { recursive: true });
 writeFileSync(
-  new URL("../src/api/generated/ec2-model.json", import.meta.url),
+  new URL("../dist/src/api/generated/ec2-model.json", import.meta.url),
   JSON.stringify({ xmlNamespace: `${model.metadata.xmlNamespace}/`, operations, shapes }),
 );
 console.log(`ec2 model: ${Object.keys(operations).length} operations, ${used.size} shapes`);

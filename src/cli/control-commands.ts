@@ -1,3 +1,198 @@
-import type { Command } from "./command.js";
+import { createHash, randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import { DEFAULT_ACCOUNT, DEFAULT_LISTEN, newAccessKey, startServer } from "../api/server.js";
+import type { InstanceRuntime } from "../model/instance-runtime.js";
+import { SqliteStore } from "../store/sqlite-store.js";
+import { type Command, UsageError } from "./command.js";
 
-export const controlCommands: Command[] = [];
+export const DEFAULT_DATA_DIR = "ringfence-data";
+
+/** Runs node's parseArgs, turning its errors into usage errors. */
+export function parseOptions<R>(parse: () => R): R {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+const server: Command = {
+  name: "server",
+  summary: "run the EC2-compatible control plane (and, with --lab, instances as network namespaces)",
+  usage: `Usage: ringfence server [--listen HOST:PORT] [--data DIR] [--lab] [--durability normal|full]
+
+Serves the EC2 Query API (security groups, VPCs, subnets, instances, network interfaces,
+Elastic IPs, tags, prefix lists, network ACLs) so that the aws CLI and the AWS SDKs manage
+ringfence as they manage EC2, and streams each host's policy to its agent.
+
+Options:
+  --listen HOST:PORT   where to listen (default ${DEFAULT_LISTEN})
+  --data DIR           data directory holding the SQLite database (default ./${DEFAULT_DATA_DIR})
+  --lab                launch RunInstances instances as network namespaces, enforced by the
+                       agent code (root only; see docs/lab.md)
+  --durability MODE    normal (default): acknowledged writes survive a crash of the process;
+                       full: they also survive a power loss (fsync on every commit)
+
+Credentials: the first access key comes from RINGFENCE_ACCESS_KEY_ID,
+RINGFENCE_SECRET_ACCESS_KEY and RINGFENCE_ACCOUNT_ID (default account ${DEFAULT_ACCOUNT}).
+Without them, the first start creates a key, stores it with the data and prints it.
+Add keys for other accounts with \`ringfence keys add\`.`,
+  async run(args) {
+    const { values } = parseOptions(() => parseArgs({ args, allowPositionals: true, options: {
+      listen: { type: "string", default: DEFAULT_LISTEN },
+      data: { type: "string", default: DEFAULT_DATA_DIR },
+      lab: { type: "boolean", default: false },
+      durability: { type: "string", default: "normal" },
+    } }));
+    if (values.durability !== "normal" && values.durability !== "full") {
+      throw new UsageError("--durability must be normal or full");
+    }
+    const accessKeyId = process.env.RINGFENCE_ACCESS_KEY_ID;
+    const secretAccessKey = process.env.RINGFENCE_SECRET_ACCESS_KEY;
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+      throw new UsageError("set both RINGFENCE_ACCESS_KEY_ID and RINGFENCE_SECRET_ACCESS_KEY, or neither");
+    }
+    const accountId = process.env.RINGFENCE_ACCOUNT_ID;
+    if (accountId !== undefined && !/^\d{12}$/.test(accountId)) {
+      throw new UsageError("RINGFENCE_ACCOUNT_ID must be 12 digits");
+    }
+    let runtime: InstanceRuntime | undefined;
+    if (values.lab) {
+      if (process.getuid?.() !== 0) throw new UsageError("--lab creates network namespaces and needs root");
+      const { Lab } = await import("../lab/lab.js");
+      runtime = new Lab();
+    }
+    const running = await startServer({
+      listen: values.listen as string,
+      dataDir: values.data as string,
+      durability: values.durability,
+      runtime,
+      accessKey: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, accountId } : undefined,
+      log: (line) => console.error(`ringfence: ${line}`),
+    });
+    console.log(`ringfence control plane listening on ${running.url} (data: ${values.data}${values.lab ? ", lab on" : ""})`);
+    if (running.generatedKey) {
+      console.log(`
+Created the first access key (account ${running.accountId}); it is stored with the data:
+
+  export AWS_ACCESS_KEY_ID=${running.accessKeyId}
+  export AWS_SECRET_ACCESS_KEY=${running.secretAccessKey}
+  export AWS_DEFAULT_REGION=us-east-1
+  aws --endpoint-url ${running.url} ec2 describe-security-groups`);
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+    await running.close();
+    return 0;
+  },
+};
+
+const keys: Command = {
+  name: "keys",
+  summary: "list the access keys of the control plane's accounts, or add one (`keys add`)",
+  usage: `Usage: ringfence keys [--data DIR]
+       ringfence keys add [--account 12-DIGITS] [--data DIR]
+
+Each access key belongs to one account; accounts see and change only their own resources.
+\`keys add\` creates a key (for a new account, or another key of an existing one) and prints it.
+Works on the data directory directly: run it beside the server, with the same --data.`,
+  async run(args) {
+    const { values, positionals } = parseOptions(() => parseArgs({ args, allowPositionals: true, options: {
+      data: { type: "string", default: DEFAULT_DATA_DIR },
+      account: { type: "string" },
+    } }));
+    const store = new SqliteStore(values.data as string);
+    try {
+      if (positionals[0] === "add") {
+        const account = (values.account as string | undefined) ?? randomAccount();
+        if (!/^\d{12}$/.test(account)) throw new UsageError("--account must be 12 digits");
+        const key = newAccessKey(account);
+        store.addAccessKey(key);
+        console.log(`account ${key.accountId}\nAWS_ACCESS_KEY_ID=${key.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${key.secretAccessKey}`);
+        return 0;
+      }
+      if (positionals.length > 0) throw new UsageError(`unknown keys subcommand '${positionals[0]}'`);
+      const all = store.accessKeys();
+      if (all.length === 0) console.log("no access keys yet: `ringfence server` creates the first");
+      for (const key of all) console.log(`${key.accessKeyId}  account ${key.accountId}  created ${key.createdAt}`);
+      return 0;
+    } finally {
+      store.close();
+    }
+  },
+};
+
+function randomAccount(): string {
+  return String(100000000000 + (randomBytes(6).readUIntBE(0, 6) % 900000000000));
+}
+
+export function tokenHash(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+const agentsToken: Command = {
+  name: "agents token",
+  summary: "issue a token with which the agent of one instance may read its policy",
+  usage: `Usage: ringfence agents token INSTANCE-ID [--data DIR]
+
+Prints a new bearer token for \`ringfence agent --token\`. The token lets an agent read the policy
+of that instance only, and report its status. Only its hash is stored.`,
+  async run(args) {
+    const { values, positionals } = parseOptions(() => parseArgs({ args, allowPositionals: true, options: { data: { type: "string", default: DEFAULT_DATA_DIR } } }));
+    const instanceId = positionals[0];
+    if (!instanceId || !/^i-[0-9a-f]{8,17}$/.test(instanceId)) throw new UsageError("give the instance id (i-...)");
+    const store = new SqliteStore(values.data as string);
+    try {
+      const instance = store.view().get("instance", instanceId);
+      if (!instance) {
+        console.error(`ringfence agents token: no instance ${instanceId}`);
+        return 1;
+      }
+      const token = `rfa_${randomBytes(24).toString("base64url")}`;
+      store.addAgentToken(tokenHash(token), instanceId);
+      console.log(token);
+      return 0;
+    } finally {
+      store.close();
+    }
+  },
+};
+
+const agents: Command = {
+  name: "agents",
+  summary: "show each agent's applied revision and health",
+  usage: `Usage: ringfence agents [--data DIR] [--json]
+
+Lists the agents that have reported to the control plane: instance, applied revision against the
+current revision, health, and when they last reported.`,
+  async run(args) {
+    const { values } = parseOptions(() => parseArgs({ args, allowPositionals: true, options: {
+      data: { type: "string", default: DEFAULT_DATA_DIR },
+      json: { type: "boolean", default: false },
+    } }));
+    const store = new SqliteStore(values.data as string);
+    try {
+      const statuses = store.agentStatuses();
+      if (values.json) {
+        console.log(JSON.stringify({ revision: store.revision, agents: statuses }));
+        return 0;
+      }
+      console.log(`control plane revision ${store.revision}`);
+      if (statuses.length === 0) console.log("no agent has reported yet");
+      for (const s of statuses) {
+        const lag = store.revision - s.appliedRevision;
+        console.log(
+          `${s.instanceId}  revision ${s.appliedRevision}${lag > 0 ? ` (${lag} behind)` : ""}  ${s.healthy ? "healthy" : "UNHEALTHY"}  ${s.hostname ?? ""}  reported ${s.reportedAt}${s.message ? `  ${s.message}` : ""}`,
+        );
+      }
+      return 0;
+    } finally {
+      store.close();
+    }
+  },
+};
+
+export const controlCommands: Command[] = [server, keys, agents, agentsToken];

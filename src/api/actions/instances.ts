@@ -1,0 +1,618 @@
+// Instances (spec 2.12-2.15): RunInstances creates one primary interface per instance, which
+// carries the groups; the instance's groupSet is its primary interface's. With a runtime (the
+// lab) the server then launches them; without one they are records.
+
+import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
+import { checkId, newId, notFound } from "../../model/ids.js";
+import {
+  INSTANCE_STATE_CODES,
+  type InstanceRecord,
+  type InstanceStateName,
+  type NetworkInterfaceRecord,
+  type SubnetRecord,
+} from "../../model/resources.js";
+import { type Action, type ActionContext, presentTags } from "../context.js";
+import { applyFilters, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
+import type { Params } from "../params.js";
+import { groupByNameInDefaultVpc, requireDefaultVpc, requireOwn } from "./lookup.js";
+import {
+  allocatePublicIp,
+  createInterface,
+  type GroupCheckErrors,
+  interfaceGroups,
+  presentInterface,
+  privateDnsName,
+  releaseElasticAssociations,
+  requireInterface,
+  SubnetAddresses,
+  secondaryAddresses,
+} from "./network-interfaces.js";
+import { tagsForType, tagsFromSpecifications } from "./tags.js";
+import { availabilityZones } from "./vpcs.js";
+
+const MAX_PER_LAUNCH = 100;
+
+const LAUNCH_GROUP_ERRORS: GroupCheckErrors = {
+  otherNetwork: (group, subnet) =>
+    new Ec2Error(
+      "InvalidParameter",
+      `Security group ${group.id} and subnet ${subnet.id} belong to different networks.`,
+    ),
+  limitCode: "SecurityGroupsPerInstanceLimitExceeded",
+};
+
+const requireInstance = (ctx: ActionContext, id: string) => requireOwn(ctx, "instance", id);
+
+function requireInstances(ctx: ActionContext, ids: string[]): InstanceRecord[] {
+  for (const id of ids) checkId("instance", id);
+  const missing = ids.filter((id) => {
+    const record = ctx.tx.get("instance", id);
+    return !record || record.account !== ctx.account || record.region !== ctx.region;
+  });
+  if (missing.length === 1) throw notFound("instance", missing[0] as string);
+  if (missing.length > 1) {
+    throw new Ec2Error("InvalidInstanceID.NotFound", `The instance IDs '${missing.join(", ")}' do not exist`);
+  }
+  return ids.map((id) => requireInstance(ctx, id));
+}
+
+function defaultSubnet(ctx: ActionContext, zone: string | undefined): SubnetRecord {
+  const vpc = requireDefaultVpc(ctx);
+  const subnets = [...ctx.tx.scoped("subnet", ctx.account, ctx.region)].filter(
+    (s) => s.vpcId === vpc.id && s.defaultForAz,
+  );
+  const subnet = zone ? subnets.find((s) => s.availabilityZone === zone) : subnets[0];
+  if (!subnet) {
+    if (zone && !availabilityZones(ctx.region).some((z) => z.name === zone)) {
+      throw invalidValue(`Invalid availability zone: [${zone}]`);
+    }
+    throw new Ec2Error("MissingInput", "No subnets found for the default VPC. Please specify a subnet.");
+  }
+  return subnet;
+}
+
+interface PlannedInterface {
+  deviceIndex: number;
+  existing?: NetworkInterfaceRecord;
+  subnet: SubnetRecord;
+  groupIds: string[];
+  privateIp?: string;
+  secondaryIps: string[];
+  secondaryCount?: number;
+  ipv6Count?: number;
+  description?: string;
+  associatePublicIp: boolean;
+  deleteOnTermination: boolean;
+}
+
+/** What RunInstances was asked for, checked before anything is created. */
+function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
+  const p = ctx.params;
+  const nics = p.list("NetworkInterfaces", "NetworkInterface");
+  const groupIds = p.strings("SecurityGroupIds");
+  const groupNames = p.strings("SecurityGroups");
+  if (nics.length > 0) {
+    if (p.has("SubnetId")) {
+      throw invalidCombination(
+        "Network interfaces and an instance-level subnet ID may not be specified on the same request",
+      );
+    }
+    if (groupIds.length > 0 || groupNames.length > 0) {
+      throw invalidCombination(
+        "Network interfaces and an instance-level security groups may not be specified on the same request",
+      );
+    }
+    if (p.has("PrivateIpAddress")) {
+      throw invalidCombination(
+        "Network interfaces and an instance-level private IP address may not be specified on the same request",
+      );
+    }
+    const planned = nics.map((nic) => planNetworkInterface(ctx, nic, count));
+    const indexes = new Set(planned.map((n) => n.deviceIndex));
+    if (indexes.size !== planned.length)
+      throw invalidValue("Each network interface needs its own device index.");
+    if (!indexes.has(0)) throw invalidValue("A network interface with device index 0 is required.");
+    const vpcs = new Set(planned.map((n) => n.subnet.vpcId));
+    if (vpcs.size > 1) throw invalidValue("All network interfaces of an instance must be in the same VPC.");
+    return planned.sort((a, b) => a.deviceIndex - b.deviceIndex);
+  }
+  const subnetId = p.string("SubnetId");
+  if (groupNames.length > 0 && subnetId) {
+    throw invalidCombination("The parameter groupName cannot be used with the parameter subnet");
+  }
+  const subnet = subnetId
+    ? requireOwn(ctx, "subnet", subnetId)
+    : defaultSubnet(ctx, p.struct("Placement")?.string("AvailabilityZone"));
+  const ids = [...groupIds, ...groupNames.map((name) => groupByNameInDefaultVpc(ctx, name).id)];
+  for (const id of groupIds) {
+    if (id === "")
+      throw missingParameter("When specifying a security group you must specify a group id for each item");
+    checkId("group", id);
+    const group = ctx.tx.get("group", id);
+    if (!group || group.account !== ctx.account || group.region !== ctx.region) {
+      throw new Ec2Error(
+        "InvalidGroup.NotFound",
+        `The security group '${id}' does not exist in VPC '${subnet.vpcId}'`,
+      );
+    }
+  }
+  const privateIp = p.string("PrivateIpAddress");
+  if (privateIp && count > 1) {
+    throw invalidCombination("PrivateIpAddress cannot be used with a MaxCount greater than 1");
+  }
+  return [
+    {
+      deviceIndex: 0,
+      subnet,
+      groupIds: interfaceGroups(ctx, ids, subnet.vpcId, subnet, LAUNCH_GROUP_ERRORS),
+      privateIp,
+      secondaryIps: [],
+      ipv6Count: p.int("Ipv6AddressCount"),
+      associatePublicIp: subnet.mapPublicIpOnLaunch,
+      deleteOnTermination: true,
+    },
+  ];
+}
+
+function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): PlannedInterface {
+  const deviceIndex = nic.int("DeviceIndex") ?? 0;
+  const existingId = nic.string("NetworkInterfaceId");
+  if (existingId) {
+    if (count > 1)
+      throw invalidCombination("An existing network interface can only be attached to one instance.");
+    const existing = requireInterface(ctx, existingId);
+    if (existing.attachment)
+      throw new Ec2Error("InvalidNetworkInterface.InUse", `Interface: [${existing.id}] in use.`);
+    const subnet = requireOwn(ctx, "subnet", existing.subnetId);
+    return {
+      deviceIndex,
+      existing,
+      subnet,
+      groupIds: [...existing.groupIds],
+      secondaryIps: [],
+      associatePublicIp: false,
+      deleteOnTermination: nic.bool("DeleteOnTermination") ?? false,
+    };
+  }
+  const subnetId = nic.string("SubnetId");
+  const subnet = subnetId ? requireOwn(ctx, "subnet", subnetId) : defaultSubnet(ctx, undefined);
+  const { primary, secondary } = secondaryAddresses(nic);
+  if ((primary || secondary.length > 0) && count > 1) {
+    throw invalidCombination("PrivateIpAddress cannot be used with a MaxCount greater than 1");
+  }
+  return {
+    deviceIndex,
+    subnet,
+    groupIds: interfaceGroups(ctx, nic.strings("Groups"), subnet.vpcId, subnet, LAUNCH_GROUP_ERRORS),
+    privateIp: primary,
+    secondaryIps: secondary,
+    secondaryCount: nic.int("SecondaryPrivateIpAddressCount"),
+    ipv6Count: nic.int("Ipv6AddressCount"),
+    description: nic.string("Description"),
+    associatePublicIp: nic.bool("AssociatePublicIpAddress") ?? subnet.mapPublicIpOnLaunch,
+    deleteOnTermination: nic.bool("DeleteOnTermination") ?? true,
+  };
+}
+
+export function presentInstance(ctx: ActionContext, instance: InstanceRecord, state = instance.state) {
+  const interfaces = instance.interfaceIds
+    .map((id) => ctx.tx.get("eni", id))
+    .filter((e): e is NetworkInterfaceRecord => e !== undefined);
+  const primary = interfaces.find((e) => e.attachment?.deviceIndex === 0) ?? interfaces[0];
+  const presented = interfaces.map((e) => presentInterface(ctx, e, true));
+  const publicIp = presented.find((_, i) => interfaces[i] === primary)?.Association?.PublicIp;
+  const gone = state === "terminated";
+  return {
+    InstanceId: instance.id,
+    ImageId: instance.imageId,
+    State: { Code: INSTANCE_STATE_CODES[state], Name: state },
+    PrivateDnsName: primary && !gone ? privateDnsName(ctx, primary.privateIps[0] as string) : "",
+    PublicDnsName: "",
+    StateTransitionReason: instance.stateReason ?? "",
+    KeyName: instance.keyName,
+    AmiLaunchIndex: instance.launchIndex,
+    ProductCodes: [],
+    InstanceType: instance.instanceType,
+    LaunchTime: instance.launchTime,
+    Placement: { AvailabilityZone: instance.availabilityZone, GroupName: "", Tenancy: "default" },
+    Monitoring: { State: "disabled" },
+    SubnetId: gone ? undefined : instance.subnetId,
+    VpcId: gone ? undefined : instance.vpcId,
+    PrivateIpAddress: gone ? undefined : primary?.privateIps[0],
+    PublicIpAddress: gone ? undefined : publicIp,
+    Architecture: "x86_64",
+    RootDeviceType: "ebs",
+    RootDeviceName: "/dev/xvda",
+    BlockDeviceMappings: [],
+    VirtualizationType: "hvm",
+    ClientToken: instance.clientToken ?? "",
+    Tags: presentTags(instance.tags),
+    SecurityGroups: (primary?.groupIds ?? []).map((id) => ({
+      GroupId: id,
+      GroupName: ctx.tx.get("group", id)?.name,
+    })),
+    SourceDestCheck: instance.sourceDestCheck,
+    Hypervisor: "xen",
+    NetworkInterfaces: presented,
+    EbsOptimized: false,
+    EnaSupport: true,
+  };
+}
+
+function reservationOf(ctx: ActionContext, instances: InstanceRecord[], state?: InstanceStateName) {
+  const first = instances[0] as InstanceRecord;
+  return {
+    ReservationId: first.reservationId,
+    OwnerId: first.account,
+    Groups: [],
+    Instances: instances.map((i) => presentInstance(ctx, i, state ?? i.state)),
+  };
+}
+
+const runInstances: Action = (ctx) => {
+  const p = ctx.params;
+  const minCount = p.requiredInt("MinCount");
+  const maxCount = p.requiredInt("MaxCount");
+  if (minCount < 1)
+    throw invalidValue(`Value (${minCount}) for parameter minCount is invalid. Expected a positive integer.`);
+  if (maxCount < minCount) {
+    throw invalidValue(
+      `Value (${maxCount}) for parameter maxCount is invalid. It must be at least minCount (${minCount}).`,
+    );
+  }
+  if (minCount > MAX_PER_LAUNCH) {
+    throw new Ec2Error(
+      "InstanceLimitExceeded",
+      `You have requested more instances (${minCount}) than your current instance limit of ${MAX_PER_LAUNCH} allows for the specified instance type.`,
+    );
+  }
+  const count = Math.min(maxCount, MAX_PER_LAUNCH);
+  const imageId = p.string("ImageId");
+  if (!imageId && !p.has("LaunchTemplate")) throw missingParameter("ImageId");
+  const clientToken = p.string("ClientToken");
+  if (clientToken) {
+    const earlier = [...ctx.tx.scoped("instance", ctx.account, ctx.region)].filter(
+      (i) => i.clientToken === clientToken,
+    );
+    if (earlier.length > 0) return reservationOf(ctx, earlier);
+  }
+  const plan = planInterfaces(ctx, count);
+  const instanceTags = tagsFromSpecifications(ctx, "instance", ["network-interface", "volume"]);
+  const interfaceTags = tagsForType(ctx, "network-interface");
+  const reservationId = newId("r");
+  const launchTime = ctx.now.toISOString();
+  const addresses = new Map<string, SubnetAddresses>();
+  const addressesOf = (subnet: SubnetRecord) => {
+    let allocator = addresses.get(subnet.id);
+    if (!allocator) {
+      allocator = new SubnetAddresses(ctx, subnet);
+      addresses.set(subnet.id, allocator);
+    }
+    return allocator;
+  };
+  const instances: InstanceRecord[] = [];
+  for (let launchIndex = 0; launchIndex < count; launchIndex++) {
+    const instanceId = newId("i");
+    const interfaceIds: string[] = [];
+    for (const planned of plan) {
+      const attachment = {
+        id: newId("eni-attach"),
+        instanceId,
+        deviceIndex: planned.deviceIndex,
+        attachTime: launchTime,
+        deleteOnTermination: planned.deleteOnTermination,
+      };
+      const eni = planned.existing
+        ? planned.existing
+        : createInterface(ctx, {
+            subnet: planned.subnet,
+            groupIds: planned.groupIds,
+            addresses: addressesOf(planned.subnet),
+            privateIp: planned.privateIp,
+            secondaryIps: planned.secondaryIps,
+            secondaryCount: planned.secondaryCount,
+            ipv6Count: planned.ipv6Count,
+            description:
+              planned.description ?? (planned.deviceIndex === 0 ? "Primary network interface" : ""),
+            publicIp:
+              planned.deviceIndex === 0 && planned.associatePublicIp ? allocatePublicIp(ctx) : undefined,
+            tags: interfaceTags,
+          });
+      ctx.tx.put({ ...eni, attachment });
+      interfaceIds.push(eni.id);
+    }
+    const primarySubnet = (plan[0] as PlannedInterface).subnet;
+    instances.push(
+      ctx.tx.put<InstanceRecord>({
+        kind: "instance",
+        id: instanceId,
+        account: ctx.account,
+        region: ctx.region,
+        tags: instanceTags,
+        reservationId,
+        imageId: imageId ?? "ami-00000000000000000",
+        instanceType: p.string("InstanceType") ?? "t3.micro",
+        keyName: p.string("KeyName"),
+        state: "running",
+        launchTime,
+        launchIndex,
+        vpcId: primarySubnet.vpcId,
+        subnetId: primarySubnet.id,
+        availabilityZone: primarySubnet.availabilityZone,
+        interfaceIds,
+        clientToken,
+        disableApiTermination: p.bool("DisableApiTermination") ?? false,
+        sourceDestCheck: true,
+      }),
+    );
+  }
+  // EC2 answers while the instances are still pending; later describes show them running.
+  return reservationOf(ctx, instances, "pending");
+};
+
+function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
+  const interfaces = (i: InstanceRecord) =>
+    i.interfaceIds
+      .map((id) => ctx.tx.get("eni", id))
+      .filter((e): e is NetworkInterfaceRecord => e !== undefined);
+  const primaryGroups = (i: InstanceRecord) => interfaces(i)[0]?.groupIds ?? [];
+  const groupName = (id: string) => ctx.tx.get("group", id)?.name;
+  return {
+    "instance-id": (i) => [i.id],
+    "instance-state-name": (i) => [i.state],
+    "instance-state-code": (i) => [INSTANCE_STATE_CODES[i.state]],
+    "instance-type": (i) => [i.instanceType],
+    "image-id": (i) => [i.imageId],
+    "key-name": (i) => [i.keyName],
+    "reservation-id": (i) => [i.reservationId],
+    "owner-id": (i) => [i.account],
+    "availability-zone": (i) => [i.availabilityZone],
+    "vpc-id": (i) => [i.vpcId],
+    "subnet-id": (i) => [i.subnetId],
+    "private-ip-address": (i) => interfaces(i).flatMap((e) => e.privateIps),
+    "ip-address": (i) => [interfaces(i)[0]?.publicIp],
+    "instance.group-id": (i) => primaryGroups(i),
+    "instance.group-name": (i) => primaryGroups(i).map(groupName),
+    "group-id": (i) => primaryGroups(i),
+    "group-name": (i) => primaryGroups(i).map(groupName),
+    "network-interface.group-id": (i) => interfaces(i).flatMap((e) => e.groupIds),
+    "network-interface.group-name": (i) => interfaces(i).flatMap((e) => e.groupIds.map(groupName)),
+    "network-interface.network-interface-id": (i) => i.interfaceIds,
+    "network-interface.subnet-id": (i) => interfaces(i).map((e) => e.subnetId),
+    "network-interface.vpc-id": (i) => interfaces(i).map((e) => e.vpcId),
+    "network-interface.addresses.private-ip-address": (i) => interfaces(i).flatMap((e) => e.privateIps),
+    "network-interface.ipv6-addresses.ipv6-address": (i) => interfaces(i).flatMap((e) => e.ipv6Addresses),
+    "client-token": (i) => [i.clientToken],
+  };
+}
+
+const describeInstances: Action = (ctx) => {
+  const ids = ctx.params.strings("InstanceIds");
+  rejectIdsWithMaxResults(ctx, ids, "instancesSet");
+  const instances =
+    ids.length > 0 ? requireInstances(ctx, ids) : [...ctx.tx.scoped("instance", ctx.account, ctx.region)];
+  const filtered = applyFilters(ctx, instances, instanceFilters(ctx));
+  const byReservation = new Map<string, InstanceRecord[]>();
+  for (const instance of filtered) {
+    const list = byReservation.get(instance.reservationId) ?? [];
+    list.push(instance);
+    byReservation.set(instance.reservationId, list);
+  }
+  const { page, nextToken } = paginate(ctx, [...byReservation.values()], { min: 5, max: 1000 });
+  return { Reservations: page.map((list) => reservationOf(ctx, list)), NextToken: nextToken };
+};
+
+interface Transition {
+  from: (state: InstanceStateName) => boolean;
+  reported: InstanceStateName;
+  stored: InstanceStateName;
+  refuse: (id: string) => Ec2Error;
+}
+
+function changeState(
+  transition: Transition,
+  apply?: (ctx: ActionContext, instance: InstanceRecord) => void,
+): Action {
+  return (ctx) => {
+    const ids = ctx.params.strings("InstanceIds");
+    if (ids.length === 0) throw missingParameter("InstanceId");
+    const instances = requireInstances(ctx, ids);
+    const changes = instances.map((instance) => {
+      const previous = instance.state;
+      if (previous === transition.stored) return { instance, previous, current: previous };
+      if (!transition.from(previous)) throw transition.refuse(instance.id);
+      apply?.(ctx, instance);
+      ctx.tx.put({ ...instance, state: transition.stored });
+      return { instance, previous, current: transition.reported };
+    });
+    const items = changes.map(({ instance, previous, current }) => ({
+      InstanceId: instance.id,
+      CurrentState: { Code: INSTANCE_STATE_CODES[current], Name: current },
+      PreviousState: { Code: INSTANCE_STATE_CODES[previous], Name: previous },
+    }));
+    return transition.stored === "terminated"
+      ? { TerminatingInstances: items }
+      : transition.stored === "stopped"
+        ? { StoppingInstances: items }
+        : { StartingInstances: items };
+  };
+}
+
+function releaseInterfaces(ctx: ActionContext, instance: InstanceRecord): void {
+  if (instance.disableApiTermination) {
+    throw new Ec2Error(
+      "OperationNotPermitted",
+      `The instance '${instance.id}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.`,
+    );
+  }
+  for (const id of instance.interfaceIds) {
+    const eni = ctx.tx.get("eni", id);
+    if (!eni) continue;
+    releaseElasticAssociations(ctx, eni.id);
+    if (eni.attachment?.deleteOnTermination) ctx.tx.delete(eni);
+    else ctx.tx.put({ ...eni, attachment: undefined });
+  }
+}
+
+const terminateInstances = changeState(
+  {
+    from: (s) => s !== "terminated",
+    reported: "shutting-down",
+    stored: "terminated",
+    refuse: (id) => new Ec2Error("IncorrectInstanceState", `The instance '${id}' is already terminated.`),
+  },
+  (ctx, instance) => {
+    releaseInterfaces(ctx, instance);
+    ctx.tx.put({ ...instance, interfaceIds: [] });
+  },
+);
+
+const stopInstances = changeState({
+  from: (s) => s === "running" || s === "pending" || s === "stopping",
+  reported: "stopping",
+  stored: "stopped",
+  refuse: (id) =>
+    new Ec2Error(
+      "IncorrectInstanceState",
+      `The instance '${id}' is not in a state from which it can be stopped.`,
+    ),
+});
+
+const startInstances = changeState({
+  from: (s) => s === "stopped" || s === "stopping",
+  reported: "pending",
+  stored: "running",
+  refuse: (id) =>
+    new Ec2Error(
+      "IncorrectInstanceState",
+      `The instance '${id}' is not in a state from which it can be started.`,
+    ),
+});
+
+export function primaryInterface(ctx: ActionContext, instance: InstanceRecord): NetworkInterfaceRecord {
+  if (instance.interfaceIds.length > 1) {
+    throw new Ec2Error(
+      "InvalidInstanceID",
+      `There are multiple interfaces attached to instance '${instance.id}'. Please specify an interface ID for the operation instead.`,
+    );
+  }
+  const eni = ctx.tx.get("eni", instance.interfaceIds[0] ?? "");
+  if (!eni)
+    throw new Ec2Error("IncorrectInstanceState", `The instance '${instance.id}' has no network interface.`);
+  return eni;
+}
+
+const modifyInstanceAttribute: Action = (ctx) => {
+  const instance = requireInstance(ctx, ctx.params.requiredString("InstanceId"));
+  const p = ctx.params;
+  const groups = p.strings("Groups");
+  const attribute = p.string("Attribute");
+  const sourceDestCheck = p.attributeValue("SourceDestCheck");
+  const disableApiTermination = p.attributeValue("DisableApiTermination");
+  const instanceType = p.attributeValue("InstanceType");
+  const given = [
+    groups.length > 0,
+    attribute !== undefined,
+    sourceDestCheck !== undefined,
+    disableApiTermination !== undefined,
+    instanceType !== undefined,
+  ];
+  const other = [
+    "BlockDeviceMappings",
+    "EbsOptimized",
+    "EnaSupport",
+    "InstanceInitiatedShutdownBehavior",
+    "Kernel",
+    "Ramdisk",
+    "SriovNetSupport",
+    "UserData",
+    "DisableApiStop",
+    "EnclaveOptions",
+  ].some((m) => p.has(m));
+  const count = given.filter(Boolean).length + (other ? 1 : 0);
+  if (count === 0) throw invalidCombination("No attributes specified.");
+  if (count > 1) throw invalidCombination("Only one attribute can be modified at a time.");
+  if (instance.state === "terminated" || instance.state === "shutting-down") {
+    throw new Ec2Error(
+      "IncorrectInstanceState",
+      `The instance '${instance.id}' is not in a valid state for this operation.`,
+    );
+  }
+  if (groups.length > 0) {
+    const eni = primaryInterface(ctx, instance);
+    const subnet = requireOwn(ctx, "subnet", eni.subnetId);
+    const groupIds = interfaceGroups(ctx, groups, eni.vpcId, subnet, {
+      otherNetwork: () =>
+        new Ec2Error(
+          "InvalidGroup.NotFound",
+          "You have specified two resources that belong to different networks.",
+        ),
+      limitCode: "SecurityGroupsPerInstanceLimitExceeded",
+    });
+    ctx.tx.put({ ...eni, groupIds });
+    return {};
+  }
+  const boolValue = (value: unknown, name: string) => {
+    if (typeof value === "boolean") return value;
+    if (value === "true" || value === "false") return value === "true";
+    throw invalidValue(`Value (${String(value)}) for parameter ${name} is invalid. Expected true or false.`);
+  };
+  if (sourceDestCheck !== undefined || attribute === "sourceDestCheck") {
+    ctx.tx.put({
+      ...instance,
+      sourceDestCheck: boolValue(sourceDestCheck ?? p.string("Value"), "sourceDestCheck"),
+    });
+  } else if (disableApiTermination !== undefined || attribute === "disableApiTermination") {
+    ctx.tx.put({
+      ...instance,
+      disableApiTermination: boolValue(disableApiTermination ?? p.string("Value"), "disableApiTermination"),
+    });
+  } else if (instanceType !== undefined || attribute === "instanceType") {
+    if (instance.state !== "stopped") {
+      throw new Ec2Error(
+        "IncorrectInstanceState",
+        `The instance '${instance.id}' is not in the 'stopped' state.`,
+      );
+    }
+    ctx.tx.put({ ...instance, instanceType: String(instanceType ?? p.string("Value")) });
+  } else if (attribute === "groupSet") {
+    throw missingParameter("GroupId");
+  }
+  return {};
+};
+
+const describeInstanceAttribute: Action = (ctx) => {
+  const instance = requireInstance(ctx, ctx.params.requiredString("InstanceId"));
+  const attribute = ctx.params.requiredString("Attribute");
+  const base = { InstanceId: instance.id };
+  switch (attribute) {
+    case "groupSet": {
+      const eni = ctx.tx.get("eni", instance.interfaceIds[0] ?? "");
+      return {
+        ...base,
+        Groups: (eni?.groupIds ?? []).map((id) => ({
+          GroupId: id,
+          GroupName: ctx.tx.get("group", id)?.name,
+        })),
+      };
+    }
+    case "sourceDestCheck":
+      return { ...base, SourceDestCheck: { Value: instance.sourceDestCheck } };
+    case "disableApiTermination":
+      return { ...base, DisableApiTermination: { Value: instance.disableApiTermination } };
+    case "instanceType":
+      return { ...base, InstanceType: { Value: instance.instanceType } };
+    default:
+      throw invalidValue(`Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
+  }
+};
+
+export const instanceActions: Record<string, Action> = {
+  RunInstances: runInstances,
+  DescribeInstances: describeInstances,
+  TerminateInstances: terminateInstances,
+  StopInstances: stopInstances,
+  StartInstances: startInstances,
+  ModifyInstanceAttribute: modifyInstanceAttribute,
+  DescribeInstanceAttribute: describeInstanceAttribute,
+};

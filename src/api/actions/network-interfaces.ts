@@ -1,0 +1,486 @@
+// Network interfaces: where security groups are attached (spec 3.8). Private IPs come from the
+// subnet, skipping the addresses EC2 reserves and those in use; groups must be in the ENI's VPC.
+
+import { randomBytes } from "node:crypto";
+import { Ec2Error, invalidValue, missingParameter } from "../../model/errors.js";
+import { checkId, newId } from "../../model/ids.js";
+import type { GroupRecord, NetworkInterfaceRecord, SubnetRecord, Tags } from "../../model/resources.js";
+import { formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
+import { cidrContains, lastAddress, parseCidr4, parseCidr6 } from "../../net/cidr.js";
+import { type Action, type ActionContext, presentTags } from "../context.js";
+import { applyFilters, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
+import type { Params } from "../params.js";
+import { defaultGroupOf, requireGroup, requireOwn } from "./lookup.js";
+import { tagsFromSpecifications } from "./tags.js";
+
+/** Public IPv4 addresses handed out by this server come from 198.18.0.0/15 (RFC 2544, benchmarking). */
+const PUBLIC_POOL_BASE = 0xc6120000n;
+const PUBLIC_POOL_SIZE = 1n << 17n;
+
+export function allocatePublicIp(ctx: ActionContext): string {
+  const used = new Set<string>();
+  for (const eni of ctx.tx.all("eni")) if (eni.publicIp) used.add(eni.publicIp);
+  for (const address of ctx.tx.all("address")) used.add(address.publicIp);
+  for (let n = 1n; n < PUBLIC_POOL_SIZE - 1n; n++) {
+    const ip = formatIpv4(PUBLIC_POOL_BASE + n);
+    if (!used.has(ip)) return ip;
+  }
+  throw new Ec2Error("AddressLimitExceeded", "The maximum number of addresses has been reached.");
+}
+
+/** Hands out a subnet's free private addresses; one per request and subnet, so it sees its own grants. */
+export class SubnetAddresses {
+  private readonly used = new Set<string>();
+  private readonly first: bigint;
+  private readonly last: bigint;
+
+  constructor(
+    ctx: ActionContext,
+    readonly subnet: SubnetRecord,
+  ) {
+    const cidr = parseCidr4(subnet.cidr)?.cidr;
+    if (!cidr) throw new Ec2Error("InternalError", `subnet ${subnet.id} has no IPv4 CIDR`);
+    // EC2 reserves the first four addresses and the last one of every subnet.
+    this.first = cidr.base + 4n;
+    this.last = lastAddress(cidr) - 1n;
+    for (const eni of ctx.tx.all("eni")) {
+      if (eni.subnetId === subnet.id)
+        for (const ip of [...eni.privateIps, ...eni.ipv6Addresses]) this.used.add(ip);
+    }
+  }
+
+  claim(requested: string): string {
+    const ip = parseIp(requested);
+    const cidr = parseCidr4(this.subnet.cidr)?.cidr;
+    if (!ip || ip.family !== 4)
+      throw invalidValue(`Value (${requested}) for parameter privateIpAddress is invalid.`);
+    if (!cidr || !cidrContains(cidr, ip)) {
+      throw invalidValue(`Address ${requested} does not fall within the subnet's address range`);
+    }
+    const text = formatIpv4(ip.value);
+    if (ip.value < this.first || ip.value > this.last) {
+      throw invalidValue(`Address ${text} is reserved by EC2 in subnet ${this.subnet.id}`);
+    }
+    if (this.used.has(text)) throw new Ec2Error("InvalidIPAddress.InUse", `Address ${text} is in use.`);
+    this.used.add(text);
+    return text;
+  }
+
+  next(): string {
+    for (let value = this.first; value <= this.last; value++) {
+      const text = formatIpv4(value);
+      if (!this.used.has(text)) {
+        this.used.add(text);
+        return text;
+      }
+    }
+    throw new Ec2Error(
+      "InsufficientFreeAddressesInSubnet",
+      `The specified subnet ${this.subnet.id} does not have enough free addresses to satisfy the request.`,
+    );
+  }
+
+  nextIpv6(): string {
+    const cidr = this.subnet.ipv6Cidr ? parseCidr6(this.subnet.ipv6Cidr)?.cidr : undefined;
+    if (!cidr) throw invalidValue(`The subnet ${this.subnet.id} has no IPv6 CIDR block.`);
+    for (let n = 4n; n < 1n << 16n; n++) {
+      const text = formatIpv6(cidr.base + n);
+      if (!this.used.has(text)) {
+        this.used.add(text);
+        return text;
+      }
+    }
+    throw new Ec2Error("InsufficientFreeAddressesInSubnet", `No free IPv6 address in ${this.subnet.id}.`);
+  }
+}
+
+export interface GroupCheckErrors {
+  /** The error for a group of another VPC. */
+  otherNetwork: (group: GroupRecord, subnet: SubnetRecord) => Ec2Error;
+  /** The error code when there are more groups than an interface takes. */
+  limitCode: "SecurityGroupsPerInterfaceLimitExceeded" | "SecurityGroupsPerInstanceLimitExceeded";
+}
+
+export const INTERFACE_GROUP_ERRORS: GroupCheckErrors = {
+  otherNetwork: () =>
+    new Ec2Error(
+      "InvalidGroup.NotFound",
+      "You have specified two resources that belong to different networks.",
+    ),
+  limitCode: "SecurityGroupsPerInterfaceLimitExceeded",
+};
+
+/** The group set of an interface: ids only, all in the VPC, within the quota, default group if none. */
+export function interfaceGroups(
+  ctx: ActionContext,
+  ids: string[],
+  vpcId: string,
+  subnet: SubnetRecord,
+  errors: GroupCheckErrors,
+): string[] {
+  if (ids.length === 0) return [defaultGroupOf(ctx, vpcId).id];
+  const unique = [...new Set(ids)];
+  for (const id of unique) {
+    if (id === "")
+      throw missingParameter("When specifying a security group you must specify a group id for each item");
+    const group = requireGroup(ctx, id);
+    if (group.vpcId !== vpcId) throw errors.otherNetwork(group, subnet);
+  }
+  if (unique.length > ctx.quotas.groupsPerInterface) {
+    const noun = errors.limitCode === "SecurityGroupsPerInstanceLimitExceeded" ? "instance" : "interface";
+    throw new Ec2Error(
+      errors.limitCode,
+      `The maximum number of security groups per ${noun} has been reached.`,
+    );
+  }
+  return unique;
+}
+
+export interface InterfaceSpec {
+  subnet: SubnetRecord;
+  groupIds: string[];
+  addresses: SubnetAddresses;
+  privateIp?: string;
+  secondaryIps?: string[];
+  secondaryCount?: number;
+  ipv6Count?: number;
+  description?: string;
+  publicIp?: string;
+  tags: Tags;
+}
+
+export function createInterface(ctx: ActionContext, spec: InterfaceSpec): NetworkInterfaceRecord {
+  const primary = spec.privateIp ? spec.addresses.claim(spec.privateIp) : spec.addresses.next();
+  const secondary = (spec.secondaryIps ?? []).map((ip) => spec.addresses.claim(ip));
+  for (let i = 0; i < (spec.secondaryCount ?? 0); i++) secondary.push(spec.addresses.next());
+  const ipv6: string[] = [];
+  for (let i = 0; i < (spec.ipv6Count ?? 0); i++) ipv6.push(spec.addresses.nextIpv6());
+  return ctx.tx.put<NetworkInterfaceRecord>({
+    kind: "eni",
+    id: newId("eni"),
+    account: ctx.account,
+    region: ctx.region,
+    tags: spec.tags,
+    vpcId: spec.subnet.vpcId,
+    subnetId: spec.subnet.id,
+    availabilityZone: spec.subnet.availabilityZone,
+    description: spec.description ?? "",
+    privateIps: [primary, ...secondary],
+    ipv6Addresses: ipv6,
+    groupIds: spec.groupIds,
+    macAddress: `02:${[...randomBytes(5)].map((b) => b.toString(16).padStart(2, "0")).join(":")}`,
+    sourceDestCheck: true,
+    interfaceType: "interface",
+    publicIp: spec.publicIp,
+  });
+}
+
+export function privateDnsName(ctx: ActionContext, ip: string): string {
+  const suffix = ctx.region === "us-east-1" ? "ec2.internal" : `${ctx.region}.compute.internal`;
+  return `ip-${ip.replace(/\./g, "-")}.${suffix}`;
+}
+
+function groupIdentifiers(ctx: ActionContext, ids: readonly string[]) {
+  return ids.map((id) => ({ GroupId: id, GroupName: ctx.tx.get("group", id)?.name }));
+}
+
+function elasticAssociation(ctx: ActionContext, eni: NetworkInterfaceRecord) {
+  for (const address of ctx.tx.all("address")) {
+    if (address.association?.networkInterfaceId === eni.id) return address;
+  }
+  return undefined;
+}
+
+/** The interface as DescribeNetworkInterfaces shows it (or, with `forInstance`, inside an instance). */
+export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord, forInstance = false) {
+  const elastic = elasticAssociation(ctx, eni);
+  const publicIp = elastic?.publicIp ?? eni.publicIp;
+  const association = publicIp
+    ? {
+        PublicIp: publicIp,
+        PublicDnsName: "",
+        IpOwnerId: elastic ? ctx.account : "amazon",
+        ...(forInstance ? {} : { AllocationId: elastic?.id, AssociationId: elastic?.association?.id }),
+      }
+    : undefined;
+  const attachment = eni.attachment
+    ? {
+        AttachmentId: eni.attachment.id,
+        AttachTime: eni.attachment.attachTime,
+        DeleteOnTermination: eni.attachment.deleteOnTermination,
+        DeviceIndex: eni.attachment.deviceIndex,
+        NetworkCardIndex: 0,
+        Status: "attached",
+        ...(forInstance ? {} : { InstanceId: eni.attachment.instanceId, InstanceOwnerId: ctx.account }),
+      }
+    : undefined;
+  const common = {
+    NetworkInterfaceId: eni.id,
+    SubnetId: eni.subnetId,
+    VpcId: eni.vpcId,
+    Description: eni.description,
+    OwnerId: eni.account,
+    Status: eni.attachment ? "in-use" : "available",
+    MacAddress: eni.macAddress,
+    PrivateIpAddress: eni.privateIps[0],
+    PrivateDnsName: privateDnsName(ctx, eni.privateIps[0] as string),
+    SourceDestCheck: eni.sourceDestCheck,
+    Groups: groupIdentifiers(ctx, eni.groupIds),
+    Attachment: attachment,
+    Association: association,
+    PrivateIpAddresses: eni.privateIps.map((ip, i) => ({
+      PrivateIpAddress: ip,
+      PrivateDnsName: privateDnsName(ctx, ip),
+      Primary: i === 0,
+      Association:
+        i === 0
+          ? association && {
+              PublicIp: association.PublicIp,
+              PublicDnsName: "",
+              IpOwnerId: association.IpOwnerId,
+            }
+          : undefined,
+    })),
+    Ipv6Addresses: eni.ipv6Addresses.map((Ipv6Address) => ({ Ipv6Address })),
+    InterfaceType: eni.interfaceType,
+  };
+  if (forInstance) return common;
+  return {
+    ...common,
+    AvailabilityZone: eni.availabilityZone,
+    RequesterManaged: false,
+    TagSet: presentTags(eni.tags) ?? [],
+  };
+}
+
+/** Interfaces of an instance, or of a NetworkInterfaceId, for group changes and address associations. */
+export const requireInterface = (ctx: ActionContext, id: string) => requireOwn(ctx, "networkInterface", id);
+
+export function secondaryAddresses(params: Params): { primary?: string; secondary: string[] } {
+  let primary = params.string("PrivateIpAddress");
+  const secondary: string[] = [];
+  for (const entry of params.list("PrivateIpAddresses")) {
+    const ip = entry.string("PrivateIpAddress");
+    if (!ip) throw missingParameter(`${entry.path}.PrivateIpAddress`);
+    if (entry.bool("Primary") === true) {
+      if (primary && primary !== ip) throw invalidValue("Only one primary private IP address may be given.");
+      primary = ip;
+    } else secondary.push(ip);
+  }
+  return { primary, secondary };
+}
+
+const createNetworkInterface: Action = (ctx) => {
+  const subnet = requireOwn(ctx, "subnet", ctx.params.requiredString("SubnetId")) as SubnetRecord;
+  const groupIds = interfaceGroups(
+    ctx,
+    ctx.params.strings("Groups"),
+    subnet.vpcId,
+    subnet,
+    INTERFACE_GROUP_ERRORS,
+  );
+  const { primary, secondary } = secondaryAddresses(ctx.params);
+  const description = ctx.params.string("Description");
+  if (description !== undefined && description.length > 255)
+    throw invalidValue("The description may have at most 255 characters.");
+  const eni = createInterface(ctx, {
+    subnet,
+    groupIds,
+    addresses: new SubnetAddresses(ctx, subnet),
+    privateIp: primary,
+    secondaryIps: secondary,
+    secondaryCount: ctx.params.int("SecondaryPrivateIpAddressCount"),
+    ipv6Count: ctx.params.int("Ipv6AddressCount"),
+    description,
+    tags: tagsFromSpecifications(ctx, "network-interface"),
+  });
+  return { NetworkInterface: presentInterface(ctx, eni), ClientToken: ctx.params.string("ClientToken") };
+};
+
+/** Drops Elastic IP associations of an interface that is going away. */
+export function releaseElasticAssociations(ctx: ActionContext, eniId: string): void {
+  for (const address of ctx.tx.all("address")) {
+    if (address.association?.networkInterfaceId === eniId) ctx.tx.put({ ...address, association: undefined });
+  }
+}
+
+const deleteNetworkInterface: Action = (ctx) => {
+  const eni = requireInterface(ctx, ctx.params.requiredString("NetworkInterfaceId"));
+  if (eni.attachment) {
+    throw new Ec2Error(
+      "InvalidNetworkInterface.InUse",
+      `The network interface '${eni.id}' is currently in use.`,
+    );
+  }
+  releaseElasticAssociations(ctx, eni.id);
+  ctx.tx.delete(eni);
+  return {};
+};
+
+const ENI_FILTERS = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> => ({
+  "network-interface-id": (e) => [e.id],
+  "group-id": (e) => e.groupIds,
+  "group-name": (e) => e.groupIds.map((id) => ctx.tx.get("group", id)?.name),
+  "vpc-id": (e) => [e.vpcId],
+  "subnet-id": (e) => [e.subnetId],
+  "availability-zone": (e) => [e.availabilityZone],
+  "private-ip-address": (e) => e.privateIps,
+  "addresses.private-ip-address": (e) => e.privateIps,
+  "addresses.primary": (e) => [true],
+  "ipv6-addresses.ipv6-address": (e) => e.ipv6Addresses,
+  "attachment.instance-id": (e) => [e.attachment?.instanceId],
+  "attachment.device-index": (e) => [e.attachment?.deviceIndex],
+  "attachment.attachment-id": (e) => [e.attachment?.id],
+  "attachment.status": (e) => [e.attachment ? "attached" : undefined],
+  "attachment.instance-owner-id": (e) => [e.attachment ? e.account : undefined],
+  "attachment.delete-on-termination": (e) => [e.attachment?.deleteOnTermination],
+  status: (e) => [e.attachment ? "in-use" : "available"],
+  description: (e) => [e.description],
+  "interface-type": (e) => [e.interfaceType],
+  "requester-managed": () => [false],
+  "mac-address": (e) => [e.macAddress],
+  "owner-id": (e) => [e.account],
+  "source-dest-check": (e) => [e.sourceDestCheck],
+  "association.public-ip": (e) => [elasticAssociation(ctx, e)?.publicIp ?? e.publicIp],
+  "association.allocation-id": (e) => [elasticAssociation(ctx, e)?.id],
+  "association.association-id": (e) => [elasticAssociation(ctx, e)?.association?.id],
+});
+
+const describeNetworkInterfaces: Action = (ctx) => {
+  const ids = ctx.params.strings("NetworkInterfaceIds");
+  rejectIdsWithMaxResults(ctx, ids, "networkInterfaceIdSet");
+  const enis =
+    ids.length > 0
+      ? ids.map((id) => requireInterface(ctx, id))
+      : [...ctx.tx.scoped("eni", ctx.account, ctx.region)];
+  const { page, nextToken } = paginate(ctx, applyFilters(ctx, enis, ENI_FILTERS(ctx)), { min: 5, max: 1000 });
+  return { NetworkInterfaces: page.map((e) => presentInterface(ctx, e)), NextToken: nextToken };
+};
+
+const modifyNetworkInterfaceAttribute: Action = (ctx) => {
+  const eni = requireInterface(ctx, ctx.params.requiredString("NetworkInterfaceId"));
+  const p = ctx.params;
+  const groups = p.strings("Groups");
+  const description = p.attributeValue("Description");
+  const sourceDestCheck = p.attributeValue("SourceDestCheck");
+  const attachment = p.struct("Attachment");
+  const given = [
+    groups.length > 0,
+    description !== undefined,
+    sourceDestCheck !== undefined,
+    attachment !== undefined,
+  ];
+  if (!given.some(Boolean)) {
+    if (
+      p.has("ConnectionTrackingSpecification") ||
+      p.has("EnaSrdSpecification") ||
+      p.has("AssociatePublicIpAddress")
+    ) {
+      return {};
+    }
+    throw new Ec2Error("InvalidParameterCombination", "No attributes specified.");
+  }
+  let updated = eni;
+  if (groups.length > 0) {
+    const subnet = requireOwn(ctx, "subnet", eni.subnetId);
+    updated = {
+      ...updated,
+      groupIds: interfaceGroups(ctx, groups, eni.vpcId, subnet, INTERFACE_GROUP_ERRORS),
+    };
+  }
+  if (description !== undefined) updated = { ...updated, description: String(description) };
+  if (sourceDestCheck !== undefined) {
+    if (typeof sourceDestCheck !== "boolean")
+      throw invalidValue("SourceDestCheck.Value must be true or false.");
+    updated = { ...updated, sourceDestCheck };
+  }
+  if (attachment) {
+    const attachmentId = attachment.requiredString("AttachmentId", "Attachment.AttachmentId");
+    if (!updated.attachment || updated.attachment.id !== attachmentId) {
+      throw new Ec2Error(
+        "InvalidAttachmentID.NotFound",
+        `The attachment ID '${attachmentId}' does not exist`,
+      );
+    }
+    const deleteOnTermination = attachment.bool("DeleteOnTermination");
+    if (deleteOnTermination !== undefined) {
+      updated = { ...updated, attachment: { ...updated.attachment, deleteOnTermination } };
+    }
+  }
+  ctx.tx.put(updated);
+  return {};
+};
+
+const attachNetworkInterface: Action = (ctx) => {
+  const eni = requireInterface(ctx, ctx.params.requiredString("NetworkInterfaceId"));
+  const instance = requireOwn(ctx, "instance", ctx.params.requiredString("InstanceId"));
+  const deviceIndex = ctx.params.requiredInt("DeviceIndex");
+  if (eni.attachment) {
+    throw new Ec2Error("InvalidNetworkInterface.InUse", `Interface: [${eni.id}] in use.`);
+  }
+  if (instance.state === "terminated" || instance.state === "shutting-down") {
+    throw new Ec2Error(
+      "IncorrectInstanceState",
+      `The instance '${instance.id}' is not in a valid state for this operation.`,
+    );
+  }
+  if (eni.vpcId !== instance.vpcId || eni.availabilityZone !== instance.availabilityZone) {
+    throw new Ec2Error(
+      "InvalidParameterCombination",
+      "The network interface and the instance must be in the same VPC and availability zone.",
+    );
+  }
+  if (deviceIndex < 1 || deviceIndex > 15)
+    throw invalidValue(`Value (${deviceIndex}) for parameter deviceIndex is invalid.`);
+  for (const id of instance.interfaceIds) {
+    if (ctx.tx.get("eni", id)?.attachment?.deviceIndex === deviceIndex) {
+      throw new Ec2Error(
+        "InvalidParameterValue",
+        `Instance '${instance.id}' already has an interface attached at device index '${deviceIndex}'.`,
+      );
+    }
+  }
+  const attachmentId = newId("eni-attach");
+  ctx.tx.put({
+    ...eni,
+    attachment: {
+      id: attachmentId,
+      instanceId: instance.id,
+      deviceIndex,
+      attachTime: ctx.now.toISOString(),
+      deleteOnTermination: false,
+    },
+  });
+  ctx.tx.put({ ...instance, interfaceIds: [...instance.interfaceIds, eni.id] });
+  return { AttachmentId: attachmentId, NetworkCardIndex: 0 };
+};
+
+const detachNetworkInterface: Action = (ctx) => {
+  const attachmentId = ctx.params.requiredString("AttachmentId");
+  checkId("attachment", attachmentId);
+  const eni = [...ctx.tx.scoped("eni", ctx.account, ctx.region)].find(
+    (e) => e.attachment?.id === attachmentId,
+  );
+  if (!eni?.attachment)
+    throw new Ec2Error("InvalidAttachmentID.NotFound", `The attachment ID '${attachmentId}' does not exist`);
+  if (eni.attachment.deviceIndex === 0) {
+    throw new Ec2Error(
+      "OperationNotPermitted",
+      "The network interface at device index 0 cannot be detached.",
+    );
+  }
+  const instance = ctx.tx.get("instance", eni.attachment.instanceId);
+  if (instance)
+    ctx.tx.put({ ...instance, interfaceIds: instance.interfaceIds.filter((id) => id !== eni.id) });
+  ctx.tx.put({ ...eni, attachment: undefined });
+  return {};
+};
+
+export const networkInterfaceActions: Record<string, Action> = {
+  CreateNetworkInterface: createNetworkInterface,
+  DeleteNetworkInterface: deleteNetworkInterface,
+  DescribeNetworkInterfaces: describeNetworkInterfaces,
+  ModifyNetworkInterfaceAttribute: modifyNetworkInterfaceAttribute,
+  AttachNetworkInterface: attachNetworkInterface,
+  DetachNetworkInterface: detachNetworkInterface,
+};

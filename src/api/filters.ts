@@ -1,0 +1,123 @@
+// Describe filters (`Filter.N.Name` / `Filter.N.Value.M`): filters AND, values OR, `*` and `?`
+// wildcards with backslash escapes, and the tag filters every taggable resource has.
+
+import { Ec2Error, invalidCombination, invalidValue } from "../model/errors.js";
+import type { Tags } from "../model/resources.js";
+import type { ActionContext } from "./context.js";
+
+/** The values a resource has for one filter name; a filter matches when any value matches. */
+export type FilterFields<R> = Record<
+  string,
+  (resource: R) => Iterable<string | number | boolean | undefined>
+>;
+
+const patternCache = new Map<string, RegExp>();
+
+export function wildcardPattern(value: string): RegExp {
+  let pattern = patternCache.get(value);
+  if (!pattern) {
+    let source = "";
+    for (let i = 0; i < value.length; i++) {
+      const c = value[i] as string;
+      if (c === "\\" && i + 1 < value.length)
+        source += (value[++i] as string).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      else if (c === "*") source += "[\\s\\S]*";
+      else if (c === "?") source += "[\\s\\S]";
+      else source += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    }
+    pattern = new RegExp(`^${source}$`);
+    if (patternCache.size > 10_000) patternCache.clear();
+    patternCache.set(value, pattern);
+  }
+  return pattern;
+}
+
+interface ParsedFilter {
+  name: string;
+  patterns: RegExp[];
+}
+
+function tagMatcher(name: string, patterns: RegExp[]): ((tags: Tags) => boolean) | undefined {
+  const matches = (v: string) => patterns.some((p) => p.test(v));
+  if (name.startsWith("tag:")) {
+    const key = name.slice(4);
+    return (tags) => key in tags && matches(tags[key] as string);
+  }
+  if (name === "tag-key") return (tags) => Object.keys(tags).some(matches);
+  if (name === "tag-value") return (tags) => Object.values(tags).some(matches);
+  return undefined;
+}
+
+export function parseFilters(ctx: ActionContext): ParsedFilter[] {
+  return ctx.params.list("Filters", "Filter").map((filter) => {
+    const name = filter.requiredString("Name", `${filter.path}.Name`);
+    const values = filter.strings("Values");
+    return { name, patterns: values.map(wildcardPattern) };
+  });
+}
+
+export function applyFilters<R extends { tags: Tags }>(
+  ctx: ActionContext,
+  resources: Iterable<R>,
+  fields: FilterFields<R>,
+): R[] {
+  const filters = parseFilters(ctx);
+  const tests = filters.map(({ name, patterns }) => {
+    const tag = tagMatcher(name, patterns);
+    if (tag) return (r: R) => tag(r.tags);
+    const field = fields[name];
+    if (!field) throw invalidValue(`The filter '${name}' is invalid`);
+    return (r: R) => {
+      for (const value of field(r)) {
+        if (value !== undefined && patterns.some((p) => p.test(String(value)))) return true;
+      }
+      return false;
+    };
+  });
+  const out: R[] = [];
+  for (const resource of resources) if (tests.every((test) => test(resource))) out.push(resource);
+  return out;
+}
+
+export interface PageBounds {
+  min: number;
+  max: number;
+}
+
+/** MaxResults/NextToken: without MaxResults everything; tokens are opaque offsets. */
+export function paginate<T>(
+  ctx: ActionContext,
+  items: T[],
+  bounds: PageBounds,
+): { page: T[]; nextToken?: string } {
+  const maxResults = ctx.params.int("MaxResults");
+  const token = ctx.params.string("NextToken");
+  let start = 0;
+  if (token !== undefined) {
+    const match = /^rf1\.(\d{1,9})$/.exec(Buffer.from(token, "base64url").toString("latin1"));
+    if (!match || Number(match[1]) > items.length) {
+      throw new Ec2Error(
+        "InvalidPaginationToken",
+        "The specified pagination token is not valid or is expired.",
+      );
+    }
+    start = Number(match[1]);
+  }
+  if (maxResults === undefined) return { page: items.slice(start) };
+  if (maxResults < bounds.min || maxResults > bounds.max) {
+    throw invalidValue(
+      `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value between ${bounds.min} and ${bounds.max}.`,
+    );
+  }
+  const end = start + maxResults;
+  return {
+    page: items.slice(start, end),
+    nextToken: end < items.length ? Buffer.from(`rf1.${end}`, "latin1").toString("base64url") : undefined,
+  };
+}
+
+export function rejectIdsWithMaxResults(ctx: ActionContext, ids: string[], listName: string): void {
+  if (ids.length > 0 && ctx.params.has("MaxResults")) {
+    throw invalidCombination(`The parameter ${listName} cannot be used with the parameter maxResults`);
+  }
+}

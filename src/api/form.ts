@@ -1,0 +1,33 @@
+// application/x-www-form-urlencoded parsing that refuses what URLSearchParams would quietly
+// repair: bytes that are not UTF-8 become an error, not U+FFFD.
+
+import { invalidValue } from "../model/errors.js";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function decodeComponent(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    throw invalidValue("The request contains a parameter that is not valid percent-encoded UTF-8.");
+  }
+}
+
+export function parseForm(text: string, into: Map<string, string>): void {
+  if (!text) return;
+  for (const part of text.split("&")) {
+    if (!part) continue;
+    const eq = part.indexOf("=");
+    const key = decodeComponent(eq < 0 ? part : part.slice(0, eq));
+    const value = eq < 0 ? "" : decodeComponent(part.slice(eq + 1));
+    into.set(key, value);
+  }
+}
+
+export function bodyText(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw invalidValue("The request body is not valid UTF-8.");
+  }
+}

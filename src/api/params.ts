@@ -1,0 +1,91 @@
+// Typed access to a decoded request: member names in, EC2 errors out.
+
+import { Ec2Error, invalidValue, missingParameter } from "../model/errors.js";
+import type { Decoded } from "./wire/decode.js";
+
+type DecodedRecord = { [member: string]: Decoded };
+
+export class Params {
+  constructor(
+    private readonly values: DecodedRecord,
+    /** Wire path of this structure, for messages (e.g. `IpPermissions.1`). */
+    readonly path = "",
+  ) {}
+
+  private at(member: string): Decoded | undefined {
+    return this.values[member];
+  }
+
+  private label(member: string, wire?: string): string {
+    const name = wire ?? member;
+    return this.path ? `${this.path}.${name}` : name;
+  }
+
+  has(member: string): boolean {
+    return this.values[member] !== undefined;
+  }
+
+  string(member: string): string | undefined {
+    const value = this.at(member);
+    return typeof value === "string" ? value : undefined;
+  }
+
+  requiredString(member: string, wire?: string): string {
+    const value = this.string(member);
+    if (value === undefined || value === "") throw missingParameter(wire ?? member);
+    return value;
+  }
+
+  int(member: string): number | undefined {
+    const value = this.at(member);
+    return typeof value === "number" ? value : undefined;
+  }
+
+  requiredInt(member: string, wire?: string): number {
+    const value = this.int(member);
+    if (value === undefined) throw missingParameter(wire ?? member);
+    return value;
+  }
+
+  bool(member: string): boolean | undefined {
+    const value = this.at(member);
+    return typeof value === "boolean" ? value : undefined;
+  }
+
+  strings(member: string): string[] {
+    const value = this.at(member);
+    return Array.isArray(value) ? value.map(String) : [];
+  }
+
+  /** A nested structure (absent → undefined). */
+  struct(member: string, wire?: string): Params | undefined {
+    const value = this.at(member);
+    if (value === undefined) return undefined;
+    if (typeof value !== "object" || Array.isArray(value))
+      throw invalidValue(`Invalid value for ${this.label(member, wire)}`);
+    return new Params(value, this.label(member, wire));
+  }
+
+  /** A list of structures. */
+  list(member: string, wire?: string): Params[] {
+    const value = this.at(member);
+    if (!Array.isArray(value)) return [];
+    return value.map((item, i) => {
+      if (typeof item !== "object" || item === null || Array.isArray(item)) {
+        throw invalidValue(`Invalid value for ${this.label(member, wire)}.${i + 1}`);
+      }
+      return new Params(item, `${this.label(member, wire)}.${i + 1}`);
+    });
+  }
+
+  /** `Xyz.Value` wrappers of ModifyInstanceAttribute and friends. */
+  attributeValue(member: string): Decoded | undefined {
+    const value = this.at(member);
+    if (value && typeof value === "object" && !Array.isArray(value)) return (value as DecodedRecord).Value;
+    return undefined;
+  }
+}
+
+export function exactlyOne(message: string, ...present: boolean[]): void {
+  if (present.filter(Boolean).length !== 1) throw new Ec2Error("InvalidParameterCombination", message);
+}

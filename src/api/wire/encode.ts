@@ -1,0 +1,80 @@
+// XML encoding of an action's output object by walking its output shape: element names are the
+// model's locationNames, lists are wrappers of <item>, absent values are omitted and empty lists
+// kept (EC2 writes <ipRanges/> and SDKs turn that into []).
+
+import { ec2Model, resolve, type Shape } from "./shapes.js";
+
+export type Encodable =
+  | string
+  | number
+  | boolean
+  | undefined
+  | null
+  | Encodable[]
+  | { [member: string]: Encodable };
+
+const XML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&apos;",
+};
+
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] as string);
+}
+
+function encodeValue(shape: Shape, value: Encodable, out: string[]): void {
+  const resolved = resolve(shape);
+  const type = resolved.type ?? "string";
+  if (type === "structure") {
+    const record = value as { [member: string]: Encodable };
+    const members = resolved.members ?? {};
+    // A field the model does not have would be dropped silently: that is a bug, never output.
+    for (const name of Object.keys(record)) {
+      if (!(name in members) && record[name] !== undefined)
+        throw new Error(`output member ${name} is not in the EC2 model`);
+    }
+    for (const [name, member] of Object.entries(resolved.members ?? {})) {
+      const child = record[name];
+      if (child === undefined || child === null) continue;
+      const element = member.locationName ?? name;
+      if (Array.isArray(child) && child.length === 0) {
+        out.push(`<${element}/>`);
+        continue;
+      }
+      out.push(`<${element}>`);
+      encodeValue(member, child, out);
+      out.push(`</${element}>`);
+    }
+    return;
+  }
+  if (type === "list") {
+    const element = resolved.member as Shape;
+    const item = element.locationName ?? "item";
+    for (const entry of value as Encodable[]) {
+      out.push(`<${item}>`);
+      encodeValue(element, entry, out);
+      out.push(`</${item}>`);
+    }
+    return;
+  }
+  out.push(escapeXml(String(value)));
+}
+
+export function encodeResponse(action: string, requestId: string, output: Record<string, Encodable>): string {
+  const shape = ec2Model.operations[action]?.output;
+  const out: string[] = [
+    `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${ec2Model.xmlNamespace}"><requestId>${requestId}</requestId>`,
+  ];
+  if (shape) encodeValue(shape, output, out);
+  // Operations without a modelled output still answer `return`, as EC2 does.
+  else out.push("<return>true</return>");
+  out.push(`</${action}Response>`);
+  return out.join("");
+}
+
+export function encodeError(code: string, message: string, requestId: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
+}

@@ -1,0 +1,277 @@
+// The embedded store: every record lives in memory for reads and in SQLite (WAL) for durability.
+// A request runs against a Transaction; its writes reach SQLite in one SQL transaction together
+// with the next revision and its change-feed entry, and only then become visible in memory.
+
+import { EventEmitter } from "node:events";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import type { ResourceKind, ResourceRecord } from "../model/resources.js";
+import { emptyRecordMaps, type RecordMaps, Transaction } from "./transaction.js";
+
+export interface ChangeMeta {
+  account: string;
+  region: string;
+  action: string;
+  requestId: string;
+}
+
+export interface Change extends ChangeMeta {
+  revision: number;
+  at: string;
+  /** Ids of the records written or deleted. */
+  ids: string[];
+}
+
+export interface AccessKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+  accountId: string;
+  createdAt: string;
+}
+
+export interface AgentStatus {
+  instanceId: string;
+  appliedRevision: number;
+  healthy: boolean;
+  message?: string;
+  hostname?: string;
+  pid?: number;
+  reportedAt: string;
+}
+
+export type Durability = "normal" | "full";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS resources (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS changes (
+  revision INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  action TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  ids TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_keys (
+  access_key_id TEXT PRIMARY KEY,
+  secret_access_key TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agent_tokens (
+  token_sha256 TEXT PRIMARY KEY,
+  instance_id TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agent_status (
+  instance_id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS regions (
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  PRIMARY KEY (account, region)
+);
+`;
+
+export class SqliteStore {
+  private readonly db: Database.Database;
+  private readonly records: RecordMaps = emptyRecordMaps();
+  private readonly events = new EventEmitter();
+  private currentRevision: number;
+  private readonly regions = new Set<string>();
+  private readonly commitStatement: (tx: Transaction, change: Change) => void;
+
+  constructor(dataDir: string, durability: Durability = "normal") {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(join(dataDir, "ringfence.db"));
+    this.db.pragma("journal_mode = WAL");
+    // WAL + NORMAL survives a crash of the process (kill -9); FULL also survives power loss.
+    this.db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
+    this.db.pragma("foreign_keys = ON");
+    this.db.exec(SCHEMA);
+    this.events.setMaxListeners(0);
+
+    for (const row of this.db
+      .prepare("SELECT kind, doc FROM resources ORDER BY rowid")
+      .iterate() as Iterable<{
+      kind: ResourceKind;
+      doc: string;
+    }>) {
+      const record = JSON.parse(row.doc) as ResourceRecord;
+      (this.records[row.kind] as Map<string, ResourceRecord>).set(record.id, Object.freeze(record));
+    }
+    for (const row of this.db.prepare("SELECT account, region FROM regions").all() as {
+      account: string;
+      region: string;
+    }[]) {
+      this.regions.add(`${row.account}/${row.region}`);
+    }
+    const last = this.db.prepare("SELECT MAX(revision) AS revision FROM changes").get() as {
+      revision: number | null;
+    };
+    this.currentRevision = last.revision ?? 0;
+
+    const upsert = this.db.prepare(
+      "INSERT INTO resources (id, kind, account, region, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+    );
+    const remove = this.db.prepare("DELETE FROM resources WHERE id = ?");
+    const setUp = this.db.prepare("INSERT OR IGNORE INTO regions (account, region) VALUES (?, ?)");
+    const append = this.db.prepare(
+      "INSERT INTO changes (revision, at, account, region, action, request_id, ids) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.commitStatement = this.db.transaction((tx: Transaction, change: Change) => {
+      for (const { account, region } of tx.regionsSetUp) setUp.run(account, region);
+      const writes = tx.writes;
+      for (const [id, write] of writes) {
+        if (write.record === null) remove.run(id);
+        else
+          upsert.run(id, write.kind, write.record.account, write.record.region, JSON.stringify(write.record));
+      }
+      append.run(
+        change.revision,
+        change.at,
+        change.account,
+        change.region,
+        change.action,
+        change.requestId,
+        JSON.stringify(change.ids),
+      );
+    });
+  }
+
+  get revision(): number {
+    return this.currentRevision;
+  }
+
+  begin(): Transaction {
+    return new Transaction(this.records);
+  }
+
+  /** Makes the transaction's writes durable and visible; returns the new revision (or the current one if nothing changed). */
+  commit(tx: Transaction, meta: ChangeMeta): number {
+    if (!tx.hasWrites) return this.currentRevision;
+    const change: Change = {
+      ...meta,
+      revision: this.currentRevision + 1,
+      at: new Date().toISOString(),
+      ids: [...tx.writes.keys()],
+    };
+    this.commitStatement(tx, change);
+    this.currentRevision = change.revision;
+    for (const { account, region } of tx.regionsSetUp) this.regions.add(`${account}/${region}`);
+    for (const [id, write] of tx.writes) {
+      const map = this.records[write.kind] as Map<string, ResourceRecord>;
+      if (write.record === null) map.delete(id);
+      else map.set(id, write.record);
+    }
+    this.events.emit("change", change);
+    return change.revision;
+  }
+
+  /** Read-only view of the committed state. */
+  view(): Transaction {
+    return new Transaction(this.records);
+  }
+
+  onChange(listener: (change: Change) => void): () => void {
+    this.events.on("change", listener);
+    return () => this.events.off("change", listener);
+  }
+
+  changesSince(revision: number, limit = 1000): Change[] {
+    const rows = this.db
+      .prepare("SELECT * FROM changes WHERE revision > ? ORDER BY revision LIMIT ?")
+      .all(revision, limit) as {
+      revision: number;
+      at: string;
+      account: string;
+      region: string;
+      action: string;
+      request_id: string;
+      ids: string;
+    }[];
+    return rows.map((row) => ({
+      revision: row.revision,
+      at: row.at,
+      account: row.account,
+      region: row.region,
+      action: row.action,
+      requestId: row.request_id,
+      ids: JSON.parse(row.ids) as string[],
+    }));
+  }
+
+  /** Whether the account's region was set up (default VPC and so on) by a committed transaction. */
+  isRegionSetUp(account: string, region: string): boolean {
+    return this.regions.has(`${account}/${region}`);
+  }
+
+  addAccessKey(key: AccessKey): void {
+    this.db
+      .prepare(
+        "INSERT INTO access_keys (access_key_id, secret_access_key, account_id, created_at) VALUES (?, ?, ?, ?)",
+      )
+      .run(key.accessKeyId, key.secretAccessKey, key.accountId, key.createdAt);
+  }
+
+  accessKey(accessKeyId: string): AccessKey | undefined {
+    const row = this.db.prepare("SELECT * FROM access_keys WHERE access_key_id = ?").get(accessKeyId) as
+      | { access_key_id: string; secret_access_key: string; account_id: string; created_at: string }
+      | undefined;
+    return row
+      ? {
+          accessKeyId: row.access_key_id,
+          secretAccessKey: row.secret_access_key,
+          accountId: row.account_id,
+          createdAt: row.created_at,
+        }
+      : undefined;
+  }
+
+  accessKeys(): AccessKey[] {
+    return (
+      this.db.prepare("SELECT access_key_id FROM access_keys ORDER BY created_at").all() as {
+        access_key_id: string;
+      }[]
+    ).map((row) => this.accessKey(row.access_key_id) as AccessKey);
+  }
+
+  addAgentToken(tokenSha256: string, instanceId: string): void {
+    this.db
+      .prepare("INSERT INTO agent_tokens (token_sha256, instance_id, created_at) VALUES (?, ?, ?)")
+      .run(tokenSha256, instanceId, new Date().toISOString());
+  }
+
+  agentTokenInstance(tokenSha256: string): string | undefined {
+    const row = this.db
+      .prepare("SELECT instance_id FROM agent_tokens WHERE token_sha256 = ?")
+      .get(tokenSha256) as { instance_id: string } | undefined;
+    return row?.instance_id;
+  }
+
+  saveAgentStatus(status: AgentStatus): void {
+    this.db
+      .prepare(
+        "INSERT INTO agent_status (instance_id, doc) VALUES (?, ?) ON CONFLICT(instance_id) DO UPDATE SET doc = excluded.doc",
+      )
+      .run(status.instanceId, JSON.stringify(status));
+  }
+
+  agentStatuses(): AgentStatus[] {
+    return (
+      this.db.prepare("SELECT doc FROM agent_status ORDER BY instance_id").all() as { doc: string }[]
+    ).map((row) => JSON.parse(row.doc) as AgentStatus);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
