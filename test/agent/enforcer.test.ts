@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { HostEnforcer } from "../../src/agent/enforcer.js";
+import { FakeKernel } from "../../src/agent/fake-kernel.js";
+import type { HostPolicy } from "../../src/compile/host-policy.js";
+
+export function webPolicy(adminMembers: string[] = ["10.0.9.9"], sshPort = 22): HostPolicy {
+  return {
+    instanceId: "i-web",
+    interfaces: [
+      {
+        id: "eni-web",
+        ipv4: ["10.0.0.5"],
+        ipv6: [],
+        groupIds: ["sg-web"],
+        ingress: [
+          {
+            id: "sgr-ssh",
+            groupId: "sg-web",
+            protocol: 6,
+            fromPort: sshPort,
+            toPort: sshPort,
+            peer: { kind: "group", groupId: "sg-admin" },
+          },
+        ],
+        egress: [
+          {
+            id: "sgr-out",
+            groupId: "sg-web",
+            protocol: -1,
+            fromPort: -1,
+            toPort: -1,
+            peer: { kind: "cidr", cidr: "0.0.0.0/0" },
+          },
+        ],
+      },
+    ],
+    groups: [{ groupId: "sg-admin", ipv4: adminMembers, ipv6: [] }],
+    prefixLists: [],
+  };
+}
+
+describe("HostEnforcer", () => {
+  it("installs the full table first, then deltas, and nothing for an equal policy", async () => {
+    const kernel = new FakeKernel();
+    const enforcer = new HostEnforcer(kernel);
+    assert.equal(enforcer.appliedRevision, undefined);
+    const first = await enforcer.apply(1, webPolicy());
+    assert.equal(first.mode, "full");
+    assert.equal(enforcer.appliedRevision, 1);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.9"]);
+
+    const second = await enforcer.apply(2, webPolicy(["10.0.9.9", "10.0.9.20"]));
+    assert.equal(second.mode, "delta");
+    assert.equal(second.statements, 1);
+    assert.equal(kernel.applied.at(-1), "add element inet ringfence g_sg-admin_v4 { 10.0.9.20 }\n");
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.20", "10.0.9.9"]);
+
+    const third = await enforcer.apply(3, webPolicy(["10.0.9.9", "10.0.9.20"]));
+    assert.equal(third.mode, "unchanged");
+    assert.equal(kernel.applied.length, 2);
+    assert.equal(enforcer.appliedRevision, 3);
+  });
+
+  it("falls back to a full replacement when a delta fails", async () => {
+    const kernel = new FakeKernel();
+    const enforcer = new HostEnforcer(kernel);
+    await enforcer.apply(1, webPolicy());
+    kernel.failNextApplies(1);
+    const outcome = await enforcer.apply(2, webPolicy(["10.0.9.10"], 2222));
+    assert.equal(outcome.mode, "full");
+    assert.equal(outcome.fellBack, true);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.10"]);
+    assert.ok(kernel.rules("in_eni-web_tcp")?.[0]?.includes("tcp dport 2222"));
+  });
+
+  it("keeps the previous table and revision when even the full replacement fails", async () => {
+    const kernel = new FakeKernel();
+    const enforcer = new HostEnforcer(kernel);
+    await enforcer.apply(1, webPolicy());
+    const before = await kernel.listTable();
+    kernel.failNextApplies(2);
+    await assert.rejects(enforcer.apply(2, webPolicy(["10.0.9.10"])), /injected failure/);
+    assert.equal(enforcer.appliedRevision, 1);
+    assert.equal(await kernel.listTable(), before);
+    // and the next policy still applies (in full, since the delta's base is uncertain only if it fails)
+    const outcome = await enforcer.apply(3, webPolicy(["10.0.9.11"]));
+    assert.equal(enforcer.appliedRevision, 3);
+    assert.notEqual(outcome.mode, "unchanged");
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.11"]);
+  });
+
+  it("repairs drift: a flushed, edited or deleted table is written again", async () => {
+    const kernel = new FakeKernel();
+    const enforcer = new HostEnforcer(kernel);
+    assert.equal(await enforcer.repair(), false, "nothing applied yet, nothing to repair");
+    await enforcer.apply(1, webPolicy());
+    const intended = await kernel.listTable();
+    assert.equal(await enforcer.repair(), false);
+
+    kernel.tamper("flush table inet ringfence\n");
+    assert.notEqual(await kernel.listTable(), intended);
+    assert.equal(await enforcer.repair(), true);
+    assert.equal(await kernel.listTable(), intended);
+
+    kernel.tamper("add element inet ringfence g_sg-admin_v4 { 192.0.2.66 }\n");
+    assert.equal(await enforcer.repair(), true);
+    assert.equal(await kernel.listTable(), intended);
+
+    await kernel.deleteTable();
+    assert.equal(await enforcer.repair(), true);
+    assert.equal(await kernel.listTable(), intended);
+    assert.equal(await enforcer.repair(), false);
+  });
+
+  it("locks a host without policy down, then moves to the first policy by delta", async () => {
+    const kernel = new FakeKernel();
+    const enforcer = new HostEnforcer(kernel);
+    const lockdown = await enforcer.applyLockdown();
+    assert.equal(lockdown?.mode, "full");
+    assert.ok(kernel.rules("input")?.some((r) => r.includes("ct state established,related")));
+    assert.equal(enforcer.appliedRevision, undefined);
+    const first = await enforcer.apply(5, webPolicy());
+    assert.equal(first.mode, "delta");
+    assert.equal(await enforcer.applyLockdown(), undefined, "never replaces an enforced policy");
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.9"]);
+  });
+
+  it("removes its table", async () => {
+    const kernel = new FakeKernel();
+    const enforcer = new HostEnforcer(kernel);
+    await enforcer.apply(1, webPolicy());
+    await enforcer.remove();
+    assert.equal(kernel.hasTable, false);
+    assert.equal(enforcer.appliedRevision, undefined);
+  });
+});
