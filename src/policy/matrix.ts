@@ -1,0 +1,364 @@
+// The reachability truth table between every pair of interfaces, per traffic kind (e.g. tcp/22).
+//
+// Interfaces with the same attached groups in the same subnet are one class: they have the same
+// effective rules, the same group memberships and the same ACLs, so a flow between interfaces a
+// (class A) and b (class B) is allowed exactly when
+//     addr(b) is in A's admitted destinations   (A's SG egress, and A's ACL outbound if A != B's subnet)
+// and addr(a) is in B's admitted sources        (B's SG ingress, and B's ACL inbound likewise),
+// which splits into a condition on b and a condition on a. So per class the admitted address sets
+// are computed once (IntervalSet algebra), marked as bitsets over all interfaces sorted by address,
+// and the allowed pairs of a class pair are (#b passing) x (#a passing). The same conditions
+// answer any single cell (`allowed`), identical to `isAllowedBetween` for the primary address of
+// the family (the tests check this pair by pair).
+//
+//   const m = computeMatrix(index, [{ protocol: 6, port: 22 }], 4);
+//   m.totalAllowed[0];                        // allowed ordered pairs (a != b) for tcp/22
+//   m.allowed(0, m.positionOf("eni-a"), m.positionOf("eni-b"));
+
+import type { Family } from "../net/address.js";
+import type { IntervalSet } from "../net/interval-set.js";
+import { aclAllowedRemotes } from "./network-acl.js";
+import {
+  entryAdmits,
+  type IndexedInterface,
+  type PolicyEntry,
+  type PolicyIndex,
+  type Traffic,
+} from "./policy-index.js";
+
+export interface InterfaceClass {
+  readonly id: number;
+  readonly groupIds: readonly string[];
+  readonly subnetId: string;
+  /** Positions (in `interfaces`) of the members. */
+  readonly members: Int32Array;
+}
+
+export interface MatrixOptions {
+  /** Keep per-class bitsets so that `allowed` answers single cells (memory: classes x interfaces bits). */
+  readonly expand?: boolean;
+  /** Keep the class x class allowed-pair counts (memory: classes^2 x 4 bytes per traffic kind). */
+  readonly classPairs?: boolean;
+  /** Restrict to these interfaces (default: every interface with an address of the family). */
+  readonly interfaces?: readonly IndexedInterface[];
+}
+
+export interface ReachabilityMatrix {
+  readonly family: Family;
+  readonly traffic: readonly Traffic[];
+  /** The interfaces, sorted by their first address of the family. */
+  readonly interfaces: readonly IndexedInterface[];
+  readonly classes: readonly InterfaceClass[];
+  readonly classOf: Int32Array;
+  /** Allowed ordered pairs of distinct interfaces, per traffic kind. */
+  readonly totalAllowed: readonly number[];
+  /** Per traffic kind, allowed pairs from class A to class B at [A * classes + B], if kept. */
+  readonly classPairs?: readonly Uint32Array[];
+  readonly expanded: boolean;
+  positionOf(interfaceId: string): number;
+  /** One cell: may interface at position `source` open the flow to the one at `destination`? */
+  allowed(traffic: number, source: number, destination: number): boolean;
+}
+
+class Bits {
+  readonly words: Uint32Array;
+  /** Set bits; kept exact by every operation. */
+  count = 0;
+  constructor(readonly size: number) {
+    this.words = new Uint32Array((size + 31) >>> 5);
+  }
+  setRange(lo: number, hi: number): void {
+    for (let i = lo; i <= hi; ) {
+      const w = i >>> 5;
+      const bit = i & 31;
+      if (bit === 0 && i + 31 <= hi) {
+        this.words[w] = 0xffffffff;
+        i += 32;
+      } else {
+        this.words[w] = (this.words[w] as number) | (1 << bit);
+        i++;
+      }
+    }
+    this.recount();
+  }
+  orWith(other: Bits): void {
+    const a = this.words;
+    const b = other.words;
+    for (let k = 0; k < a.length; k++) a[k] = (a[k] as number) | (b[k] as number);
+  }
+  andWith(other: Bits): void {
+    const a = this.words;
+    const b = other.words;
+    for (let k = 0; k < a.length; k++) a[k] = (a[k] as number) & (b[k] as number);
+  }
+  recount(): void {
+    let c = 0;
+    for (let k = 0; k < this.words.length; k++) {
+      let v = this.words[k] as number;
+      v -= (v >>> 1) & 0x55555555;
+      v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+      c += (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+    }
+    this.count = c;
+  }
+  copy(): Bits {
+    const b = new Bits(this.size);
+    b.words.set(this.words);
+    b.count = this.count;
+    return b;
+  }
+  has(i: number): boolean {
+    return (((this.words[i >>> 5] as number) >>> (i & 31)) & 1) === 1;
+  }
+  /** Call `f` with each set position. */
+  forEach(f: (i: number) => void): void {
+    const words = this.words;
+    for (let k = 0; k < words.length; k++) {
+      let v = words[k] as number;
+      while (v !== 0) {
+        const low = v & -v;
+        f((k << 5) + 31 - Math.clz32(low));
+        v ^= low;
+      }
+    }
+  }
+}
+
+/** Count members passing; short-cut when the bitset is empty or full. */
+function countIn(bits: Bits, members: Int32Array): number {
+  if (bits.count === 0) return 0;
+  if (bits.count === bits.size) return members.length;
+  let n = 0;
+  for (let k = 0; k < members.length; k++) if (bits.has(members[k] as number)) n++;
+  return n;
+}
+
+interface SideBits {
+  readonly sg: Bits;
+  /** sg AND the subnet ACL (what applies across subnets); sg itself when no ACL is known. */
+  readonly full: Bits;
+}
+
+export function computeMatrix(
+  index: PolicyIndex,
+  traffic: readonly Traffic[],
+  family: Family,
+  options: MatrixOptions = {},
+): ReachabilityMatrix {
+  const expand = options.expand ?? true;
+  const keepPairs = options.classPairs ?? true;
+  const chosen = (options.interfaces ?? [...index.interfaces.values()])
+    .map((i) => ({ i, a: i.addresses.find((x) => x.family === family) }))
+    .filter((x): x is { i: IndexedInterface; a: NonNullable<typeof x.a> } => x.a !== undefined)
+    .sort((x, y) => (x.a.value < y.a.value ? -1 : x.a.value > y.a.value ? 1 : 0));
+  const interfaces = chosen.map((x) => x.i);
+  const addrs = chosen.map((x) => x.a.value);
+  const n = interfaces.length;
+  const positions = new Map<string, number>();
+  for (let k = 0; k < n; k++) positions.set((interfaces[k] as IndexedInterface).eni.id, k);
+
+  const classKeys = new Map<string, number>();
+  const classOf = new Int32Array(n);
+  const memberLists: number[][] = [];
+  const classInfo: { groupIds: string[]; subnetId: string; rep: IndexedInterface }[] = [];
+  const subnetNumbers = new Map<string, number>();
+  const classSubnet: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = interfaces[k] as IndexedInterface;
+    const key = `${i.groupKey}|${i.subnetId}`;
+    let c = classKeys.get(key);
+    if (c === undefined) {
+      c = classInfo.length;
+      classKeys.set(key, c);
+      classInfo.push({
+        groupIds: i.groupKey === "" ? [] : i.groupKey.split(","),
+        subnetId: i.subnetId,
+        rep: i,
+      });
+      memberLists.push([]);
+      if (!subnetNumbers.has(i.subnetId)) subnetNumbers.set(i.subnetId, subnetNumbers.size);
+      classSubnet.push(subnetNumbers.get(i.subnetId) as number);
+    }
+    classOf[k] = c;
+    (memberLists[c] as number[]).push(k);
+  }
+  const classes: InterfaceClass[] = classInfo.map((c, id) => ({
+    id,
+    groupIds: c.groupIds,
+    subnetId: c.subnetId,
+    members: Int32Array.from(memberLists[id] as number[]),
+  }));
+  const cCount = classes.length;
+
+  const lowerBound = (v: bigint): number => {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((addrs[mid] as bigint) < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  // Group member sets are shared by every rule that references the group: mark each set once.
+  const marked = new WeakMap<IntervalSet, Bits>();
+  const mark = (set: IntervalSet): Bits => {
+    let bits = marked.get(set);
+    if (!bits) {
+      bits = new Bits(n);
+      for (const { lo, hi } of set.intervals) {
+        const l = lowerBound(lo);
+        const h = lowerBound(hi + 1n) - 1;
+        if (l <= h) bits.setRange(l, h);
+      }
+      marked.set(set, bits);
+    }
+    return bits;
+  };
+  const admitted = (entries: readonly PolicyEntry[], t: Traffic): Bits => {
+    const bits = new Bits(n);
+    for (const e of entries) if (e.family === family && entryAdmits(e, t)) bits.orWith(mark(e.remote));
+    bits.recount();
+    return bits;
+  };
+  const sideBits = (
+    entries: readonly PolicyEntry[],
+    subnetId: string,
+    egress: boolean,
+    t: Traffic,
+    acls: Map<string, Bits>,
+  ): SideBits => {
+    const sg = admitted(entries, t);
+    const acl = index.networkAclOf(subnetId);
+    if (!acl) return { sg, full: sg };
+    const key = `${acl.id}|${egress}`;
+    let aclBits = acls.get(key);
+    if (!aclBits) {
+      aclBits = mark(aclAllowedRemotes(acl, egress, family, t));
+      acls.set(key, aclBits);
+    }
+    const full = sg.copy();
+    full.andWith(aclBits);
+    full.recount();
+    return { sg, full };
+  };
+
+  const totalAllowed: number[] = [];
+  const classPairs: Uint32Array[] = [];
+  const egressBits: SideBits[][] = [];
+  const ingressBits: SideBits[][] = [];
+  const countSg = new Int32Array(cCount);
+  const countFull = new Int32Array(cCount);
+  for (const t of traffic) {
+    const acls = new Map<string, Bits>();
+    const egress = classInfo.map((c) => sideBits(c.rep.egress, c.subnetId, true, t, acls));
+    const ingress: SideBits[] = [];
+    const pairs = keepPairs ? new Uint32Array(cCount * cCount) : undefined;
+    let total = 0;
+    // Ingress sets are usually narrow (group references, a few CIDRs): walk the sources they
+    // admit, class by class, and only then look at those classes' egress towards b.
+    for (let b = 0; b < cCount; b++) {
+      const c = classInfo[b] as (typeof classInfo)[number];
+      const i = sideBits(c.rep.ingress, c.subnetId, false, t, acls);
+      if (expand) ingress.push(i);
+      if (i.sg.count === 0) continue;
+      const touched: number[] = [];
+      i.sg.forEach((k) => {
+        const a = classOf[k] as number;
+        if (countSg[a] === 0 && countFull[a] === 0) touched.push(a);
+        countSg[a] = (countSg[a] as number) + 1;
+      });
+      if (i.full !== i.sg) {
+        i.full.forEach((k) => {
+          const a = classOf[k] as number;
+          countFull[a] = (countFull[a] as number) + 1;
+        });
+      }
+      const membersB = (classes[b] as InterfaceClass).members;
+      const subnetB = classSubnet[b] as number;
+      for (const a of touched) {
+        const same = classSubnet[a] === subnetB;
+        const iCount = same || i.full === i.sg ? (countSg[a] as number) : (countFull[a] as number);
+        countSg[a] = 0;
+        countFull[a] = 0;
+        if (iCount === 0) continue;
+        const e = egress[a] as SideBits;
+        const eb = same ? e.sg : e.full;
+        const eCount = countIn(eb, membersB);
+        if (eCount === 0) continue;
+        let allowed = eCount * iCount;
+        if (a === b) {
+          const ib = same ? i.sg : i.full;
+          for (let k = 0; k < membersB.length; k++) {
+            const m = membersB[k] as number;
+            if (eb.has(m) && ib.has(m)) allowed--;
+          }
+        }
+        total += allowed;
+        if (pairs) pairs[a * cCount + b] = allowed;
+      }
+    }
+    totalAllowed.push(total);
+    if (pairs) classPairs.push(pairs);
+    if (expand) {
+      egressBits.push(egress);
+      ingressBits.push(ingress);
+    }
+  }
+
+  return {
+    family,
+    traffic,
+    interfaces,
+    classes,
+    classOf,
+    totalAllowed,
+    ...(keepPairs ? { classPairs } : {}),
+    expanded: expand,
+    positionOf: (id) => positions.get(id) ?? -1,
+    allowed(t, s, d) {
+      if (!expand) throw new Error("matrix computed without expand: single cells are not available");
+      if (s === d) return false;
+      const a = classOf[s] as number;
+      const b = classOf[d] as number;
+      const same = classSubnet[a] === classSubnet[b];
+      const e = egressBits[t]?.[a];
+      const i = ingressBits[t]?.[b];
+      if (!e || !i) return false;
+      return (same ? e.sg : e.full).has(d) && (same ? i.sg : i.full).has(s);
+    },
+  };
+}
+
+/** Group x group summary: allowed pairs out of all pairs between members of each group. */
+export function groupMatrix(
+  m: ReachabilityMatrix,
+  t: number,
+): { groups: string[]; cell(source: string, destination: string): { allowed: number; pairs: number } } {
+  const pairs = m.classPairs?.[t];
+  if (!pairs) throw new Error("group matrix needs class pairs");
+  const groups = [...new Set(m.classes.flatMap((c) => c.groupIds))].sort();
+  const classesOf = new Map<string, InterfaceClass[]>();
+  for (const c of m.classes) {
+    for (const g of c.groupIds) {
+      const list = classesOf.get(g) ?? [];
+      list.push(c);
+      classesOf.set(g, list);
+    }
+  }
+  const cCount = m.classes.length;
+  return {
+    groups,
+    cell(source, destination) {
+      let allowed = 0;
+      let total = 0;
+      for (const a of classesOf.get(source) ?? []) {
+        for (const b of classesOf.get(destination) ?? []) {
+          allowed += pairs[a.id * cCount + b.id] as number;
+          total += a.members.length * b.members.length - (a === b ? a.members.length : 0);
+        }
+      }
+      return { allowed, pairs: total };
+    },
+  };
+}

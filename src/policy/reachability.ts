@@ -1,0 +1,344 @@
+// Questions over many flows, all answered through the one evaluator (evaluate.ts): can a selection
+// reach another, who can reach a destination, what a source reaches and on which services, what is
+// open to the internet, which groups nobody uses.
+
+import { type Family, formatIp, type IpAddress } from "../net/address.js";
+import { IntervalSet } from "../net/interval-set.js";
+import { ALL_PROTOCOLS, PROTOCOL_NUMBERS, protocolName } from "../net/protocol.js";
+import { describeSet, internetSpace } from "./address-space.js";
+import { evaluateFlow, type FlowVerdict, isAllowedBetween } from "./evaluate.js";
+import { aclAllowedRemotes } from "./network-acl.js";
+import {
+  allowedRemotes,
+  type IndexedInterface,
+  type PolicyEntry,
+  type PolicyIndex,
+  type Traffic,
+} from "./policy-index.js";
+import type { Selection } from "./selectors.js";
+
+export interface Side {
+  readonly iface?: IndexedInterface;
+  readonly address: IpAddress;
+}
+
+export function sideOf(i: IndexedInterface, family: Family): Side | undefined {
+  const address = i.addresses.find((a) => a.family === family);
+  return address ? { iface: i, address } : undefined;
+}
+
+/** External addresses the destination interface admits for the traffic (SG ingress and ACL inbound). */
+function admittedFrom(
+  index: PolicyIndex,
+  dst: IndexedInterface,
+  family: Family,
+  traffic: Traffic,
+): IntervalSet {
+  let set = allowedRemotes(dst.ingress, family, traffic);
+  const acl = index.networkAclOf(dst.subnetId);
+  if (acl) set = set.intersect(aclAllowedRemotes(acl, false, family, traffic));
+  return set;
+}
+
+function admittedTo(
+  index: PolicyIndex,
+  src: IndexedInterface,
+  family: Family,
+  traffic: Traffic,
+): IntervalSet {
+  let set = allowedRemotes(src.egress, family, traffic);
+  const acl = index.networkAclOf(src.subnetId);
+  if (acl) set = set.intersect(aclAllowedRemotes(acl, true, family, traffic));
+  return set;
+}
+
+function firstAddress(space: IntervalSet, family: Family): IpAddress | undefined {
+  const first = space.intervals[0];
+  return first ? { family, value: first.lo } : undefined;
+}
+
+/**
+ * Every verdict between two selections. An external set is represented by one address of it that
+ * the other side admits when there is one (so "allowed" means "some address of the set"), else by
+ * its first address, whose verdict then explains the denial.
+ */
+export function verdictsBetween(
+  index: PolicyIndex,
+  source: Selection,
+  destination: Selection,
+  traffic: Traffic,
+  family: Family,
+): FlowVerdict[] {
+  const out: FlowVerdict[] = [];
+  const ifaceEndpoint = (sel: Selection, i: IndexedInterface) =>
+    sel.kind === "interfaces" && sel.address !== undefined
+      ? { kind: "interface" as const, interfaceId: i.eni.id, address: sel.address }
+      : { kind: "interface" as const, interfaceId: i.eni.id };
+  const pickExternal = (space: IntervalSet, admitted: IntervalSet | undefined): string | undefined => {
+    const a =
+      firstAddress(admitted ? space.intersect(admitted) : space, family) ?? firstAddress(space, family);
+    return a ? formatIp(a) : undefined;
+  };
+  if (source.kind === "interfaces" && destination.kind === "interfaces") {
+    for (const s of source.interfaces) {
+      for (const d of destination.interfaces) {
+        if (s === d || !sideOf(s, family) || !sideOf(d, family)) continue;
+        out.push(
+          evaluateFlow(index, {
+            source: ifaceEndpoint(source, s),
+            destination: ifaceEndpoint(destination, d),
+            traffic,
+            family,
+          }),
+        );
+      }
+    }
+  } else if (source.kind === "external" && destination.kind === "interfaces") {
+    for (const d of destination.interfaces) {
+      if (!sideOf(d, family)) continue;
+      const address = pickExternal(source.space[family], admittedFrom(index, d, family, traffic));
+      if (address === undefined) continue;
+      out.push(
+        evaluateFlow(index, {
+          source: { kind: "address", address },
+          destination: ifaceEndpoint(destination, d),
+          traffic,
+          family,
+        }),
+      );
+    }
+  } else if (source.kind === "interfaces" && destination.kind === "external") {
+    for (const s of source.interfaces) {
+      if (!sideOf(s, family)) continue;
+      const address = pickExternal(destination.space[family], admittedTo(index, s, family, traffic));
+      if (address === undefined) continue;
+      out.push(
+        evaluateFlow(index, {
+          source: ifaceEndpoint(source, s),
+          destination: { kind: "address", address },
+          traffic,
+          family,
+        }),
+      );
+    }
+  } else if (source.kind === "external" && destination.kind === "external") {
+    const a = pickExternal(source.space[family], undefined);
+    const b = pickExternal(destination.space[family], undefined);
+    if (a !== undefined && b !== undefined) {
+      out.push(
+        evaluateFlow(index, {
+          source: { kind: "address", address: a },
+          destination: { kind: "address", address: b },
+          traffic,
+          family,
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+export interface WhoCanReach {
+  readonly destination: IndexedInterface;
+  /** Interfaces of the estate that may open the flow. */
+  readonly interfaces: readonly IndexedInterface[];
+  /** Addresses outside every VPC that may open it. */
+  readonly external: IntervalSet;
+}
+
+export function whoCanReach(
+  index: PolicyIndex,
+  destination: Selection,
+  traffic: Traffic,
+  family: Family,
+): WhoCanReach[] {
+  if (destination.kind !== "interfaces") return [];
+  const sources = [...index.interfaces.values()]
+    .map((i) => sideOf(i, family))
+    .filter((s): s is Side => s !== undefined);
+  const out: WhoCanReach[] = [];
+  for (const d of destination.interfaces) {
+    const dst = sideOf(d, family);
+    if (!dst) continue;
+    const interfaces = sources
+      .filter((s) => s.iface !== d && isAllowedBetween(index, s, dst, traffic))
+      .map((s) => s.iface as IndexedInterface);
+    const external = admittedFrom(index, d, family, traffic).subtract(index.vpcSpace[family]);
+    out.push({ destination: d, interfaces, external });
+  }
+  return out;
+}
+
+/**
+ * The services (protocol and port/type ranges) on which `a` may open flows to `b`, as text:
+ * "all", "tcp/22", "tcp/1000-2000", "icmp/8", "udp/all", "proto 47", "other protocols".
+ * Exact: the port space is cut at every boundary any rule or ACL entry on the path mentions, and
+ * one port per piece is evaluated.
+ */
+export function servicesBetween(index: PolicyIndex, a: Side, b: Side): string[] {
+  const ok = (traffic: Traffic) => isAllowedBetween(index, a, b, traffic);
+  if (ok({ protocol: ALL_PROTOCOLS })) return ["all"];
+  const entries = [...(a.iface?.egress ?? []), ...(b.iface?.ingress ?? [])];
+  const aclEntries = [a.iface, b.iface]
+    .map((i) => (i ? index.networkAclOf(i.subnetId) : undefined))
+    .flatMap((acl) => acl?.entries ?? []);
+  const out: string[] = [];
+  const family = a.address.family;
+  for (const protocol of [PROTOCOL_NUMBERS.tcp, PROTOCOL_NUMBERS.udp]) {
+    const cuts = new Set<number>([0, 65536]);
+    for (const e of entries) {
+      if (e.protocol === protocol) {
+        cuts.add(e.from);
+        cuts.add(e.to + 1);
+      }
+    }
+    for (const e of aclEntries) {
+      if (Number(e.protocol) === protocol && e.portRange) {
+        cuts.add(e.portRange.from);
+        cuts.add(e.portRange.to + 1);
+      }
+    }
+    const sorted = [...cuts].filter((c) => c >= 0 && c <= 65536).sort((x, y) => x - y);
+    const allowed: { lo: bigint; hi: bigint }[] = [];
+    for (let k = 0; k + 1 < sorted.length; k++) {
+      const lo = sorted[k] as number;
+      const hi = (sorted[k + 1] as number) - 1;
+      if (ok({ protocol, port: lo })) allowed.push({ lo: BigInt(lo), hi: BigInt(hi) });
+    }
+    for (const { lo, hi } of IntervalSet.of(allowed).intervals) {
+      const name = protocolName(protocol);
+      out.push(
+        lo === 0n && hi === 65535n ? `${name}/all` : lo === hi ? `${name}/${lo}` : `${name}/${lo}-${hi}`,
+      );
+    }
+  }
+  const icmp = family === 4 ? PROTOCOL_NUMBERS.icmp : PROTOCOL_NUMBERS.icmpv6;
+  const types = new Set<number>();
+  for (const e of entries) if (e.protocol === icmp && e.from >= 0) types.add(e.from);
+  for (const e of aclEntries)
+    if (Number(e.protocol) === icmp && e.icmp && e.icmp.type >= 0) types.add(e.icmp.type);
+  let other = 0;
+  while (types.has(other)) other++;
+  if (ok({ protocol: icmp, icmpType: other })) out.push(`${protocolName(icmp)}/all`);
+  else
+    for (const t of [...types].sort((x, y) => x - y))
+      if (ok({ protocol: icmp, icmpType: t })) out.push(`${protocolName(icmp)}/${t}`);
+  const numbers = new Set<number>();
+  for (const e of entries)
+    if (e.protocol > 0 && ![1, 6, 17, 58].includes(e.protocol)) numbers.add(e.protocol);
+  for (const n of [...numbers].sort((x, y) => x - y)) if (ok({ protocol: n })) out.push(`proto ${n}`);
+  const spare = [47, 50, 51, 132, 253].find((n) => !numbers.has(n)) as number;
+  if (ok({ protocol: spare })) out.push("other protocols");
+  return out;
+}
+
+export interface Reachable {
+  readonly source: IndexedInterface;
+  readonly destinations: readonly {
+    readonly destination: IndexedInterface;
+    readonly services: readonly string[];
+  }[];
+  /** Egress open towards addresses outside every VPC, per rule. */
+  readonly internet: readonly string[];
+}
+
+export function reachableFrom(index: PolicyIndex, source: Selection, family: Family): Reachable[] {
+  if (source.kind !== "interfaces") return [];
+  const out: Reachable[] = [];
+  const inet = internetSpace(index.vpcSpace)[family];
+  for (const s of source.interfaces) {
+    const a = sideOf(s, family);
+    if (!a) continue;
+    const destinations: { destination: IndexedInterface; services: string[] }[] = [];
+    for (const d of index.interfaces.values()) {
+      if (d === s) continue;
+      const b = sideOf(d, family);
+      if (!b) continue;
+      const services = servicesBetween(index, a, b);
+      if (services.length > 0) destinations.push({ destination: d, services });
+    }
+    const internet = s.egress
+      .filter((e) => e.family === family && !e.remote.intersect(inet).isEmpty)
+      .map(
+        (e) =>
+          `${entryService(e)} to ${e.openToAll ? (family === 4 ? "0.0.0.0/0" : "::/0") : describeSet(e.remote.intersect(inet), family, 3)} (${e.groupId} ${e.ruleId})`,
+      );
+    out.push({ source: s, destinations, internet });
+  }
+  return out;
+}
+
+export function entryService(e: PolicyEntry): string {
+  if (e.protocol === ALL_PROTOCOLS) return "all";
+  const name = protocolName(e.protocol);
+  if (e.protocol === PROTOCOL_NUMBERS.tcp || e.protocol === PROTOCOL_NUMBERS.udp) {
+    if (e.from === 0 && e.to === 65535) return `${name}/all`;
+    return e.from === e.to ? `${name}/${e.from}` : `${name}/${e.from}-${e.to}`;
+  }
+  if (e.protocol === PROTOCOL_NUMBERS.icmp || e.protocol === PROTOCOL_NUMBERS.icmpv6) {
+    if (e.from === -1) return `${name}/all`;
+    return e.to === -1 ? `${name}/${e.from}` : `${name}/${e.from}:${e.to}`;
+  }
+  return `proto ${e.protocol}`;
+}
+
+export type ExposureGrade = "public" | "private-only";
+
+export interface ExposureFinding {
+  readonly interface: IndexedInterface;
+  /** public: the interface has a public/Elastic IPv4 (or a global IPv6 for IPv6 rules). */
+  readonly grade: ExposureGrade;
+  readonly family: Family;
+  readonly service: string;
+  readonly groupId: string;
+  readonly ruleId: string;
+  /** Internet sources the rule admits, as CIDR text. */
+  readonly sources: string;
+  readonly worldOpen: boolean;
+  /** The subnet's network ACL admits none of those sources for this service. */
+  readonly blockedByNacl: boolean;
+}
+
+/** Ingress open to addresses on the internet, per interface and rule, graded by public address. */
+export function exposure(index: PolicyIndex): ExposureFinding[] {
+  const inet = internetSpace(index.vpcSpace);
+  const out: ExposureFinding[] = [];
+  for (const i of index.interfaces.values()) {
+    for (const e of i.ingress) {
+      const open = e.remote.intersect(inet[e.family]);
+      if (open.isEmpty) continue;
+      const hasPublic =
+        e.family === 4
+          ? i.publicIp !== undefined || i.elasticIp !== undefined
+          : i.addresses.some((a) => a.family === 6 && a.value >> 121n !== 0x7en);
+      const acl = index.networkAclOf(i.subnetId);
+      const probe: Traffic =
+        e.protocol === ALL_PROTOCOLS
+          ? { protocol: ALL_PROTOCOLS }
+          : e.protocol === 6 || e.protocol === 17
+            ? { protocol: e.protocol, port: e.from }
+            : e.protocol === 1 || e.protocol === 58
+              ? { protocol: e.protocol, icmpType: e.from < 0 ? 8 : e.from }
+              : { protocol: e.protocol };
+      const blockedByNacl =
+        acl !== undefined && aclAllowedRemotes(acl, false, e.family, probe).intersect(open).isEmpty;
+      out.push({
+        interface: i,
+        grade: hasPublic ? "public" : "private-only",
+        family: e.family,
+        service: entryService(e),
+        groupId: e.groupId,
+        ruleId: e.ruleId,
+        sources: e.openToAll ? (e.family === 4 ? "0.0.0.0/0" : "::/0") : describeSet(open, e.family),
+        worldOpen: e.openToAll,
+        blockedByNacl,
+      });
+    }
+  }
+  return out;
+}
+
+/** Groups no interface carries. */
+export function unusedGroups(index: PolicyIndex): string[] {
+  return [...index.groups.keys()].filter((g) => index.memberInterfaces(g).length === 0).sort();
+}
