@@ -2,43 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HostEnforcer } from "../../src/agent/enforcer.js";
 import { FakeKernel } from "../../src/agent/fake-kernel.js";
-import type { HostPolicy } from "../../src/compile/host-policy.js";
-
-export function webPolicy(adminMembers: string[] = ["10.0.9.9"], sshPort = 22): HostPolicy {
-  return {
-    instanceId: "i-web",
-    interfaces: [
-      {
-        id: "eni-web",
-        ipv4: ["10.0.0.5"],
-        ipv6: [],
-        groupIds: ["sg-web"],
-        ingress: [
-          {
-            id: "sgr-ssh",
-            groupId: "sg-web",
-            protocol: 6,
-            fromPort: sshPort,
-            toPort: sshPort,
-            peer: { kind: "group", groupId: "sg-admin" },
-          },
-        ],
-        egress: [
-          {
-            id: "sgr-out",
-            groupId: "sg-web",
-            protocol: -1,
-            fromPort: -1,
-            toPort: -1,
-            peer: { kind: "cidr", cidr: "0.0.0.0/0" },
-          },
-        ],
-      },
-    ],
-    groups: [{ groupId: "sg-admin", ipv4: adminMembers, ipv6: [] }],
-    prefixLists: [],
-  };
-}
+import { webPolicy } from "./policies.js";
 
 describe("HostEnforcer", () => {
   it("installs the full table first, then deltas, and nothing for an equal policy", async () => {
