@@ -74,6 +74,10 @@ for (const [op, path, name, member] of additions) {
   const target = structureAt(operations[op].output, path);
   target.members[name] ??= member;
 }
+operations.DeleteSecurityGroup.output ??= {
+  type: "structure",
+  members: { Return: { locationName: "return", type: "boolean" }, GroupId: { locationName: "groupId" } },
+};
 const newerInputs = [
   ["TerminateInstances", "Force", { type: "boolean" }],
   ["TerminateInstances", "SkipOsShutdown", { type: "boolean" }],

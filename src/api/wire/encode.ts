@@ -69,6 +69,7 @@ export function encodeResponse(action: string, requestId: string, output: Record
     `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${ec2Model.xmlNamespace}"><requestId>${requestId}</requestId>`,
   ];
   if (shape) encodeValue(shape, output, out);
+  else if (Object.keys(output).length > 0) throw new Error(`${action} has no output in the EC2 model`);
   // Operations without a modelled output still answer `return`, as EC2 does.
   else out.push("<return>true</return>");
   out.push(`</${action}Response>`);
