@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { instanceNamespace } from "../../src/lab/names.js";
+import { LabServer, type LaunchedInstance } from "../lab/server-harness.js";
+
+// Who accepts ssh, what terminating the bastion does, and what a revoke does to new and to
+// established connections (spec 3.11: tracked flows survive, untracked ones are cut).
+
+describe("lab e2e: bastion and connection tracking (aws CLI, real packets)", () => {
+  let lab: LabServer;
+  let subnet: string;
+  let bastionGroup: string;
+  let dbGroup: string;
+  let webGroup: string;
+  let bastion: LaunchedInstance;
+  let web: LaunchedInstance;
+  let db: LaunchedInstance;
+  let client: LaunchedInstance;
+
+  before(async () => {
+    lab = await LabServer.start();
+    const vpc = await lab.vpc("10.12.0.0/16");
+    subnet = await lab.subnet(vpc, "10.12.1.0/24");
+    bastionGroup = await lab.group(vpc, "bastion");
+    dbGroup = await lab.group(vpc, "db");
+    webGroup = await lab.group(vpc, "web");
+    const clientGroup = await lab.group(vpc, "client");
+    await lab.ec2(
+      "authorize-security-group-ingress",
+      "--group-id",
+      bastionGroup,
+      "--protocol",
+      "tcp",
+      "--port",
+      "22",
+      "--cidr",
+      "0.0.0.0/0",
+    );
+    await lab.ec2(
+      "authorize-security-group-ingress",
+      "--group-id",
+      dbGroup,
+      "--ip-permissions",
+      `IpProtocol=tcp,FromPort=5432,ToPort=5432,UserIdGroupPairs=[{GroupId=${clientGroup}}]`,
+    );
+    // Open to the world while all egress is open: the flow is untracked (spec 3.11).
+    await lab.ec2(
+      "authorize-security-group-ingress",
+      "--group-id",
+      webGroup,
+      "--protocol",
+      "tcp",
+      "--port",
+      "80",
+      "--cidr",
+      "0.0.0.0/0",
+    );
+    [bastion] = (await lab.launch(subnet, [bastionGroup])) as [LaunchedInstance];
+    [web] = (await lab.launch(subnet, [webGroup])) as [LaunchedInstance];
+    [db] = (await lab.launch(subnet, [dbGroup])) as [LaunchedInstance];
+    [client] = (await lab.launch(subnet, [clientGroup])) as [LaunchedInstance];
+  });
+  after(async () => {
+    await lab?.close();
+  });
+
+  it("only the bastion accepts tcp/22", async () => {
+    assert.equal(await lab.probe(client, bastion, "tcp/22"), "open");
+    for (const other of [web, db, client]) {
+      for (const from of [client, bastion, web]) {
+        if (from === other) continue;
+        assert.equal(await lab.probe(from, other, "tcp/22"), "blocked", `${from.id} -> ${other.id}`);
+      }
+    }
+  });
+
+  it("revoking a rule blocks new connections at once; an established tracked one keeps working", async () => {
+    const held = await lab.prober.hold(instanceNamespace(client.id), instanceNamespace(db.id), db.ip, 5432);
+    assert.ok(held, "connection opened while the rule allowed it");
+    try {
+      await lab.ec2(
+        "revoke-security-group-ingress",
+        "--group-id",
+        dbGroup,
+        "--ip-permissions",
+        `IpProtocol=tcp,FromPort=5432,ToPort=5432,UserIdGroupPairs=[{GroupId=${await clientGroupOf(lab, client)}}]`,
+      );
+      assert.equal(await lab.probe(client, db, "tcp/5432"), "blocked", "a new connection is refused");
+      assert.equal(await held.exchange(), "open", "the tracked connection survives the revoke");
+    } finally {
+      await held.release();
+    }
+  });
+
+  it("revoking the rule of an untracked flow cuts the established connection", async () => {
+    const held = await lab.prober.hold(instanceNamespace(client.id), instanceNamespace(web.id), web.ip, 80);
+    assert.ok(held);
+    try {
+      assert.equal(await held.exchange(), "open");
+      await lab.ec2(
+        "revoke-security-group-ingress",
+        "--group-id",
+        webGroup,
+        "--protocol",
+        "tcp",
+        "--port",
+        "80",
+        "--cidr",
+        "0.0.0.0/0",
+      );
+      assert.equal(await held.exchange(), "blocked", "untracked traffic is evaluated per packet");
+    } finally {
+      await held.release();
+    }
+  });
+
+  it("with the bastion terminated, nothing accepts tcp/22", async () => {
+    await lab.ec2("terminate-instances", "--instance-ids", bastion.id);
+    const agent = lab.prober.agent(instanceNamespace(client.id));
+    const reply = await agent.request({
+      op: "connect",
+      proto: "tcp",
+      host: bastion.ip,
+      port: 22,
+      timeoutMs: 400,
+    });
+    assert.equal(reply.open, false, "the bastion's address answers no more");
+    for (const other of [web, db]) assert.equal(await lab.probe(client, other, "tcp/22"), "blocked");
+    assert.equal(await lab.probe(web, db, "tcp/22"), "blocked");
+  });
+});
+
+async function clientGroupOf(lab: LabServer, instance: LaunchedInstance): Promise<string> {
+  const out = await lab.ec2("describe-instances", "--instance-ids", instance.id);
+  return out.Reservations[0].Instances[0].SecurityGroups[0].GroupId as string;
+}
