@@ -52,6 +52,7 @@ export function parseFilters(ctx: ActionContext): ParsedFilter[] {
   return ctx.params.list("Filters", "Filter").map((filter) => {
     const name = filter.requiredString("Name", `${filter.path}.Name`);
     const values = filter.strings("Values");
+    if (values.length === 0) throw invalidValue(`The filter '${name}' needs at least one value`);
     return { name, patterns: values.map(wildcardPattern) };
   });
 }
