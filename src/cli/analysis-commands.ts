@@ -1,3 +1,551 @@
-import type { Command } from "./command.js";
+// The analysis family: questions about an estate answered without sending a packet. Every
+// command reads one estate (see analysis-source.ts) and answers through the policy evaluator.
 
-export const analysisCommands: Command[] = [];
+import { writeFile } from "node:fs/promises";
+import { pullSnapshotFiles, writeSnapshot } from "../importers/ec2-api.js";
+import { type Family, formatIp } from "../net/address.js";
+import { IntervalSet } from "../net/interval-set.js";
+import { describeSet } from "../policy/address-space.js";
+import { diffEstates } from "../policy/diff.js";
+import { type FlowVerdict, renderVerdict, trafficLabel } from "../policy/evaluate.js";
+import { computeMatrix, groupMatrix, type ReachabilityMatrix } from "../policy/matrix.js";
+import { type IndexedInterface, PolicyIndex, type Traffic } from "../policy/policy-index.js";
+import { exposure, reachableFrom, verdictsBetween, whoCanReach } from "../policy/reachability.js";
+import { parseTraffic, parseTrafficList, type Selection, select } from "../policy/selectors.js";
+import {
+  ec2Source,
+  loadEstate,
+  loadIndex,
+  parseCommandArgs,
+  SOURCE_OPTIONS,
+  SOURCE_USAGE,
+  type SourceValues,
+} from "./analysis-source.js";
+import { type Command, UsageError } from "./command.js";
+
+const SELECTORS = `SRC and DST: an instance id (i-...), an interface id (eni-...), an IP (a private IP picks
+its interface, a public/Elastic IP the interface it is associated with, any other IP is outside
+every VPC), a CIDR (the interfaces inside it, else those addresses), a group id or name (its
+members), tag:KEY=VALUE or tag:KEY (interfaces or instances with that tag), or internet.`;
+
+const TRAFFIC = `PROTO/PORT: tcp/22, udp/53, tcp/1000-2000, icmp/8 (a type, any code) or icmp/8:0, icmpv6/128,
+all (every protocol), or a protocol number (e.g. 47). IPv6 when an address given is IPv6 or with --ipv6.`;
+
+function label(i: IndexedInterface, family: Family = 4): string {
+  const address = i.addresses.find((a) => a.family === family) ?? i.addresses[0];
+  const who = i.instance ? `${i.instance.id}/${i.eni.id}` : i.eni.id;
+  return address ? `${who} ${formatIp(address)}` : who;
+}
+
+function familyOf(selections: Selection[], ipv6: boolean | undefined, traffic?: string): Family {
+  for (const s of selections) if (s.family !== undefined) return s.family;
+  if (ipv6 || traffic?.toLowerCase().startsWith("icmpv6")) return 6;
+  return 4;
+}
+
+function need(positionals: string[], count: number, names: string): string[] {
+  if (positionals.length !== count) throw new UsageError(`expected ${names}`);
+  return positionals;
+}
+
+function print(json: unknown): void {
+  console.log(JSON.stringify(json, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+}
+
+const can: Command = {
+  name: "can",
+  summary: "can SRC reach DST on PROTO/PORT, and why (exit 0 yes, 1 no)",
+  usage: `Usage: ringfence can SRC DST PROTO/PORT [options]
+
+Evaluates the flow through source egress, source subnet NACL (outbound), destination subnet NACL
+(inbound) and destination ingress, and says which group and rule allowed each side or which step
+blocked it. With selectors that pick several interfaces, every pair is shown; a set of outside
+addresses (internet, a CIDR) is allowed when some address of it is. A port range is allowed when
+every port is.
+
+Exit status: 0 every flow allowed, 1 some flow denied, 2 error.
+
+${SELECTORS}
+
+${TRAFFIC}
+
+Options:
+  --ipv6                 ask about IPv6 when no selector implies the family
+${SOURCE_USAGE}
+
+Example:
+  ringfence can --snapshot snap/ i-0abc tag:Role=db tcp/5432`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, { ...SOURCE_OPTIONS, ipv6: { type: "boolean" } });
+    const [srcText, dstText, trafficText] = need(positionals, 3, "SRC DST PROTO/PORT") as [
+      string,
+      string,
+      string,
+    ];
+    const index = await loadIndex(values);
+    const source = select(index, srcText);
+    const destination = select(index, dstText);
+    const family = familyOf([source, destination], values.ipv6, trafficText);
+    const kinds = parseTrafficList(trafficText, family, 65536);
+    const results: { verdict: FlowVerdict; denied: string[]; total: number }[] = [];
+    if (kinds.length === 1) {
+      for (const v of verdictsBetween(index, source, destination, kinds[0] as Traffic, family)) {
+        results.push({ verdict: v, denied: v.allowed ? [] : [v.protocol], total: 1 });
+      }
+    } else {
+      const byPair = new Map<string, { first?: FlowVerdict; firstDenied?: FlowVerdict; denied: string[] }>();
+      for (const t of kinds) {
+        for (const v of verdictsBetween(index, source, destination, t, family)) {
+          const key = `${v.source.interfaceId ?? v.source.address}>${v.destination.interfaceId ?? v.destination.address}`;
+          const entry = byPair.get(key) ?? { denied: [] };
+          entry.first ??= v;
+          if (!v.allowed) {
+            entry.firstDenied ??= v;
+            entry.denied.push(String(v.traffic.port));
+          }
+          byPair.set(key, entry);
+        }
+      }
+      for (const e of byPair.values()) {
+        const verdict = e.firstDenied ?? e.first;
+        if (verdict) results.push({ verdict, denied: e.denied, total: kinds.length });
+      }
+    }
+    if (results.length === 0) {
+      throw new Error(
+        `no flow to evaluate: the selections have no IPv${family} addresses (or are the same interface)`,
+      );
+    }
+    const allAllowed = results.every((r) => r.denied.length === 0);
+    if (values.json) {
+      print(
+        results.map((r) =>
+          r.total === 1
+            ? r.verdict
+            : { ...r.verdict, portsChecked: r.total, portsDenied: r.denied.map(Number) },
+        ),
+      );
+    } else {
+      for (const r of results) {
+        console.log(renderVerdict(r.verdict));
+        if (r.total > 1) {
+          console.log(
+            r.denied.length === 0
+              ? `  all ${r.total} ports allowed (shown: the first)`
+              : `  denied on ${r.denied.length} of ${r.total} ports (shown: the first denied)`,
+          );
+        }
+      }
+      if (results.length > 1) {
+        const n = results.filter((r) => r.denied.length === 0).length;
+        console.log(`${n} of ${results.length} flows allowed`);
+      }
+    }
+    return allAllowed ? 0 : 1;
+  },
+};
+
+const whoCanReachCommand: Command = {
+  name: "who-can-reach",
+  summary: "every interface and outside address that may open a flow to DST on PROTO/PORT",
+  usage: `Usage: ringfence who-can-reach DST PROTO/PORT [options]
+
+Lists, for each interface DST selects, the interfaces of the estate that may open the flow
+(security groups and NACLs both ways) and the addresses outside every VPC that may.
+
+${SELECTORS}
+
+${TRAFFIC}
+
+Options:
+  --ipv6                 IPv6 when DST does not imply the family
+${SOURCE_USAGE}`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, { ...SOURCE_OPTIONS, ipv6: { type: "boolean" } });
+    const [dstText, trafficText] = need(positionals, 2, "DST PROTO/PORT") as [string, string];
+    const index = await loadIndex(values);
+    const destination = select(index, dstText);
+    if (destination.kind !== "interfaces")
+      throw new UsageError(`'${dstText}' selects no interface of the estate`);
+    const family = familyOf([destination], values.ipv6, trafficText);
+    const traffic = parseTraffic(trafficText, family);
+    const results = whoCanReach(index, destination, traffic, family);
+    if (values.json) {
+      print(
+        results.map((r) => ({
+          destination: r.destination.eni.id,
+          instance: r.destination.instance?.id,
+          traffic: trafficLabel(traffic, family),
+          interfaces: r.interfaces.map((i) => ({
+            interfaceId: i.eni.id,
+            instanceId: i.instance?.id,
+            groups: i.eni.groupIds,
+          })),
+          outsideVpc: describeSet(r.external, family, 1e9).split(", ").filter(Boolean),
+        })),
+      );
+      return 0;
+    }
+    for (const r of results) {
+      console.log(`${label(r.destination, family)} ${trafficLabel(traffic, family)} can be reached from:`);
+      for (const i of r.interfaces) console.log(`  ${label(i, family)} [${i.eni.groupIds.join(", ")}]`);
+      if (!r.external.isEmpty) console.log(`  outside VPC: ${outsideText(index, r.external, family)}`);
+      if (r.interfaces.length === 0 && r.external.isEmpty) console.log("  nobody");
+    }
+    return 0;
+  },
+};
+
+const reachableFromCommand: Command = {
+  name: "reachable-from",
+  summary: "everything SRC may open flows to, with the services",
+  usage: `Usage: ringfence reachable-from SRC [options]
+
+For each interface SRC selects: every interface it may open a flow to and on which services
+(e.g. tcp/22, tcp/1000-2000, icmp/8, all), and its egress open towards the internet.
+
+${SELECTORS}
+
+Options:
+  --ipv6                 IPv6 flows instead of IPv4
+${SOURCE_USAGE}`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, { ...SOURCE_OPTIONS, ipv6: { type: "boolean" } });
+    const [srcText] = need(positionals, 1, "SRC") as [string];
+    const index = await loadIndex(values);
+    const source = select(index, srcText);
+    if (source.kind !== "interfaces") throw new UsageError(`'${srcText}' selects no interface of the estate`);
+    const family = familyOf([source], values.ipv6);
+    const results = reachableFrom(index, source, family);
+    if (values.json) {
+      print(
+        results.map((r) => ({
+          source: r.source.eni.id,
+          instance: r.source.instance?.id,
+          destinations: r.destinations.map((d) => ({
+            interfaceId: d.destination.eni.id,
+            instanceId: d.destination.instance?.id,
+            services: d.services,
+          })),
+          internet: r.internet,
+        })),
+      );
+      return 0;
+    }
+    for (const r of results) {
+      console.log(`${label(r.source, family)} can open flows to:`);
+      for (const d of r.destinations)
+        console.log(`  ${label(d.destination, family)}: ${d.services.join(", ")}`);
+      if (r.destinations.length === 0) console.log("  no interface of the estate");
+      for (const line of r.internet) console.log(`  internet: ${line}`);
+    }
+    return 0;
+  },
+};
+
+const exposureCommand: Command = {
+  name: "exposure",
+  summary: "what is open to the internet, graded by public/Elastic IP",
+  usage: `Usage: ringfence exposure [options]
+
+Every ingress rule that admits addresses on the internet (public unicast space outside the
+estate's VPCs), per interface. Graded 'public' when the interface has a public or Elastic IPv4
+(or a global IPv6 address, for IPv6 rules): reachable from the internet, routing permitting;
+'private-only' otherwise (open, but only through NAT, a load balancer or a future public IP).
+Marked when the subnet's network ACL admits none of those sources.
+
+Options:
+${SOURCE_USAGE}`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, SOURCE_OPTIONS);
+    need(positionals, 0, "no arguments");
+    const index = await loadIndex(values);
+    const findings = exposure(index).sort(
+      (a, b) =>
+        (a.grade === b.grade ? 0 : a.grade === "public" ? -1 : 1) ||
+        a.interface.eni.id.localeCompare(b.interface.eni.id) ||
+        a.service.localeCompare(b.service),
+    );
+    if (values.json) {
+      print(
+        findings.map((f) => ({
+          grade: f.grade,
+          interfaceId: f.interface.eni.id,
+          instanceId: f.interface.instance?.id,
+          publicIp: f.interface.publicIp,
+          elasticIp: f.interface.elasticIp,
+          family: f.family,
+          service: f.service,
+          sources: f.sources,
+          worldOpen: f.worldOpen,
+          groupId: f.groupId,
+          ruleId: f.ruleId,
+          blockedByNacl: f.blockedByNacl,
+        })),
+      );
+      return 0;
+    }
+    if (findings.length === 0) {
+      console.log("nothing is open to the internet");
+      return 0;
+    }
+    const rows = findings.map((f) => [
+      f.grade,
+      f.interface.instance ? `${f.interface.instance.id}/${f.interface.eni.id}` : f.interface.eni.id,
+      f.interface.elasticIp ?? f.interface.publicIp ?? "-",
+      f.service,
+      f.sources,
+      `${f.groupId} ${f.ruleId}`,
+      f.blockedByNacl ? "blocked by NACL" : "",
+    ]);
+    printTable(["GRADE", "INTERFACE", "PUBLIC IP", "SERVICE", "FROM", "RULE", "NOTE"], rows);
+    return 0;
+  },
+};
+
+/** Addresses outside the VPCs, said briefly when they are all of them. */
+function outsideText(index: PolicyIndex, set: IntervalSet, family: Family): string {
+  const everywhere = IntervalSet.range(0n, family === 4 ? (1n << 32n) - 1n : (1n << 128n) - 1n).subtract(
+    index.vpcSpace[family],
+  );
+  if (set.covers(everywhere)) return `any address (${family === 4 ? "0.0.0.0/0" : "::/0"})`;
+  return describeSet(set, family, 12);
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, k) => c.padEnd(widths[k] ?? 0))
+      .join("  ")
+      .trimEnd();
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+}
+
+const DEFAULT_PORTS = "tcp/22,tcp/80,tcp/443,tcp/3389,tcp/3306,tcp/5432";
+
+const matrixCommand: Command = {
+  name: "matrix",
+  summary: "the full reachability truth table between instances or groups",
+  usage: `Usage: ringfence matrix [--ports LIST] [--format table|csv|json] [--by instance|group] [options]
+
+Rows are sources, columns destinations; a cell lists the ports (of --ports) on which the row may
+open flows to the column. --by instance (default): instances (and interfaces without one);
+an instance reaches another when some interface of it reaches some interface of the other.
+--by group: a cell lists a port when every member of the row group reaches every member of the
+column group ("22"), or some pairs do ("22?").
+Computed once per class of interfaces with equal groups and subnet, then expanded.
+
+Options:
+  --ports LIST           comma-separated PROTO/PORT (default ${DEFAULT_PORTS})
+  --format FORMAT        table (default), csv or json
+  --by instance|group
+  --ipv6                 IPv6 flows
+  -o FILE                write to FILE instead of standard output
+${SOURCE_USAGE}`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, {
+      ...SOURCE_OPTIONS,
+      ports: { type: "string" },
+      format: { type: "string" },
+      by: { type: "string" },
+      ipv6: { type: "boolean" },
+      output: { type: "string", short: "o" },
+    });
+    need(positionals, 0, "no arguments");
+    const format = values.json ? "json" : (values.format ?? "table");
+    if (!["table", "csv", "json"].includes(format))
+      throw new UsageError(`--format ${format}: table, csv or json`);
+    const by = values.by ?? "instance";
+    if (by !== "instance" && by !== "group") throw new UsageError(`--by ${by}: instance or group`);
+    const family: Family = values.ipv6 ? 6 : 4;
+    const traffic = parseTrafficList(values.ports ?? DEFAULT_PORTS, family, 1024);
+    const labels = traffic.map((t) => trafficLabel(t, family));
+    const index = await loadIndex(values);
+    const m = computeMatrix(index, traffic, family);
+    const table = by === "instance" ? instanceTable(m, labels) : groupTable(m, labels);
+    const text = renderMatrix(table, format, labels, by === "instance");
+    if (values.output) await writeFile(values.output, text);
+    else process.stdout.write(text);
+    return 0;
+  },
+};
+
+interface MatrixTable {
+  rows: string[];
+  cells: Map<string, Map<string, string[]>>;
+}
+
+function instanceTable(m: ReachabilityMatrix, labels: string[]): MatrixTable {
+  const keyOf = (i: IndexedInterface) => i.instance?.id ?? i.eni.id;
+  const rows = [...new Set(m.interfaces.map(keyOf))].sort();
+  const cells = new Map<string, Map<string, string[]>>();
+  for (let t = 0; t < labels.length; t++) {
+    for (let s = 0; s < m.interfaces.length; s++) {
+      const sk = keyOf(m.interfaces[s] as IndexedInterface);
+      for (let d = 0; d < m.interfaces.length; d++) {
+        const dk = keyOf(m.interfaces[d] as IndexedInterface);
+        if (sk === dk || !m.allowed(t, s, d)) continue;
+        const row = cells.get(sk) ?? new Map<string, string[]>();
+        cells.set(sk, row);
+        const list = row.get(dk) ?? [];
+        if (!list.includes(labels[t] as string)) list.push(labels[t] as string);
+        row.set(dk, list);
+      }
+    }
+  }
+  return { rows, cells };
+}
+
+function groupTable(m: ReachabilityMatrix, labels: string[]): MatrixTable {
+  const cells = new Map<string, Map<string, string[]>>();
+  let rows: string[] = [];
+  for (let t = 0; t < labels.length; t++) {
+    const g = groupMatrix(m, t);
+    rows = g.groups;
+    for (const a of g.groups) {
+      for (const b of g.groups) {
+        const { allowed, pairs } = g.cell(a, b);
+        if (allowed === 0) continue;
+        const row = cells.get(a) ?? new Map<string, string[]>();
+        cells.set(a, row);
+        const list = row.get(b) ?? [];
+        list.push(allowed === pairs ? (labels[t] as string) : `${labels[t]}?`);
+        row.set(b, list);
+      }
+    }
+  }
+  return { rows, cells };
+}
+
+function renderMatrix(table: MatrixTable, format: string, labels: string[], blankDiagonal: boolean): string {
+  const cell = (a: string, b: string) => {
+    const list = table.cells.get(a)?.get(b);
+    if (!list || list.length === 0) return a === b && blankDiagonal ? "" : "-";
+    return list.map((l) => l.replace(/^tcp\//, "")).join(" ");
+  };
+  if (format === "json") {
+    const out: Record<string, Record<string, string[]>> = {};
+    for (const [a, row] of table.cells) out[a] = Object.fromEntries(row);
+    return `${JSON.stringify({ ports: labels, rows: table.rows, allowed: out }, null, 2)}\n`;
+  }
+  if (format === "csv") {
+    const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const lines = [["source", ...table.rows].map(quote).join(",")];
+    for (const a of table.rows) lines.push([a, ...table.rows.map((b) => cell(a, b))].map(quote).join(","));
+    return `${lines.join("\n")}\n`;
+  }
+  const head = ["SOURCE \\ DEST", ...table.rows];
+  const rows = table.rows.map((a) => [a, ...table.rows.map((b) => cell(a, b))]);
+  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, k) => c.padEnd(widths[k] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return `${[line(head), ...rows.map(line), "", `ports: ${labels.join(", ")} (tcp/ dropped in cells)`].join("\n")}\n`;
+}
+
+const diffCommand: Command = {
+  name: "diff",
+  summary: "flows a change opens and closes between two snapshots (or live)",
+  usage: `Usage: ringfence diff BEFORE AFTER [options]
+
+BEFORE and AFTER are snapshot directories, or 'live' for the endpoint (--endpoint/--aws).
+Shows the flows between interfaces (by interface id) allowed after but not before (opened) and
+the other way round (closed), with their services, and changes in internet exposure.
+
+Exit status: 0 no change, 1 something opened or closed, 2 error.
+
+Options:
+  --ipv6                 IPv6 flows instead of IPv4
+${SOURCE_USAGE}`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, { ...SOURCE_OPTIONS, ipv6: { type: "boolean" } });
+    const [beforeText, afterText] = need(positionals, 2, "BEFORE AFTER") as [string, string];
+    if (values.snapshot !== undefined) throw new UsageError("diff takes its two snapshots as arguments");
+    const options = { dynamicSubnets: values["dynamic-subnet"] ?? [] };
+    const before = PolicyIndex.build(await loadEstate(values, beforeText), options);
+    const after = PolicyIndex.build(await loadEstate(values, afterText), options);
+    const family: Family = values.ipv6 ? 6 : 4;
+    const d = diffEstates(before, after, family);
+    const changed =
+      d.opened.length + d.closed.length + d.exposureOpened.length + d.exposureClosed.length > 0 ||
+      d.interfacesAdded.length + d.interfacesRemoved.length > 0;
+    if (values.json) {
+      print(d);
+      return changed ? 1 : 0;
+    }
+    const name = (idx: PolicyIndex, id: string) => {
+      const i = idx.interfaces.get(id);
+      return i ? label(i, family) : id;
+    };
+    for (const f of d.opened)
+      console.log(`+ ${name(after, f.source)} -> ${name(after, f.destination)}: ${f.services.join(", ")}`);
+    for (const f of d.closed)
+      console.log(`- ${name(before, f.source)} -> ${name(before, f.destination)}: ${f.services.join(", ")}`);
+    for (const e of d.exposureOpened) console.log(`+ internet exposure: ${e}`);
+    for (const e of d.exposureClosed) console.log(`- internet exposure: ${e}`);
+    for (const i of d.interfacesAdded) console.log(`+ interface ${i}`);
+    for (const i of d.interfacesRemoved) console.log(`- interface ${i}`);
+    if (!changed) console.log("no flow opened or closed");
+    return changed ? 1 : 0;
+  },
+};
+
+const snapshotCommand: Command = {
+  name: "snapshot",
+  summary: "write the live estate as a snapshot directory of describe-* JSON",
+  usage: `Usage: ringfence snapshot -o DIR [--endpoint URL | --aws [--region R]]
+
+Pulls DescribeSecurityGroups, DescribeSecurityGroupRules, DescribeInstances,
+DescribeNetworkInterfaces, DescribeSubnets, DescribeVpcs, DescribeNetworkAcls,
+DescribeManagedPrefixLists (+ GetManagedPrefixListEntries) and DescribeAddresses (all pages) and
+writes one describe-*.json per call into DIR: the format every analysis command reads with
+--snapshot. Only read-only ec2:Describe*/Get* calls are made.
+
+Options:
+  -o, --output DIR       the directory to write (created if needed)
+  --endpoint URL         ringfence's server (default the local one)
+  --aws, --region R      a real AWS account, default credential chain`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, {
+      output: { type: "string", short: "o" },
+      endpoint: { type: "string" },
+      aws: { type: "boolean" },
+      region: { type: "string" },
+    });
+    need(positionals, 0, "no arguments");
+    if (!values.output) throw new UsageError("-o DIR is required");
+    const sourceValues: SourceValues = values;
+    let files: Map<string, unknown>;
+    try {
+      files = await pullSnapshotFiles(ec2Source(sourceValues));
+    } catch (error) {
+      // the same clear message as every other command
+      await loadEstate(sourceValues, "live");
+      throw error;
+    }
+    await writeSnapshot(values.output, files);
+    const count = (name: string, key: string) => {
+      const body = files.get(name) as Record<string, unknown[]> | undefined;
+      return body?.[key]?.length ?? 0;
+    };
+    console.log(
+      `wrote ${files.size} files to ${values.output}: ${count("describe-security-groups.json", "SecurityGroups")} groups, ` +
+        `${count("describe-network-interfaces.json", "NetworkInterfaces")} interfaces, ${count("describe-subnets.json", "Subnets")} subnets`,
+    );
+    return 0;
+  },
+};
+
+export const analysisCommands: Command[] = [
+  can,
+  whoCanReachCommand,
+  reachableFromCommand,
+  exposureCommand,
+  matrixCommand,
+  diffCommand,
+  snapshotCommand,
+];

@@ -2,6 +2,7 @@
 // reach another, who can reach a destination, what a source reaches and on which services, what is
 // open to the internet, which groups nobody uses.
 
+import type { NetworkAclEntry } from "../model/estate.js";
 import { type Family, formatIp, type IpAddress } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { ALL_PROTOCOLS, PROTOCOL_NUMBERS, protocolName } from "../net/protocol.js";
@@ -176,29 +177,50 @@ export function whoCanReach(
  * one port per piece is evaluated.
  */
 export function servicesBetween(index: PolicyIndex, a: Side, b: Side): string[] {
-  const ok = (traffic: Traffic) => isAllowedBetween(index, a, b, traffic);
-  if (ok({ protocol: ALL_PROTOCOLS })) return ["all"];
+  return servicesWhere(pathEntries(index, a, b), a.address.family, (t) => isAllowedBetween(index, a, b, t));
+}
+
+/** The rules and ACL entries on the path from a to b: where the port space may change verdict. */
+export function pathEntries(
+  index: PolicyIndex,
+  a: Side,
+  b: Side,
+): { entries: readonly PolicyEntry[]; aclEntries: readonly NetworkAclEntry[] } {
   const entries = [...(a.iface?.egress ?? []), ...(b.iface?.ingress ?? [])];
   const aclEntries = [a.iface, b.iface]
     .map((i) => (i ? index.networkAclOf(i.subnetId) : undefined))
     .flatMap((acl) => acl?.entries ?? []);
+  return { entries, aclEntries };
+}
+
+/**
+ * The services for which `ok` holds, as text ("all", "tcp/22", "tcp/1000-2000", "icmp/8",
+ * "udp/all", "proto 47", "other protocols"). Exact as long as every rule and ACL entry that `ok`
+ * depends on is among `cuts`: the port space is cut at each of their boundaries and one port per
+ * piece is asked.
+ */
+export function servicesWhere(
+  cuts: { entries: readonly PolicyEntry[]; aclEntries: readonly NetworkAclEntry[] },
+  family: Family,
+  ok: (traffic: Traffic) => boolean,
+): string[] {
+  const { entries, aclEntries } = cuts;
   const out: string[] = [];
-  const family = a.address.family;
   for (const protocol of [PROTOCOL_NUMBERS.tcp, PROTOCOL_NUMBERS.udp]) {
-    const cuts = new Set<number>([0, 65536]);
+    const bounds = new Set<number>([0, 65536]);
     for (const e of entries) {
       if (e.protocol === protocol) {
-        cuts.add(e.from);
-        cuts.add(e.to + 1);
+        bounds.add(e.from);
+        bounds.add(e.to + 1);
       }
     }
     for (const e of aclEntries) {
       if (Number(e.protocol) === protocol && e.portRange) {
-        cuts.add(e.portRange.from);
-        cuts.add(e.portRange.to + 1);
+        bounds.add(e.portRange.from);
+        bounds.add(e.portRange.to + 1);
       }
     }
-    const sorted = [...cuts].filter((c) => c >= 0 && c <= 65536).sort((x, y) => x - y);
+    const sorted = [...bounds].filter((c) => c >= 0 && c <= 65536).sort((x, y) => x - y);
     const allowed: { lo: bigint; hi: bigint }[] = [];
     for (let k = 0; k + 1 < sorted.length; k++) {
       const lo = sorted[k] as number;
@@ -213,22 +235,32 @@ export function servicesBetween(index: PolicyIndex, a: Side, b: Side): string[] 
     }
   }
   const icmp = family === 4 ? PROTOCOL_NUMBERS.icmp : PROTOCOL_NUMBERS.icmpv6;
+  const icmpName = protocolName(icmp);
   const types = new Set<number>();
   for (const e of entries) if (e.protocol === icmp && e.from >= 0) types.add(e.from);
   for (const e of aclEntries)
     if (Number(e.protocol) === icmp && e.icmp && e.icmp.type >= 0) types.add(e.icmp.type);
   let other = 0;
   while (types.has(other)) other++;
-  if (ok({ protocol: icmp, icmpType: other })) out.push(`${protocolName(icmp)}/all`);
-  else
-    for (const t of [...types].sort((x, y) => x - y))
-      if (ok({ protocol: icmp, icmpType: t })) out.push(`${protocolName(icmp)}/${t}`);
+  const sortedTypes = [...types].sort((x, y) => x - y);
+  const passing = sortedTypes.filter((t) => ok({ protocol: icmp, icmpType: t }));
+  if (ok({ protocol: icmp, icmpType: other })) {
+    const failing = sortedTypes.filter((t) => !passing.includes(t));
+    out.push(failing.length === 0 ? `${icmpName}/all` : `${icmpName}/all except ${failing.join(",")}`);
+  } else {
+    for (const t of passing) out.push(`${icmpName}/${t}`);
+  }
   const numbers = new Set<number>();
   for (const e of entries)
     if (e.protocol > 0 && ![1, 6, 17, 58].includes(e.protocol)) numbers.add(e.protocol);
+  for (const e of aclEntries) {
+    const p = Number(e.protocol);
+    if (p > 0 && ![1, 6, 17, 58].includes(p)) numbers.add(p);
+  }
   for (const n of [...numbers].sort((x, y) => x - y)) if (ok({ protocol: n })) out.push(`proto ${n}`);
   const spare = [47, 50, 51, 132, 253].find((n) => !numbers.has(n)) as number;
   if (ok({ protocol: spare })) out.push("other protocols");
+  if (out.length > 0 && ok({ protocol: ALL_PROTOCOLS })) return ["all"];
   return out;
 }
 
@@ -306,7 +338,7 @@ export function exposure(index: PolicyIndex): ExposureFinding[] {
   for (const i of index.interfaces.values()) {
     for (const e of i.ingress) {
       const open = e.remote.intersect(inet[e.family]);
-      if (open.isEmpty) continue;
+      if (open.isEmpty || !i.addresses.some((a) => a.family === e.family)) continue;
       const hasPublic =
         e.family === 4
           ? i.publicIp !== undefined || i.elasticIp !== undefined
