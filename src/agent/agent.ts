@@ -1,0 +1,232 @@
+// The host agent: follows the controller's policy stream for one instance, enforces each policy in
+// one nft transaction through a HostEnforcer, saves it, repairs drift and reports status.
+//
+// When the controller is away the kernel keeps the last table (it lives in the kernel, not in this
+// process) and the agent reconnects with capped exponential backoff; on return the controller sends
+// the current policy first and the enforcer applies only the difference. Start-up order: saved
+// policy (if any) first, else the lockdown table (fail closed), then the controller.
+
+import { hostname } from "node:os";
+import type { HostPolicy } from "../compile/host-policy.js";
+import type { CompileOptions } from "../compile/nftables.js";
+import {
+  type AgentStatus,
+  type ControllerEndpoint,
+  ControllerRefused,
+  type PolicyMessage,
+  reportStatus,
+  watchPolicy,
+} from "./controller-client.js";
+import { type ApplyOutcome, HostEnforcer } from "./enforcer.js";
+import type { NftKernel } from "./kernel.js";
+import { PolicyState } from "./policy-state.js";
+
+export interface AgentOptions extends ControllerEndpoint {
+  readonly kernel: NftKernel;
+  /** Where the last applied policy is kept; without it a restart starts from lockdown. */
+  readonly stateDir?: string;
+  /** How often the kernel's table is checked against what was applied (default 30 s). */
+  readonly repairIntervalMs?: number;
+  /** How often status is reported besides after each apply (default 30 s). */
+  readonly statusIntervalMs?: number;
+  /** A stream silent this long is taken as dead (default 30 s: three missed heartbeats). */
+  readonly idleTimeoutMs?: number;
+  /** Reconnect delays: doubling from `initialMs` up to `maxMs` (default 500 ms .. 30 s). */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly compile?: CompileOptions;
+  readonly log?: (line: string) => void;
+}
+
+export type AgentEvent =
+  | { readonly kind: "applied"; readonly outcome: ApplyOutcome }
+  | { readonly kind: "apply-failed"; readonly revision: number; readonly error: string }
+  | { readonly kind: "restored"; readonly revision: number }
+  | { readonly kind: "lockdown" }
+  | { readonly kind: "connected" }
+  | { readonly kind: "disconnected"; readonly error: string; readonly retryInMs: number }
+  | { readonly kind: "heartbeat"; readonly revision: number }
+  | { readonly kind: "repaired" }
+  | { readonly kind: "status-sent"; readonly status: AgentStatus }
+  | { readonly kind: "status-failed"; readonly error: string };
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Agent {
+  readonly enforcer: HostEnforcer;
+  private readonly state: PolicyState | undefined;
+  private readonly stopping = new AbortController();
+  private readonly listeners: ((event: AgentEvent) => void)[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private loop: Promise<void> | undefined;
+  /** The controller revision this host is known to be current at (policy or heartbeat). */
+  private currentRevision: number | undefined;
+  private healthy = true;
+  private message = "starting";
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly options: AgentOptions) {
+    this.enforcer = new HostEnforcer(options.kernel, options.compile ? { compile: options.compile } : {});
+    this.state = options.stateDir ? new PolicyState(options.stateDir) : undefined;
+  }
+
+  /** Test and CLI hook: every state change of the agent, in order. */
+  onEvent(listener: (event: AgentEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: AgentEvent): void {
+    for (const listener of this.listeners) listener(event);
+    this.options.log?.(JSON.stringify({ time: new Date().toISOString(), ...event }));
+  }
+
+  get appliedRevision(): number | undefined {
+    return this.currentRevision;
+  }
+
+  /** Restores or locks down, then follows the controller in the background until stop(). */
+  async start(): Promise<void> {
+    const saved = await this.state?.load(this.options.instanceId);
+    if (saved) {
+      try {
+        await this.enforcer.apply(saved.revision, saved.policy);
+        this.currentRevision = saved.revision;
+        this.message = `enforcing saved revision ${saved.revision}`;
+        this.emit({ kind: "restored", revision: saved.revision });
+      } catch (error) {
+        this.emit({ kind: "apply-failed", revision: saved.revision, error: errorText(error) });
+      }
+    }
+    if (this.enforcer.appliedRevision === undefined) {
+      await this.enforcer.applyLockdown();
+      this.message = "no policy yet: locked down (loopback and established connections only)";
+      this.emit({ kind: "lockdown" });
+    }
+    const repairEvery = this.options.repairIntervalMs ?? 30_000;
+    this.timers.push(setInterval(() => void this.repair(), repairEvery));
+    const statusEvery = this.options.statusIntervalMs ?? 30_000;
+    this.timers.push(setInterval(() => void this.sendStatus(), statusEvery));
+    this.loop = this.follow();
+  }
+
+  /** Stops following; the kernel keeps the table (fail closed). */
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.stopping.abort(new Error("agent stopping"));
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async follow(): Promise<void> {
+    const initial = this.options.backoff?.initialMs ?? 500;
+    const max = this.options.backoff?.maxMs ?? 30_000;
+    let delay = initial;
+    while (!this.stopping.signal.aborted) {
+      let gotMessage = false;
+      try {
+        await watchPolicy(
+          this.options,
+          async (message) => {
+            if (!gotMessage) {
+              gotMessage = true;
+              delay = initial;
+              this.emit({ kind: "connected" });
+            }
+            await this.receive(message);
+          },
+          { signal: this.stopping.signal, idleTimeoutMs: this.options.idleTimeoutMs ?? 30_000 },
+        );
+        if (this.stopping.signal.aborted) break;
+        this.emit({ kind: "disconnected", error: "stream ended", retryInMs: delay });
+      } catch (error) {
+        if (this.stopping.signal.aborted) break;
+        // a refused token will not heal by itself quickly: wait the longest
+        if (error instanceof ControllerRefused) delay = max;
+        this.emit({ kind: "disconnected", error: errorText(error), retryInMs: delay });
+      }
+      await this.sleep(delay);
+      delay = Math.min(max, delay * 2);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const wake = () => done();
+      this.wake = wake;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private async receive(message: PolicyMessage): Promise<void> {
+    if (!message.policy) {
+      // the controller sends a changed policy before any later heartbeat, so we are current
+      if (this.healthy && this.enforcer.appliedRevision !== undefined)
+        this.currentRevision = message.revision;
+      this.emit({ kind: "heartbeat", revision: message.revision });
+      return;
+    }
+    await this.enforce(message.revision, message.policy);
+  }
+
+  private async enforce(revision: number, policy: HostPolicy): Promise<void> {
+    try {
+      const outcome = await this.enforcer.apply(revision, policy);
+      this.currentRevision = revision;
+      this.healthy = true;
+      this.message = `applied revision ${revision} (${outcome.mode}, ${outcome.statements} statements)`;
+      this.emit({ kind: "applied", outcome });
+      try {
+        await this.state?.save({ instanceId: this.options.instanceId, revision, policy });
+      } catch (error) {
+        this.message += `; could not save state: ${errorText(error)}`;
+      }
+    } catch (error) {
+      this.healthy = false;
+      this.message = `could not apply revision ${revision}: ${errorText(error)}`;
+      this.emit({ kind: "apply-failed", revision, error: errorText(error) });
+    }
+    await this.sendStatus();
+  }
+
+  private async repair(): Promise<void> {
+    try {
+      if (await this.enforcer.repair()) {
+        this.message = `repaired drift of the ringfence table at ${new Date().toISOString()}`;
+        this.healthy = true;
+        this.emit({ kind: "repaired" });
+        await this.sendStatus();
+      }
+    } catch (error) {
+      this.healthy = false;
+      this.message = `drift repair failed: ${errorText(error)}`;
+      await this.sendStatus();
+    }
+  }
+
+  status(): AgentStatus {
+    return {
+      appliedRevision: this.currentRevision ?? null,
+      healthy: this.healthy,
+      message: this.message,
+      hostname: hostname(),
+      pid: process.pid,
+    };
+  }
+
+  private async sendStatus(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    const status = this.status();
+    try {
+      await reportStatus(this.options, status);
+      this.emit({ kind: "status-sent", status });
+    } catch (error) {
+      this.emit({ kind: "status-failed", error: errorText(error) });
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, describe, it } from "node:test";
+import { Agent, type AgentEvent, type AgentOptions } from "../../src/agent/agent.js";
+import { FakeKernel } from "../../src/agent/fake-kernel.js";
+import { ControllerProtocolDouble } from "./controller-double.js";
+import { webPolicy } from "./policies.js";
+
+const TOKEN = "token-web";
+const running: Agent[] = [];
+const controllers: ControllerProtocolDouble[] = [];
+const directories: string[] = [];
+
+afterEach(async () => {
+  for (const agent of running.splice(0)) await agent.stop();
+  for (const controller of controllers.splice(0)) await controller.stop();
+});
+after(async () => {
+  for (const dir of directories) await rm(dir, { recursive: true, force: true });
+});
+
+async function controller(): Promise<ControllerProtocolDouble> {
+  const c = new ControllerProtocolDouble(50);
+  c.tokens.set("i-web", TOKEN);
+  c.tokens.set("i-other", "token-other");
+  await c.start();
+  controllers.push(c);
+  return c;
+}
+
+async function startAgent(overrides: Partial<AgentOptions> & Pick<AgentOptions, "url">) {
+  const kernel = overrides.kernel ?? new FakeKernel();
+  const events: AgentEvent[] = [];
+  const agent = new Agent({
+    token: TOKEN,
+    instanceId: "i-web",
+    backoff: { initialMs: 20, maxMs: 200 },
+    idleTimeoutMs: 1000,
+    repairIntervalMs: 60_000,
+    statusIntervalMs: 60_000,
+    ...overrides,
+    kernel,
+  });
+  agent.onEvent((e) => events.push(e));
+  running.push(agent);
+  await agent.start();
+  return { agent, kernel: kernel as FakeKernel, events };
+}
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("Agent against the controller protocol double", () => {
+  it("applies the policy on connect, then pushed changes as deltas, and reports status", async () => {
+    const c = await controller();
+    const first = c.publish("i-web", webPolicy(["10.0.9.9"]));
+    const { agent, kernel, events } = await startAgent({ url: c.url });
+    await until("first apply", () => agent.appliedRevision === first);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.9"]);
+    await until("status", () => c.statuses.some((s) => s.status.appliedRevision === first));
+    const status = c.statuses.find((s) => s.status.appliedRevision === first)?.status;
+    assert.equal(status?.healthy, true);
+    assert.equal(status?.pid, process.pid);
+    assert.equal(typeof status?.hostname, "string");
+
+    const second = c.publish("i-web", webPolicy(["10.0.9.9", "10.0.9.50"]));
+    await until("second apply", () => agent.appliedRevision === second);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.50", "10.0.9.9"]);
+    const applied = events
+      .filter((e) => e.kind === "applied")
+      .map((e) => (e.kind === "applied" ? e.outcome.mode : ""));
+    assert.deepEqual(applied, ["delta", "delta"], "lockdown first, then deltas from it");
+
+    // another host's change moves the revision on; heartbeats carry it to this agent
+    const elsewhere = c.publish("i-other", webPolicy());
+    await until("heartbeat revision", () => agent.appliedRevision === elsewhere);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.50", "10.0.9.9"]);
+  });
+
+  it("keeps enforcing while the controller is away, and resynchronises on its return", async () => {
+    const c = await controller();
+    c.publish("i-web", webPolicy(["10.0.9.9"]));
+    const { agent, kernel, events } = await startAgent({ url: c.url });
+    await until("first apply", () => agent.appliedRevision === 1);
+    const port = c.port;
+    await c.stop();
+    await until("disconnect noticed", () => events.some((e) => e.kind === "disconnected"));
+    await new Promise((r) => setTimeout(r, 300)); // several failed reconnects
+    assert.deepEqual(
+      kernel.elements("g_sg-admin_v4"),
+      ["10.0.9.9"],
+      "the table stays while the controller is away",
+    );
+    const failures = events.filter((e) => e.kind === "disconnected").length;
+    assert.ok(failures >= 2, `retried ${failures} times`);
+
+    c.publish("i-web", webPolicy(["10.0.9.77"])); // changed while the agent could not hear
+    await c.start(port);
+    await until("resync", () => agent.appliedRevision === 2);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.77"]);
+    await until("status after resync", () => c.statuses.some((s) => s.status.appliedRevision === 2));
+  });
+
+  it("reconnects when the stream goes silent", async () => {
+    const c = new ControllerProtocolDouble(60_000); // no heartbeats within the idle timeout
+    c.tokens.set("i-web", TOKEN);
+    await c.start();
+    controllers.push(c);
+    c.publish("i-web", webPolicy());
+    const { events } = await startAgent({ url: c.url, idleTimeoutMs: 200 });
+    await until("idle disconnect", () =>
+      events.some((e) => e.kind === "disconnected" && /no message for 200 ms/.test(e.error)),
+    );
+    await until("second connection", () => c.connections.length >= 2);
+  });
+
+  it("does not apply anything with a bad token or another instance's token, and stays locked down", async () => {
+    const c = await controller();
+    c.publish("i-web", webPolicy());
+    const bad = await startAgent({ url: c.url, token: "wrong" });
+    await until("401", () => bad.events.some((e) => e.kind === "disconnected" && /401/.test(e.error)));
+    const other = await startAgent({ url: c.url, token: "token-other" });
+    await until("403", () => other.events.some((e) => e.kind === "disconnected" && /403/.test(e.error)));
+    const unknown = await startAgent({ url: c.url, instanceId: "i-unknown" });
+    await until("404", () => unknown.events.some((e) => e.kind === "disconnected" && /404/.test(e.error)));
+    for (const { agent, kernel, events } of [bad, other, unknown]) {
+      assert.equal(agent.appliedRevision, undefined);
+      assert.ok(events.some((e) => e.kind === "lockdown"));
+      assert.deepEqual(kernel.elements("in_v4"), [], "no interface is let in");
+      assert.ok(kernel.rules("input")?.some((r) => r.includes("ct state established,related")));
+    }
+    assert.equal(c.statuses.length, 0);
+  });
+
+  it("restarts from its saved policy before reaching the controller", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rf-agent-state-"));
+    directories.push(dir);
+    const c = await controller();
+    c.publish("i-web", webPolicy(["10.0.9.9", "10.0.9.30"]));
+    const first = await startAgent({ url: c.url, stateDir: dir });
+    await until("apply", () => first.agent.appliedRevision === 1);
+    await first.agent.stop();
+    await c.stop();
+
+    const kernel = new FakeKernel(); // e.g. after a reboot: empty kernel
+    const second = await startAgent({ url: "http://127.0.0.1:9", stateDir: dir, kernel });
+    assert.equal(second.agent.appliedRevision, 1);
+    assert.ok(second.events.some((e) => e.kind === "restored"));
+    assert.ok(!second.events.some((e) => e.kind === "lockdown"));
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.30", "10.0.9.9"]);
+    // a state directory of another instance is not used
+    const stranger = await startAgent({ url: "http://127.0.0.1:9", stateDir: dir, instanceId: "i-other" });
+    assert.ok(stranger.events.some((e) => e.kind === "lockdown"));
+  });
+
+  it("repairs drift on its interval and says so in its status", async () => {
+    const c = await controller();
+    c.publish("i-web", webPolicy());
+    const { agent, kernel, events } = await startAgent({ url: c.url, repairIntervalMs: 50 });
+    await until("apply", () => agent.appliedRevision === 1);
+    kernel.tamper("flush table inet ringfence\n");
+    await until("repair", () => events.some((e) => e.kind === "repaired"));
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.9"]);
+    await until("status", () => c.statuses.some((s) => /repaired drift/.test(s.status.message)));
+  });
+
+  it("reports an unhealthy status when a policy cannot be applied, and keeps the old table", async () => {
+    const c = await controller();
+    c.publish("i-web", webPolicy());
+    const { agent, kernel } = await startAgent({ url: c.url });
+    await until("apply", () => agent.appliedRevision === 1);
+    kernel.failNextApplies(2, "nft exploded");
+    c.publish("i-web", webPolicy(["10.0.9.99"]));
+    await until("unhealthy status", () => c.statuses.some((s) => s.status.healthy === false));
+    const status = c.statuses.find((s) => s.status.healthy === false)?.status;
+    assert.equal(status?.appliedRevision, 1);
+    assert.match(status?.message ?? "", /revision 2.*nft exploded/);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.9"]);
+  });
+});
