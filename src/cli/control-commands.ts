@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { tokenDigest } from "../api/agent-feed.js";
 import { DEFAULT_ACCOUNT, DEFAULT_LISTEN, newAccessKey, startServer } from "../api/server.js";
 import type { InstanceRuntime } from "../model/instance-runtime.js";
 import { SqliteStore } from "../store/sqlite-store.js";
@@ -38,12 +39,18 @@ RINGFENCE_SECRET_ACCESS_KEY and RINGFENCE_ACCOUNT_ID (default account ${DEFAULT_
 Without them, the first start creates a key, stores it with the data and prints it.
 Add keys for other accounts with \`ringfence keys add\`.`,
   async run(args) {
-    const { values } = parseOptions(() => parseArgs({ args, allowPositionals: true, options: {
-      listen: { type: "string", default: DEFAULT_LISTEN },
-      data: { type: "string", default: DEFAULT_DATA_DIR },
-      lab: { type: "boolean", default: false },
-      durability: { type: "string", default: "normal" },
-    } }));
+    const { values } = parseOptions(() =>
+      parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          listen: { type: "string", default: DEFAULT_LISTEN },
+          data: { type: "string", default: DEFAULT_DATA_DIR },
+          lab: { type: "boolean", default: false },
+          durability: { type: "string", default: "normal" },
+        },
+      }),
+    );
     if (values.durability !== "normal" && values.durability !== "full") {
       throw new UsageError("--durability must be normal or full");
     }
@@ -70,7 +77,9 @@ Add keys for other accounts with \`ringfence keys add\`.`,
       accessKey: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, accountId } : undefined,
       log: (line) => console.error(`ringfence: ${line}`),
     });
-    console.log(`ringfence control plane listening on ${running.url} (data: ${values.data}${values.lab ? ", lab on" : ""})`);
+    console.log(
+      `ringfence control plane listening on ${running.url} (data: ${values.data}${values.lab ? ", lab on" : ""})`,
+    );
     if (running.generatedKey) {
       console.log(`
 Created the first access key (account ${running.accountId}); it is stored with the data:
@@ -100,10 +109,16 @@ Each access key belongs to one account; accounts see and change only their own r
 \`keys add\` creates a key (for a new account, or another key of an existing one) and prints it.
 Works on the data directory directly: run it beside the server, with the same --data.`,
   async run(args) {
-    const { values, positionals } = parseOptions(() => parseArgs({ args, allowPositionals: true, options: {
-      data: { type: "string", default: DEFAULT_DATA_DIR },
-      account: { type: "string" },
-    } }));
+    const { values, positionals } = parseOptions(() =>
+      parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          data: { type: "string", default: DEFAULT_DATA_DIR },
+          account: { type: "string" },
+        },
+      }),
+    );
     const store = new SqliteStore(values.data as string);
     try {
       if (positionals[0] === "add") {
@@ -111,13 +126,16 @@ Works on the data directory directly: run it beside the server, with the same --
         if (!/^\d{12}$/.test(account)) throw new UsageError("--account must be 12 digits");
         const key = newAccessKey(account);
         store.addAccessKey(key);
-        console.log(`account ${key.accountId}\nAWS_ACCESS_KEY_ID=${key.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${key.secretAccessKey}`);
+        console.log(
+          `account ${key.accountId}\nAWS_ACCESS_KEY_ID=${key.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${key.secretAccessKey}`,
+        );
         return 0;
       }
       if (positionals.length > 0) throw new UsageError(`unknown keys subcommand '${positionals[0]}'`);
       const all = store.accessKeys();
       if (all.length === 0) console.log("no access keys yet: `ringfence server` creates the first");
-      for (const key of all) console.log(`${key.accessKeyId}  account ${key.accountId}  created ${key.createdAt}`);
+      for (const key of all)
+        console.log(`${key.accessKeyId}  account ${key.accountId}  created ${key.createdAt}`);
       return 0;
     } finally {
       store.close();
@@ -129,10 +147,6 @@ function randomAccount(): string {
   return String(100000000000 + (randomBytes(6).readUIntBE(0, 6) % 900000000000));
 }
 
-export function tokenHash(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
-
 const agentsToken: Command = {
   name: "agents token",
   summary: "issue a token with which the agent of one instance may read its policy",
@@ -141,9 +155,16 @@ const agentsToken: Command = {
 Prints a new bearer token for \`ringfence agent --token\`. The token lets an agent read the policy
 of that instance only, and report its status. Only its hash is stored.`,
   async run(args) {
-    const { values, positionals } = parseOptions(() => parseArgs({ args, allowPositionals: true, options: { data: { type: "string", default: DEFAULT_DATA_DIR } } }));
+    const { values, positionals } = parseOptions(() =>
+      parseArgs({
+        args,
+        allowPositionals: true,
+        options: { data: { type: "string", default: DEFAULT_DATA_DIR } },
+      }),
+    );
     const instanceId = positionals[0];
-    if (!instanceId || !/^i-[0-9a-f]{8,17}$/.test(instanceId)) throw new UsageError("give the instance id (i-...)");
+    if (!instanceId || !/^i-[0-9a-f]{8,17}$/.test(instanceId))
+      throw new UsageError("give the instance id (i-...)");
     const store = new SqliteStore(values.data as string);
     try {
       const instance = store.view().get("instance", instanceId);
@@ -152,7 +173,7 @@ of that instance only, and report its status. Only its hash is stored.`,
         return 1;
       }
       const token = `rfa_${randomBytes(24).toString("base64url")}`;
-      store.addAgentToken(tokenHash(token), instanceId);
+      store.addAgentToken(tokenDigest(token), instanceId);
       console.log(token);
       return 0;
     } finally {
@@ -169,10 +190,16 @@ const agents: Command = {
 Lists the agents that have reported to the control plane: instance, applied revision against the
 current revision, health, and when they last reported.`,
   async run(args) {
-    const { values } = parseOptions(() => parseArgs({ args, allowPositionals: true, options: {
-      data: { type: "string", default: DEFAULT_DATA_DIR },
-      json: { type: "boolean", default: false },
-    } }));
+    const { values } = parseOptions(() =>
+      parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          data: { type: "string", default: DEFAULT_DATA_DIR },
+          json: { type: "boolean", default: false },
+        },
+      }),
+    );
     const store = new SqliteStore(values.data as string);
     try {
       const statuses = store.agentStatuses();
