@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { IntervalSet } from "../../src/net/interval-set.js";
+import { toCidrs } from "../../src/policy/address-space.js";
+import { diffEstates } from "../../src/policy/diff.js";
+import { PolicyIndex } from "../../src/policy/policy-index.js";
+import {
+  reachableFrom,
+  servicesBetween,
+  sideOf,
+  verdictsBetween,
+  whoCanReach,
+} from "../../src/policy/reachability.js";
+import {
+  parseTraffic,
+  parseTrafficList,
+  SelectorError,
+  select,
+  TrafficSyntaxError,
+} from "../../src/policy/selectors.js";
+import { ALL_OUT, acl, aclEntry, eni, estate, group, rule, subnet } from "./estate-builder.js";
+
+const base = estate({
+  subnets: [
+    subnet("subnet-a", "10.0.1.0/24"),
+    { ...subnet("subnet-b", "10.0.2.0/24"), tags: { Name: "data" } },
+  ],
+  securityGroups: [
+    group("sg-web", [rule("ingress", "tcp", 443, 443, "0.0.0.0/0"), ALL_OUT()], { name: "web" }),
+    group(
+      "sg-db",
+      [rule("ingress", "tcp", 5432, 5432, "sg-web"), rule("ingress", "tcp", 9000, 9100, "10.0.1.0/24")],
+      {
+        name: "db",
+      },
+    ),
+  ],
+  networkInterfaces: [
+    eni("eni-w", "subnet-a", ["10.0.1.10"], ["sg-web"], {
+      instanceId: "i-web",
+      publicIp: "54.1.2.3",
+      tags: { Role: "web" },
+    }),
+    eni("eni-d", "subnet-b", ["10.0.2.20"], ["sg-db"]),
+  ],
+  instances: [
+    { id: "i-web", ownerId: "1", state: "running", interfaceIds: ["eni-w"], tags: { Name: "web-1" } },
+  ],
+  networkAcls: [
+    acl(
+      "acl-b",
+      ["subnet-b"],
+      [
+        aclEntry(10, false, "deny", "10.0.1.0/24", "6", [9050, 9050]),
+        aclEntry(100, false, "allow", "0.0.0.0/0"),
+      ],
+    ),
+  ],
+});
+
+describe("selectors", () => {
+  const index = PolicyIndex.build(base);
+  const ids = (text: string) => {
+    const s = select(index, text);
+    return s.kind === "interfaces" ? s.interfaces.map((i) => i.eni.id) : s.kind;
+  };
+  test("each selector kind", () => {
+    assert.deepEqual(ids("i-web"), ["eni-w"]);
+    assert.deepEqual(ids("eni-d"), ["eni-d"]);
+    assert.deepEqual(ids("10.0.2.20"), ["eni-d"]);
+    assert.deepEqual(ids("54.1.2.3"), ["eni-w"]); // a public IP picks its interface
+    assert.deepEqual(ids("10.0.0.0/16"), ["eni-w", "eni-d"]);
+    assert.deepEqual(ids("sg-db"), ["eni-d"]);
+    assert.deepEqual(ids("web"), ["eni-w"]);
+    assert.deepEqual(ids("tag:Role=web"), ["eni-w"]);
+    assert.deepEqual(ids("tag:Name=web-1"), ["eni-w"]); // instance tags count too
+    assert.equal(ids("internet"), "external");
+    assert.equal(ids("8.8.8.8"), "external");
+    assert.equal(ids("192.168.0.0/24"), "external");
+  });
+  test("selectors that select nothing are errors", () => {
+    for (const text of ["i-missing", "eni-missing", "nonsense", "tag:Role=none", "tag:"]) {
+      assert.throws(() => select(index, text), SelectorError, text);
+    }
+  });
+});
+
+describe("PROTO/PORT", () => {
+  test("forms", () => {
+    assert.deepEqual(parseTraffic("tcp/22"), { protocol: 6, port: 22 });
+    assert.deepEqual(parseTraffic("UDP/53"), { protocol: 17, port: 53 });
+    assert.deepEqual(parseTraffic("icmp/8"), { protocol: 1, icmpType: 8 });
+    assert.deepEqual(parseTraffic("icmp/3:4"), { protocol: 1, icmpType: 3, icmpCode: 4 });
+    assert.deepEqual(parseTraffic("icmp/128", 6), { protocol: 58, icmpType: 128 });
+    assert.deepEqual(parseTraffic("all"), { protocol: -1 });
+    assert.deepEqual(parseTraffic("47"), { protocol: 47 });
+    assert.equal(parseTrafficList("tcp/1000-1002,udp/53").length, 4);
+  });
+  test("mistakes", () => {
+    for (const text of ["tcp", "tcp/70000", "gre", "icmp", "tcp/1-2", "47/1", "icmp/8:300"]) {
+      assert.throws(() => parseTraffic(text), TrafficSyntaxError, text);
+    }
+    assert.throws(() => parseTrafficList("tcp/10-5"), TrafficSyntaxError);
+  });
+});
+
+describe("reachability queries", () => {
+  const index = PolicyIndex.build(base);
+
+  test("services between web and db: 5432 by reference, 9000-9100 by CIDR minus the NACL's 9050", () => {
+    const w = sideOf(index.interfaces.get("eni-w") as never, 4);
+    const d = sideOf(index.interfaces.get("eni-d") as never, 4);
+    assert.deepEqual(servicesBetween(index, w as never, d as never), [
+      "tcp/5432",
+      "tcp/9000-9049",
+      "tcp/9051-9100",
+    ]);
+    // db has no egress at all
+    assert.deepEqual(servicesBetween(index, d as never, w as never), []);
+  });
+
+  test("who can reach db on 5432: the web interface only, nothing outside", () => {
+    const r = whoCanReach(index, select(index, "eni-d"), { protocol: 6, port: 5432 }, 4);
+    assert.deepEqual(
+      r.map((x) => x.interfaces.map((i) => i.eni.id)),
+      [["eni-w"]],
+    );
+    assert.equal(r[0]?.external.isEmpty, true);
+    // 443 on web: everybody outside the VPC (the rule says 0.0.0.0/0; no NACL on subnet-a)
+    const web = whoCanReach(index, select(index, "eni-w"), { protocol: 6, port: 443 }, 4)[0];
+    assert.equal(web?.external.has(0x08080808n), true);
+    assert.equal(web?.external.has(0x0a000214n), false); // 10.0.2.20 is inside the VPC space
+    // db has no egress, so it cannot reach web
+    assert.deepEqual(web?.interfaces, []);
+  });
+
+  test("reachable from web lists db and the internet egress", () => {
+    const [r] = reachableFrom(index, select(index, "i-web"), 4);
+    assert.deepEqual(
+      r?.destinations.map((d) => [d.destination.eni.id, d.services]),
+      [["eni-d", ["tcp/5432", "tcp/9000-9049", "tcp/9051-9100"]]],
+    );
+    assert.equal(r?.internet.length, 1);
+    assert.match(r?.internet[0] ?? "", /^all to 0\.0\.0\.0\/0/);
+  });
+
+  test("internet as a source picks an admitted address, else explains the denial", () => {
+    const ok = verdictsBetween(
+      index,
+      select(index, "internet"),
+      select(index, "eni-w"),
+      { protocol: 6, port: 443 },
+      4,
+    );
+    assert.equal(ok[0]?.allowed, true);
+    assert.match(ok[0]?.notes.join(" ") ?? "", /reachable from the internet at 54\.1\.2\.3/);
+    const no = verdictsBetween(
+      index,
+      select(index, "internet"),
+      select(index, "eni-w"),
+      { protocol: 6, port: 22 },
+      4,
+    );
+    assert.equal(no[0]?.blockedAt, "destination-ingress");
+  });
+
+  test("toCidrs gives the fewest CIDRs", () => {
+    assert.deepEqual(toCidrs(IntervalSet.range(0x0a000000n, 0x0a0000ffn), 4), ["10.0.0.0/24"]);
+    assert.deepEqual(toCidrs(IntervalSet.range(0x0a000001n, 0x0a000006n), 4), [
+      "10.0.0.1/32",
+      "10.0.0.2/31",
+      "10.0.0.4/31",
+      "10.0.0.6/32",
+    ]);
+  });
+});
+
+describe("diff", () => {
+  test("a widened rule opens exactly the new ports and exposure; nothing closes", () => {
+    const after = estate({
+      ...base,
+      securityGroups: [
+        group("sg-web", [
+          rule("ingress", "tcp", 443, 443, "0.0.0.0/0"),
+          rule("ingress", "tcp", 22, 22, "0.0.0.0/0"),
+          ALL_OUT(),
+        ]),
+        group("sg-db", [
+          rule("ingress", "tcp", 5432, 5433, "sg-web"),
+          rule("ingress", "tcp", 9000, 9100, "10.0.1.0/24"),
+        ]),
+      ],
+    });
+    const d = diffEstates(PolicyIndex.build(base), PolicyIndex.build(after));
+    assert.deepEqual(d.opened, [{ source: "eni-w", destination: "eni-d", services: ["tcp/5433"] }]);
+    assert.deepEqual(d.closed, []);
+    assert.equal(d.exposureOpened.length, 1);
+    assert.match(d.exposureOpened[0] ?? "", /eni-w tcp\/22 from 0\.0\.0\.0\/0 \[public\]/);
+  });
+
+  test("removing a member closes its flows; an identical estate has no change and evaluates no pair", () => {
+    const after = estate({
+      ...base,
+      networkInterfaces: [
+        eni("eni-w", "subnet-a", ["10.0.1.10"], [], { instanceId: "i-web" }),
+        eni("eni-d", "subnet-b", ["10.0.2.20"], ["sg-db"]),
+      ],
+    });
+    const d = diffEstates(PolicyIndex.build(base), PolicyIndex.build(after));
+    // without sg-web eni-w has no egress at all: everything it could open closes
+    assert.deepEqual(d.closed, [
+      { source: "eni-w", destination: "eni-d", services: ["tcp/5432", "tcp/9000-9049", "tcp/9051-9100"] },
+    ]);
+    const same = diffEstates(PolicyIndex.build(base), PolicyIndex.build(base));
+    assert.equal(same.pairsEvaluated, 0);
+    assert.deepEqual([same.opened, same.closed, same.exposureOpened], [[], [], []]);
+  });
+});
