@@ -183,13 +183,21 @@ function internetIngress(
   const findings: LintFinding[] = [];
   // Whole protocols are reported once, as critical; the allow-list check then skips them.
   let whole = IntervalSet.EMPTY;
+  const wholeNames: string[] = [];
   if (exposed.any.covers(ALL_APPS)) whole = ALL_APPS;
   else {
-    for (const p of [6, 17]) if (exposed.any.covers(protocolApps(p))) whole = whole.union(protocolApps(p));
+    for (const [p, name] of [
+      [6, "tcp"],
+      [17, "udp"],
+    ] as const) {
+      if (!exposed.any.covers(protocolApps(p))) continue;
+      whole = whole.union(protocolApps(p));
+      wholeNames.push(name);
+    }
   }
   if (!whole.isEmpty) {
     const by = contributors(rules, spaces, whole);
-    const what = whole === ALL_APPS ? "all traffic" : `all ports of ${formatApps(whole).join(" and ")}`;
+    const what = whole === ALL_APPS ? "all traffic" : `all ports of ${wholeNames.join(" and ")}`;
     findings.push({
       check: "internet-all-traffic",
       severity: "critical",

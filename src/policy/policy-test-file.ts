@@ -58,13 +58,16 @@ export function parsePolicyTests(text: string, file: string): PolicyTest[] {
       problems.push(`${where}: test #${k + 1}: expected a mapping with name, to and an expectation`);
       return;
     }
+    const rawName = item.get("name");
+    if (typeof rawName === "string" && rawName.trim() !== "") {
+      const name = rawName.trim();
+      const previous = names.get(name);
+      if (previous !== undefined) {
+        problems.push(`${where}: test '${name}': the name is already used by test #${previous + 1}`);
+      } else names.set(name, k);
+    }
     const test = readTest(item, k, where, (message) => problems.push(message));
-    if (!test) return;
-    const previous = names.get(test.name);
-    if (previous !== undefined) {
-      problems.push(`${where}: test '${test.name}': the name is already used by test #${previous + 1}`);
-    } else names.set(test.name, k);
-    tests.push({ ...test, file });
+    if (test) tests.push({ ...test, file });
   });
   if (list.items.length === 0) problems.push(`${file}: 'tests' is empty`);
   if (problems.length > 0) throw new PolicyFileError(file, problems);
