@@ -14,13 +14,17 @@ export type ProbeRequest =
   | { id: number; op: "ping"; host: string; timeoutMs: number }
   | { id: number; op: "hold"; host: string; port: number; timeoutMs: number }
   | { id: number; op: "send"; conn: number; timeoutMs: number }
-  | { id: number; op: "release"; conn: number };
+  | { id: number; op: "release"; conn: number }
+  | { id: number; op: "rate"; host: string; port: number; durationMs: number; concurrency: number };
 
 export interface ProbeReply {
   id: number;
   /** For connect/ping/hold/send: whether the exchange completed. */
   open?: boolean;
   conn?: number;
+  /** For rate: connections that completed an echo round trip, and those that failed. */
+  completed?: number;
+  failed?: number;
   error?: string;
 }
 
@@ -121,6 +125,29 @@ function ping(host: string, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/** New TCP connections, each with one echo round trip, back to back on `concurrency` lanes. */
+async function connectionRate(
+  host: string,
+  port: number,
+  durationMs: number,
+  concurrency: number,
+): Promise<{ completed: number; failed: number }> {
+  const deadline = Date.now() + durationMs;
+  let completed = 0;
+  let failed = 0;
+  const lane = async () => {
+    while (Date.now() < deadline) {
+      const socket = await openTcp(host, port, 1000);
+      if (socket) {
+        completed++;
+        socket.destroy();
+      } else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return { completed, failed };
+}
+
 async function serve(request: ProbeRequest): Promise<ProbeReply> {
   switch (request.op) {
     case "listen":
@@ -152,6 +179,11 @@ async function serve(request: ProbeRequest): Promise<ProbeReply> {
       held.get(request.conn)?.destroy();
       held.delete(request.conn);
       return { id: request.id };
+    case "rate":
+      return {
+        id: request.id,
+        ...(await connectionRate(request.host, request.port, request.durationMs, request.concurrency)),
+      };
   }
 }
 

@@ -1,0 +1,87 @@
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
+
+// One long-lived `nft -i` inside a namespace. Starting nft costs milliseconds of CPU (more than the
+// kernel transaction itself), and a change to a group used by many hosts updates all of them at
+// once, so the lab keeps one nft per host and feeds it transactions: each script is sent as one
+// line (statements joined by ';'), which nft runs as one atomic transaction, followed by a
+// `describe` whose fixed answer marks the end of the transaction's output.
+
+const MARKER_COMMAND = "describe tcp dport";
+const MARKER =
+  "payload expression, datatype inet_service (internet network service) (basetype integer), 16 bits\n";
+
+export class NftError extends Error {}
+
+/** The statements of an `nft -f` script as one line. */
+export function scriptLine(script: string): string {
+  return script
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !line.startsWith("#"))
+    .join("; ");
+}
+
+export class NftSession {
+  private readonly child: ChildProcessByStdio<Writable, Readable, null>;
+  private output = "";
+  private waiting: ((text: string) => void) | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private exited = false;
+
+  constructor(readonly namespace: string) {
+    // stderr joins stdout so that an error arrives before the marker that follows it.
+    this.child = spawn("ip", ["netns", "exec", namespace, "sh", "-c", "exec nft -i 2>&1"], {
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    this.child.stdin.on("error", () => {});
+    this.child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      this.output += chunk;
+      const end = this.output.indexOf(MARKER);
+      if (end >= 0 && this.waiting) {
+        const text = this.output.slice(0, end);
+        this.output = this.output.slice(end + MARKER.length);
+        const done = this.waiting;
+        this.waiting = undefined;
+        done(text);
+      }
+    });
+    this.child.on("close", () => {
+      this.exited = true;
+      this.waiting?.(`Error: nft in ${namespace} exited\n${this.output}`);
+      this.waiting = undefined;
+    });
+    this.child.on("error", () => {
+      this.exited = true;
+    });
+  }
+
+  /** Runs an `nft -f` script as one transaction; rejects with nft's message if it failed. */
+  run(script: string): Promise<void> {
+    const line = scriptLine(script);
+    const run = this.queue.then(async () => {
+      if (line.length === 0) return;
+      if (this.exited) throw new NftError(`nft in ${this.namespace} has exited`);
+      const text = await new Promise<string>((resolve) => {
+        this.waiting = resolve;
+        this.child.stdin.write(`${line}\n${MARKER_COMMAND}\n`);
+      });
+      if (text.includes("Error:"))
+        throw new NftError(`nft in ${this.namespace}: ${text.trim().slice(0, 2000)}`);
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  close(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once("close", () => resolve());
+      this.child.stdin.end();
+    });
+  }
+}
