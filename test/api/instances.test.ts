@@ -1,0 +1,708 @@
+// RunInstances, DescribeInstances, state changes and the instance-level group actions against the
+// real server (no lab runtime: instances are records), through the SDK and the aws CLI.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  CreateNetworkInterfaceCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DeleteSecurityGroupCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  type Instance,
+  ModifyInstanceAttributeCommand,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
+import { errorCode, startControlPlane, type TestControlPlane } from "../support/control-plane.js";
+
+let cp: TestControlPlane;
+let vpcId: string;
+let subnetId: string;
+let defaultVpcId: string;
+let defaultGroupId: string;
+let otherVpcGroupId: string;
+const groups: string[] = [];
+
+const IMAGE = "ami-0123456789abcdef0";
+const UNKNOWN_INSTANCE = "i-0123456789abcdef0";
+
+async function newGroup(name: string, vpc = vpcId): Promise<string> {
+  const out = await cp.ec2.send(
+    new CreateSecurityGroupCommand({ GroupName: name, Description: name, VpcId: vpc }),
+  );
+  return out.GroupId as string;
+}
+
+async function newSubnet(cidr: string, vpc = vpcId): Promise<string> {
+  const out = await cp.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: cidr }));
+  return out.Subnet?.SubnetId as string;
+}
+
+async function run(input: Partial<RunInstancesCommandInput> = {}): Promise<Instance[]> {
+  const out = await cp.ec2.send(
+    new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, ...input }),
+  );
+  return out.Instances ?? [];
+}
+
+async function describeInstance(id: string): Promise<Instance> {
+  const out = await cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+  assert.equal(out.Reservations?.length, 1);
+  return out.Reservations?.[0]?.Instances?.[0] as Instance;
+}
+
+async function allInstanceIds(): Promise<string[]> {
+  const out = await cp.ec2.send(new DescribeInstancesCommand({}));
+  return (out.Reservations ?? [])
+    .flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId as string))
+    .sort();
+}
+
+async function allInterfaceIds(): Promise<string[]> {
+  const out = await cp.ec2.send(new DescribeNetworkInterfacesCommand({}));
+  return (out.NetworkInterfaces ?? []).map((e) => e.NetworkInterfaceId as string).sort();
+}
+
+async function freeAddresses(subnet: string): Promise<number | undefined> {
+  const out = await cp.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnet] }));
+  return out.Subnets?.[0]?.AvailableIpAddressCount;
+}
+
+const groupIdsOf = (instance: Instance | undefined) =>
+  (instance?.SecurityGroups ?? []).map((g) => g.GroupId).sort();
+
+before(async () => {
+  cp = await startControlPlane();
+  const vpc = await cp.ec2.send(new CreateVpcCommand({ CidrBlock: "10.30.0.0/16" }));
+  vpcId = vpc.Vpc?.VpcId as string;
+  subnetId = await newSubnet("10.30.1.0/24");
+  for (let i = 0; i < 6; i++) groups.push(await newGroup(`app-${i}`));
+  const vpcs = await cp.ec2.send(
+    new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }),
+  );
+  defaultVpcId = vpcs.Vpcs?.[0]?.VpcId as string;
+  const defaults = await cp.ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: "vpc-id", Values: [defaultVpcId] },
+        { Name: "group-name", Values: ["default"] },
+      ],
+    }),
+  );
+  defaultGroupId = defaults.SecurityGroups?.[0]?.GroupId as string;
+  otherVpcGroupId = await newGroup("elsewhere", defaultVpcId);
+});
+
+after(async () => {
+  await cp.close();
+});
+
+describe("RunInstances", () => {
+  test("without subnet or groups: a default subnet, the default VPC's default group, a public address, pending", async () => {
+    const [instance] = await run();
+    assert.match(instance?.InstanceId ?? "", /^i-[0-9a-f]{17}$/);
+    assert.deepEqual(instance?.State, { Code: 0, Name: "pending" });
+    assert.equal(instance?.ImageId, IMAGE);
+    assert.equal(instance?.VpcId, defaultVpcId);
+    const subnets = await cp.ec2.send(
+      new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] }),
+    );
+    const subnet = subnets.Subnets?.find((s) => s.SubnetId === instance?.SubnetId);
+    assert.ok(subnet, "launched into one of the default subnets");
+    assert.equal(instance?.Placement?.AvailabilityZone, subnet?.AvailabilityZone);
+    assert.deepEqual(instance?.SecurityGroups, [{ GroupId: defaultGroupId, GroupName: "default" }]);
+    // The default subnet is 172.31.x.0/20 and still empty: its first usable address is base + 4.
+    const base = (subnet?.CidrBlock ?? "").replace(/\.0\/20$/, "");
+    assert.equal(instance?.PrivateIpAddress, `${base}.4`);
+    assert.ok(instance?.PublicIpAddress, "default subnets map a public address on launch");
+    assert.equal(instance?.NetworkInterfaces?.length, 1);
+    const eni = instance?.NetworkInterfaces?.[0];
+    assert.equal(eni?.Attachment?.DeviceIndex, 0);
+    assert.equal(eni?.Attachment?.DeleteOnTermination, true);
+    assert.equal(eni?.PrivateIpAddress, instance?.PrivateIpAddress);
+    assert.deepEqual(eni?.Groups, [{ GroupId: defaultGroupId, GroupName: "default" }]);
+    assert.equal(eni?.Status, "in-use");
+    const described = await describeInstance(instance?.InstanceId as string);
+    assert.deepEqual(described.State, { Code: 16, Name: "running" });
+  });
+
+  test("MinCount 2 / MaxCount 3 in a fresh subnet: three instances, one reservation, addresses base+4.., no public IP", async () => {
+    const subnet = await newSubnet("10.30.2.0/24");
+    const out = await cp.ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGE,
+        MinCount: 2,
+        MaxCount: 3,
+        SubnetId: subnet,
+        SecurityGroupIds: [groups[0] as string],
+        InstanceType: "t3.nano",
+      }),
+    );
+    assert.match(out.ReservationId ?? "", /^r-[0-9a-f]{17}$/);
+    assert.equal(out.OwnerId, cp.server.accountId);
+    const instances = out.Instances ?? [];
+    assert.equal(instances.length, 3);
+    assert.deepEqual(
+      instances.map((i) => i.AmiLaunchIndex),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      instances.map((i) => i.PrivateIpAddress),
+      ["10.30.2.4", "10.30.2.5", "10.30.2.6"],
+    );
+    for (const instance of instances) {
+      assert.equal(instance.SubnetId, subnet);
+      assert.equal(instance.VpcId, vpcId);
+      assert.equal(instance.InstanceType, "t3.nano");
+      assert.equal(instance.PublicIpAddress, undefined, "a new subnet does not map public addresses");
+      assert.deepEqual(groupIdsOf(instance), [groups[0]]);
+    }
+    assert.equal(await freeAddresses(subnet), 256 - 5 - 3);
+    const byReservation = await cp.ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: "reservation-id", Values: [out.ReservationId as string] }],
+      }),
+    );
+    assert.equal(byReservation.Reservations?.length, 1);
+    assert.equal(byReservation.Reservations?.[0]?.Instances?.length, 3);
+  });
+
+  test("two groups: both are the instance's groups (roles), and each finds it in instance.group-id", async () => {
+    const [instance] = await run({
+      SubnetId: subnetId,
+      SecurityGroupIds: [groups[1] as string, groups[2] as string],
+    });
+    const id = instance?.InstanceId as string;
+    assert.deepEqual(groupIdsOf(instance), [groups[1], groups[2]].sort());
+    for (const group of [groups[1], groups[2]]) {
+      const out = await cp.ec2.send(
+        new DescribeInstancesCommand({ Filters: [{ Name: "instance.group-id", Values: [group as string] }] }),
+      );
+      const ids = (out.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId));
+      assert.deepEqual(ids, [id]);
+    }
+  });
+
+  test("an explicit PrivateIpAddress: taken, outside the subnet, reserved, or with MaxCount > 1", async () => {
+    const [instance] = await run({ SubnetId: subnetId, PrivateIpAddress: "10.30.1.100" });
+    assert.equal(instance?.PrivateIpAddress, "10.30.1.100");
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new RunInstancesCommand({
+            ImageId: IMAGE,
+            MinCount: 1,
+            MaxCount: 1,
+            SubnetId: subnetId,
+            PrivateIpAddress: "10.30.1.100",
+          }),
+        ),
+      ),
+      "InvalidIPAddress.InUse",
+    );
+    try {
+      await run({ SubnetId: subnetId, PrivateIpAddress: "10.30.9.9" });
+      assert.fail("an address outside the subnet was accepted");
+    } catch (error) {
+      assert.equal((error as Error).name, "InvalidParameterValue");
+      assert.match(
+        (error as Error).message,
+        /Address 10\.30\.9\.9 does not fall within the subnet's address range/,
+      );
+    }
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new RunInstancesCommand({
+            ImageId: IMAGE,
+            MinCount: 1,
+            MaxCount: 1,
+            SubnetId: subnetId,
+            PrivateIpAddress: "10.30.1.1",
+          }),
+        ),
+      ),
+      "InvalidParameterValue",
+      "the first four addresses are EC2's",
+    );
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new RunInstancesCommand({
+            ImageId: IMAGE,
+            MinCount: 1,
+            MaxCount: 2,
+            SubnetId: subnetId,
+            PrivateIpAddress: "10.30.1.101",
+          }),
+        ),
+      ),
+      "InvalidParameterCombination",
+    );
+  });
+
+  test("refused combinations and groups: 6 groups, group of another VPC, unknown or malformed group, names with a subnet", async () => {
+    const before = await allInstanceIds();
+    const code = (input: Partial<RunInstancesCommandInput>) =>
+      errorCode(cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, ...input })));
+    assert.equal(
+      await code({ SubnetId: subnetId, SecurityGroupIds: groups }),
+      "SecurityGroupsPerInstanceLimitExceeded",
+    );
+    assert.equal(await code({ SubnetId: subnetId, SecurityGroupIds: [otherVpcGroupId] }), "InvalidParameter");
+    assert.equal(
+      await code({ SubnetId: subnetId, SecurityGroupIds: ["sg-0123456789abcdef0"] }),
+      "InvalidGroup.NotFound",
+    );
+    assert.equal(
+      await code({ SubnetId: subnetId, SecurityGroupIds: ["sg-nope"] }),
+      "InvalidGroupId.Malformed",
+    );
+    assert.equal(
+      await code({ SubnetId: subnetId, SecurityGroups: ["default"] }),
+      "InvalidParameterCombination",
+    );
+    assert.equal(
+      await code({ SubnetId: subnetId, NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnetId }] }),
+      "InvalidParameterCombination",
+    );
+    assert.equal(
+      await code({
+        SecurityGroupIds: [groups[0] as string],
+        NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnetId }],
+      }),
+      "InvalidParameterCombination",
+    );
+    assert.equal(await code({ SubnetId: "subnet-0123456789abcdef0" }), "InvalidSubnetID.NotFound");
+    assert.equal(await code({ SubnetId: "subnet-zz" }), "InvalidSubnetID.Malformed");
+    assert.deepEqual(await allInstanceIds(), before, "no failed launch left an instance");
+  });
+
+  test("group names work for the default VPC without a subnet", async () => {
+    const [instance] = await run({ SecurityGroups: ["elsewhere"] });
+    assert.equal(instance?.VpcId, defaultVpcId);
+    assert.deepEqual(groupIdsOf(instance), [otherVpcGroupId]);
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance?.InstanceId as string] }));
+  });
+
+  test("a launch that fails on its second interface leaves no instance and no interface behind", async () => {
+    const taken = await cp.ec2.send(
+      new CreateNetworkInterfaceCommand({ SubnetId: subnetId, PrivateIpAddress: "10.30.1.200" }),
+    );
+    assert.equal(taken.NetworkInterface?.PrivateIpAddress, "10.30.1.200");
+    const instancesBefore = await allInstanceIds();
+    const interfacesBefore = await allInterfaceIds();
+    const freeBefore = await freeAddresses(subnetId);
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new RunInstancesCommand({
+            ImageId: IMAGE,
+            MinCount: 1,
+            MaxCount: 1,
+            NetworkInterfaces: [
+              { DeviceIndex: 0, SubnetId: subnetId },
+              { DeviceIndex: 1, SubnetId: subnetId, PrivateIpAddress: "10.30.1.200" },
+            ],
+          }),
+        ),
+      ),
+      "InvalidIPAddress.InUse",
+    );
+    assert.deepEqual(await allInstanceIds(), instancesBefore);
+    assert.deepEqual(await allInterfaceIds(), interfacesBefore);
+    assert.equal(await freeAddresses(subnetId), freeBefore);
+  });
+
+  test("DryRun answers DryRunOperation and launches nothing", async () => {
+    const before = await allInstanceIds();
+    const interfaces = await allInterfaceIds();
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new RunInstancesCommand({
+            ImageId: IMAGE,
+            MinCount: 1,
+            MaxCount: 1,
+            SubnetId: subnetId,
+            DryRun: true,
+          }),
+        ),
+      ),
+      "DryRunOperation",
+    );
+    assert.deepEqual(await allInstanceIds(), before);
+    assert.deepEqual(await allInterfaceIds(), interfaces);
+  });
+});
+
+describe("DescribeInstances", () => {
+  let running: string;
+  let stopped: string;
+
+  before(async () => {
+    const subnet = await newSubnet("10.30.3.0/24");
+    const out = await run({
+      SubnetId: subnet,
+      MinCount: 2,
+      MaxCount: 2,
+      SecurityGroupIds: [groups[3] as string],
+    });
+    running = out[0]?.InstanceId as string;
+    stopped = out[1]?.InstanceId as string;
+    await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [stopped] }));
+  });
+
+  const ids = async (Filters: { Name: string; Values: string[] }[]) => {
+    const out = await cp.ec2.send(new DescribeInstancesCommand({ Filters }));
+    return (out.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId)).sort();
+  };
+
+  test("filters: instance-state-name, instance-state-code, private-ip-address, instance.group-id, subnet-id", async () => {
+    const group = groups[3] as string;
+    assert.deepEqual(
+      await ids([
+        { Name: "instance.group-id", Values: [group] },
+        { Name: "instance-state-name", Values: ["running"] },
+      ]),
+      [running],
+    );
+    assert.deepEqual(
+      await ids([
+        { Name: "instance.group-id", Values: [group] },
+        { Name: "instance-state-code", Values: ["80"] },
+      ]),
+      [stopped],
+    );
+    assert.deepEqual(await ids([{ Name: "private-ip-address", Values: ["10.30.3.5"] }]), [stopped]);
+    assert.deepEqual(
+      await ids([{ Name: "private-ip-address", Values: ["10.30.3.4", "10.30.3.5"] }]),
+      [running, stopped].sort(),
+    );
+    assert.deepEqual(await ids([{ Name: "instance.group-id", Values: [group] }]), [running, stopped].sort());
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "no-such-filter", Values: ["x"] }] })),
+      ),
+      "InvalidParameterValue",
+    );
+  });
+
+  test("pagination over reservations; MaxResults with ids is InvalidParameterCombination", async () => {
+    const all = await cp.ec2.send(new DescribeInstancesCommand({}));
+    const reservations = (all.Reservations ?? []).map((r) => r.ReservationId).sort();
+    assert.ok(reservations.length > 5, "enough reservations for two pages");
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await cp.ec2.send(new DescribeInstancesCommand({ MaxResults: 5, NextToken: token }));
+      assert.ok((page.Reservations?.length ?? 0) <= 5);
+      seen.push(...(page.Reservations ?? []).map((r) => r.ReservationId as string));
+      token = page.NextToken;
+      pages++;
+    } while (token && pages < 20);
+    assert.equal(pages, Math.ceil(reservations.length / 5));
+    assert.deepEqual(seen.sort(), reservations);
+    assert.equal(
+      await errorCode(cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: [running], MaxResults: 5 }))),
+      "InvalidParameterCombination",
+    );
+    assert.equal(
+      await errorCode(cp.ec2.send(new DescribeInstancesCommand({ MaxResults: 5, NextToken: "garbage" }))),
+      "InvalidPaginationToken",
+    );
+  });
+
+  test("unknown and malformed ids", async () => {
+    assert.equal(
+      await errorCode(cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: [UNKNOWN_INSTANCE] }))),
+      "InvalidInstanceID.NotFound",
+    );
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: [running, UNKNOWN_INSTANCE] })),
+      ),
+      "InvalidInstanceID.NotFound",
+    );
+    assert.equal(
+      await errorCode(cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: ["i-bad"] }))),
+      "InvalidInstanceID.Malformed",
+    );
+  });
+});
+
+describe("state changes", () => {
+  test("stop 16→64 (then 80), start 80→0 (then 16), terminate 16→32 (then 48), terminate again 48→48", async () => {
+    const [instance] = await run({ SubnetId: subnetId });
+    const id = instance?.InstanceId as string;
+    const stop = await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+    assert.deepEqual(stop.StoppingInstances, [
+      {
+        InstanceId: id,
+        PreviousState: { Code: 16, Name: "running" },
+        CurrentState: { Code: 64, Name: "stopping" },
+      },
+    ]);
+    assert.deepEqual((await describeInstance(id)).State, { Code: 80, Name: "stopped" });
+    const start = await cp.ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+    assert.deepEqual(start.StartingInstances, [
+      {
+        InstanceId: id,
+        PreviousState: { Code: 80, Name: "stopped" },
+        CurrentState: { Code: 0, Name: "pending" },
+      },
+    ]);
+    assert.deepEqual((await describeInstance(id)).State, { Code: 16, Name: "running" });
+    const noop = await cp.ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+    assert.deepEqual(
+      noop.StartingInstances?.[0]?.CurrentState,
+      { Code: 16, Name: "running" },
+      "starting a running instance is a no-op",
+    );
+    const terminate = await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    assert.deepEqual(terminate.TerminatingInstances, [
+      {
+        InstanceId: id,
+        PreviousState: { Code: 16, Name: "running" },
+        CurrentState: { Code: 32, Name: "shutting-down" },
+      },
+    ]);
+    assert.deepEqual((await describeInstance(id)).State, { Code: 48, Name: "terminated" });
+    const again = await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    assert.deepEqual(again.TerminatingInstances?.[0]?.PreviousState, { Code: 48, Name: "terminated" });
+    assert.deepEqual(again.TerminatingInstances?.[0]?.CurrentState, { Code: 48, Name: "terminated" });
+    assert.equal(
+      await errorCode(cp.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }))),
+      "IncorrectInstanceState",
+    );
+  });
+
+  test("termination frees the interface, its address and its groups, which can then be deleted", async () => {
+    const group = await newGroup("short-lived");
+    const subnet = await newSubnet("10.30.4.0/24");
+    const [instance] = await run({ SubnetId: subnet, SecurityGroupIds: [group] });
+    const id = instance?.InstanceId as string;
+    const eniId = instance?.NetworkInterfaces?.[0]?.NetworkInterfaceId as string;
+    assert.equal(await freeAddresses(subnet), 256 - 5 - 1);
+    assert.equal(
+      await errorCode(cp.ec2.send(new DeleteSecurityGroupCommand({ GroupId: group }))),
+      "DependencyViolation",
+      "the group is in use while the instance runs",
+    );
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    assert.equal(
+      await errorCode(cp.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }))),
+      "InvalidNetworkInterfaceID.NotFound",
+    );
+    assert.equal(await freeAddresses(subnet), 256 - 5);
+    const gone = await describeInstance(id);
+    assert.equal(gone.PrivateIpAddress, undefined);
+    assert.deepEqual(gone.NetworkInterfaces ?? [], []);
+    await cp.ec2.send(new DeleteSecurityGroupCommand({ GroupId: group }));
+    const [next] = await run({ SubnetId: subnet });
+    assert.equal(next?.PrivateIpAddress, "10.30.4.4", "the freed address is handed out again");
+  });
+
+  test("one unknown id fails the whole call and changes nothing; termination protection", async () => {
+    const [instance] = await run({ SubnetId: subnetId, DisableApiTermination: true });
+    const id = instance?.InstanceId as string;
+    assert.equal(
+      await errorCode(cp.ec2.send(new StopInstancesCommand({ InstanceIds: [id, UNKNOWN_INSTANCE] }))),
+      "InvalidInstanceID.NotFound",
+    );
+    assert.deepEqual((await describeInstance(id)).State, { Code: 16, Name: "running" });
+    assert.equal(
+      await errorCode(cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))),
+      "OperationNotPermitted",
+    );
+    assert.equal(
+      await errorCode(cp.ec2.send(new StopInstancesCommand({ InstanceIds: [id], DryRun: true }))),
+      "DryRunOperation",
+    );
+    assert.deepEqual(
+      (await describeInstance(id)).State,
+      { Code: 16, Name: "running" },
+      "dry run changed nothing",
+    );
+    await cp.ec2.send(
+      new ModifyInstanceAttributeCommand({ InstanceId: id, DisableApiTermination: { Value: false } }),
+    );
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    assert.equal((await describeInstance(id)).State?.Name, "terminated");
+  });
+});
+
+describe("ModifyInstanceAttribute and DescribeInstanceAttribute", () => {
+  test("Groups replaces the primary interface's groups; groupSet and the interface show the new set", async () => {
+    const [instance] = await run({ SubnetId: subnetId, SecurityGroupIds: [groups[0] as string] });
+    const id = instance?.InstanceId as string;
+    const eniId = instance?.NetworkInterfaces?.[0]?.NetworkInterfaceId as string;
+    await cp.ec2.send(
+      new ModifyInstanceAttributeCommand({
+        InstanceId: id,
+        Groups: [groups[4] as string, groups[5] as string],
+      }),
+    );
+    const attribute = await cp.ec2.send(
+      new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: "groupSet" }),
+    );
+    assert.equal(attribute.InstanceId, id);
+    assert.deepEqual(
+      (attribute.Groups ?? []).map((g) => [g.GroupId, g.GroupName]).sort(),
+      [
+        [groups[4], "app-4"],
+        [groups[5], "app-5"],
+      ].sort(),
+    );
+    assert.deepEqual(groupIdsOf(await describeInstance(id)), [groups[4], groups[5]].sort());
+    const eni = await cp.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
+    assert.deepEqual(
+      (eni.NetworkInterfaces?.[0]?.Groups ?? []).map((g) => g.GroupId).sort(),
+      [groups[4], groups[5]].sort(),
+    );
+    const code = (input: object) =>
+      errorCode(cp.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, ...input })));
+    assert.equal(await code({}), "InvalidParameterCombination", "no attribute");
+    assert.equal(await code({ Groups: groups }), "SecurityGroupsPerInstanceLimitExceeded");
+    assert.equal(await code({ Groups: [otherVpcGroupId] }), "InvalidGroup.NotFound");
+    assert.equal(await code({ Groups: ["sg-0123456789abcdef0"] }), "InvalidGroup.NotFound");
+    assert.equal(await code({ Groups: [groups[0] as string], DryRun: true }), "DryRunOperation");
+    assert.deepEqual(
+      groupIdsOf(await describeInstance(id)),
+      [groups[4], groups[5]].sort(),
+      "failures changed nothing",
+    );
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new ModifyInstanceAttributeCommand({ InstanceId: UNKNOWN_INSTANCE, Groups: [groups[0] as string] }),
+        ),
+      ),
+      "InvalidInstanceID.NotFound",
+    );
+  });
+
+  test("an instance with two interfaces: InvalidInstanceID, use the interface instead", async () => {
+    const [instance] = await run({
+      NetworkInterfaces: [
+        { DeviceIndex: 0, SubnetId: subnetId, Groups: [groups[0] as string] },
+        { DeviceIndex: 1, SubnetId: subnetId, Groups: [groups[1] as string] },
+      ],
+    });
+    assert.equal(instance?.NetworkInterfaces?.length, 2);
+    assert.deepEqual(groupIdsOf(instance), [groups[0]], "the instance's groups are its primary interface's");
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new ModifyInstanceAttributeCommand({
+            InstanceId: instance?.InstanceId,
+            Groups: [groups[2] as string],
+          }),
+        ),
+      ),
+      "InvalidInstanceID",
+    );
+    const filtered = await cp.ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: "network-interface.group-id", Values: [groups[1] as string] }],
+      }),
+    );
+    const ids = (filtered.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId));
+    assert.ok(ids.includes(instance?.InstanceId), "network-interface.group-id sees the second interface");
+  });
+
+  test("sourceDestCheck round trip and unknown attribute names", async () => {
+    const [instance] = await run({ SubnetId: subnetId });
+    const id = instance?.InstanceId as string;
+    const read = async () =>
+      (
+        await cp.ec2.send(
+          new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: "sourceDestCheck" }),
+        )
+      ).SourceDestCheck?.Value;
+    assert.equal(await read(), true);
+    await cp.ec2.send(
+      new ModifyInstanceAttributeCommand({ InstanceId: id, SourceDestCheck: { Value: false } }),
+    );
+    assert.equal(await read(), false);
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: "colour" as never })),
+      ),
+      "InvalidParameterValue",
+    );
+  });
+});
+
+describe("the aws CLI", () => {
+  test("run-instances with two groups, describe-instances by group, modify-instance-attribute --groups, terminate", async () => {
+    const web = await newGroup("cli-web");
+    const db = await newGroup("cli-db");
+    const launched = await cp.aws([
+      "run-instances",
+      "--image-id",
+      IMAGE,
+      "--count",
+      "1",
+      "--subnet-id",
+      subnetId,
+      "--security-group-ids",
+      web,
+      db,
+    ]);
+    assert.equal(launched.code, 0, launched.stderr);
+    const instance = (
+      launched.json as { Instances: { InstanceId: string; SecurityGroups: { GroupId: string }[] }[] }
+    ).Instances[0];
+    const id = instance?.InstanceId as string;
+    assert.deepEqual(instance?.SecurityGroups.map((g) => g.GroupId).sort(), [web, db].sort());
+    const found = await cp.aws([
+      "describe-instances",
+      "--filters",
+      `Name=instance.group-id,Values=${web}`,
+      "Name=instance-state-name,Values=running",
+      "--query",
+      "Reservations[].Instances[].InstanceId",
+    ]);
+    assert.deepEqual(found.json, [id]);
+    const modified = await cp.aws([
+      "modify-instance-attribute",
+      "--instance-id",
+      id,
+      "--groups",
+      groups[5] as string,
+    ]);
+    assert.equal(modified.code, 0, modified.stderr);
+    const attribute = await cp.aws([
+      "describe-instance-attribute",
+      "--instance-id",
+      id,
+      "--attribute",
+      "groupSet",
+    ]);
+    assert.deepEqual(
+      (attribute.json as { Groups: { GroupId: string }[] }).Groups.map((g) => g.GroupId),
+      [groups[5]],
+    );
+    const terminated = await cp.aws(["terminate-instances", "--instance-ids", id]);
+    assert.equal(
+      (terminated.json as { TerminatingInstances: { CurrentState: { Name: string } }[] })
+        .TerminatingInstances[0]?.CurrentState.Name,
+      "shutting-down",
+    );
+    const missing = await cp.aws(["describe-instances", "--instance-ids", UNKNOWN_INSTANCE]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /InvalidInstanceID\.NotFound/);
+  });
+});
