@@ -1,9 +1,10 @@
+import { HostEnforcer } from "../agent/enforcer.js";
 import type { HostPolicy } from "../compile/host-policy.js";
 import { hostPolicyFor } from "../compile/host-policy.js";
 import type { Estate } from "../model/estate.js";
 import type { InstanceRuntime } from "../model/instance-runtime.js";
+import { NamespaceNftKernel } from "./namespace-kernel.js";
 import { LabNetwork, type NetworkChanges } from "./network.js";
-import { namespaceNftFirewall } from "./nft-firewall.js";
 import { type LabHost, labTopology } from "./topology.js";
 
 // The lab as the control plane's InstanceRuntime: instances become network namespaces, and each
@@ -13,8 +14,20 @@ import { type LabHost, labTopology } from "./topology.js";
 
 /** The firewall of one lab host: the agent's enforcer bound to that host's namespace. */
 export interface HostFirewall {
-  apply(policy: HostPolicy): Promise<void>;
+  apply(policy: HostPolicy, revision: number): Promise<void>;
   close?(): Promise<void>;
+}
+
+/** The agent's HostEnforcer on a kernel inside the host's namespace: the path of a real host. */
+export function enforcedHost(namespace: string): HostFirewall {
+  const kernel = new NamespaceNftKernel(namespace);
+  const enforcer = new HostEnforcer(kernel);
+  return {
+    apply: async (policy, revision) => {
+      await enforcer.apply(revision, policy);
+    },
+    close: () => kernel.close(),
+  };
 }
 
 export type HostFirewallFactory = (namespace: string, instanceId: string) => HostFirewall;
@@ -47,7 +60,7 @@ export class Lab implements InstanceRuntime {
   private readonly firewall: HostFirewallFactory;
 
   constructor(options: LabOptions = {}) {
-    this.firewall = options.firewall ?? namespaceNftFirewall;
+    this.firewall = options.firewall ?? enforcedHost;
   }
 
   /** Running hosts as wired now, by instance id (namespaces, addresses). */
@@ -79,13 +92,13 @@ export class Lab implements InstanceRuntime {
     return entry;
   }
 
-  private async enforce(estate: Estate, host: LabHost): Promise<boolean> {
+  private async enforce(estate: Estate, host: LabHost, revision: number): Promise<boolean> {
     const policy = hostPolicyFor(estate, host.instanceId);
     if (!policy) return false;
     const entry = this.firewallOf(host);
     const json = JSON.stringify(policy);
     if (entry.applied === json) return false;
-    await entry.firewall.apply(policy);
+    await entry.firewall.apply(policy, revision);
     entry.applied = json;
     return true;
   }
@@ -105,14 +118,14 @@ export class Lab implements InstanceRuntime {
       await Promise.all(fresh.map((h) => this.dropFirewall(h.instanceId)));
       await Promise.all(
         fresh.map(async (h) => {
-          if (await this.enforce(estate, h)) enforced.add(h.instanceId);
+          if (await this.enforce(estate, h, revision)) enforced.add(h.instanceId);
         }),
       );
     });
     await Promise.all(network.removed.map((id) => this.dropFirewall(id)));
     await Promise.all(
       [...topology.hosts.values()].map(async (h) => {
-        if (await this.enforce(estate, h)) enforced.add(h.instanceId);
+        if (await this.enforce(estate, h, revision)) enforced.add(h.instanceId);
       }),
     );
     this.lastRevision = revision;

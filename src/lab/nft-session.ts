@@ -1,11 +1,11 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 
-// One long-lived `nft -i` inside a namespace. Starting nft costs milliseconds of CPU (more than the
-// kernel transaction itself), and a change to a group used by many hosts updates all of them at
-// once, so the lab keeps one nft per host and feeds it transactions: each script is sent as one
-// line (statements joined by ';'), which nft runs as one atomic transaction, followed by a
-// `describe` whose fixed answer marks the end of the transaction's output.
+// One long-lived `nft -j -i` inside a namespace. Starting nft costs milliseconds of CPU (more than
+// the kernel transaction itself), and a change to a group used by many hosts updates all of them at
+// once, so the lab keeps one nft per host and feeds it commands: a script is sent as one line
+// (statements joined by ';'), which nft runs as one atomic transaction, followed by a `describe`
+// whose fixed answer marks the end of the command's output. Listings come back as JSON (-j).
 
 const MARKER_COMMAND = "describe tcp dport";
 const MARKER =
@@ -31,7 +31,7 @@ export class NftSession {
 
   constructor(readonly namespace: string) {
     // stderr joins stdout so that an error arrives before the marker that follows it.
-    this.child = spawn("ip", ["netns", "exec", namespace, "sh", "-c", "exec nft -i 2>&1"], {
+    this.child = spawn("ip", ["netns", "exec", namespace, "sh", "-c", "exec nft -j -i 2>&1"], {
       stdio: ["pipe", "pipe", "ignore"],
     });
     this.child.stdin.on("error", () => {});
@@ -57,20 +57,29 @@ export class NftSession {
   }
 
   /** Runs an `nft -f` script as one transaction; rejects with nft's message if it failed. */
-  run(script: string): Promise<void> {
+  async run(script: string): Promise<void> {
     const line = scriptLine(script);
-    const run = this.queue.then(async () => {
-      if (line.length === 0) return;
+    if (line.length === 0) return;
+    const text = await this.send(line);
+    if (text.includes("Error:"))
+      throw new NftError(`nft in ${this.namespace}: ${text.trim().slice(0, 2000)}`);
+  }
+
+  /** Runs one command and returns what nft printed (JSON for listings, or an `Error:` text). */
+  query(command: string): Promise<string> {
+    return this.send(scriptLine(command));
+  }
+
+  private send(line: string): Promise<string> {
+    const sent = this.queue.then(async () => {
       if (this.exited) throw new NftError(`nft in ${this.namespace} has exited`);
-      const text = await new Promise<string>((resolve) => {
+      return new Promise<string>((resolve) => {
         this.waiting = resolve;
         this.child.stdin.write(`${line}\n${MARKER_COMMAND}\n`);
       });
-      if (text.includes("Error:"))
-        throw new NftError(`nft in ${this.namespace}: ${text.trim().slice(0, 2000)}`);
     });
-    this.queue = run.catch(() => {});
-    return run;
+    this.queue = sent.catch(() => {});
+    return sent;
   }
 
   get alive(): boolean {

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Lab } from "../../src/lab/lab.js";
 import { instanceNamespace } from "../../src/lab/names.js";
-import { namespaceNftFirewall } from "../../src/lab/nft-firewall.js";
 import { Prober, parseProbeTarget } from "../../src/lab/probe.js";
 import { renderTruthTables, verifyLab } from "../../src/lab/verify.js";
 import { ACCOUNT, ALL_TRAFFIC_TO, EstateBuilder, sweepTestNamespaces } from "./estate-builder.js";
@@ -13,7 +12,7 @@ import { ACCOUNT, ALL_TRAFFIC_TO, EstateBuilder, sweepTestNamespaces } from "./e
 const tcp = (port: number) => ({ protocol: "tcp", port }) as const;
 
 describe("lab enforcement (root, real nftables)", () => {
-  const lab = new Lab({ firewall: namespaceNftFirewall });
+  const lab = new Lab();
   const prober = new Prober(400);
   const b = new EstateBuilder();
   const vpc = b.vpc("10.60.0.0/16", "fd00:60::/56");
