@@ -29,8 +29,23 @@ export function addressSpace(texts: Iterable<string>, family: IpFamily): Interva
   return IntervalSet.of(intervals);
 }
 
-export function setElements(texts: Iterable<string>, family: IpFamily): string[] {
-  return intervalElements(addressSpace(texts, family), family);
+const normalised: Record<IpFamily, WeakMap<readonly string[], string[]>> = {
+  4: new WeakMap(),
+  6: new WeakMap(),
+};
+
+/**
+ * The canonical elements of a list of addresses, CIDRs or ranges. Lists are immutable here, so
+ * the answer is kept per list object: policies built from one index share their member lists.
+ */
+export function setElements(texts: readonly string[], family: IpFamily): string[] {
+  const cache = normalised[family];
+  let elements = cache.get(texts);
+  if (!elements) {
+    elements = intervalElements(addressSpace(texts, family), family);
+    cache.set(texts, elements);
+  }
+  return elements;
 }
 
 export function intervalElements(space: IntervalSet, family: IpFamily): string[] {

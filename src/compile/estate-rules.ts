@@ -23,6 +23,9 @@ import {
 export class EstateRules {
   private readonly interfacesByInstance = new Map<string, IndexedInterface[]>();
   private readonly groupRules = new Map<string, { ingress: HostRule[]; egress: HostRule[] }>();
+  // an index is immutable, so what is derived from it is computed once per group or list
+  private readonly members = new Map<string, GroupMembers>();
+  private readonly lists = new Map<string, PrefixListEntries>();
 
   constructor(readonly index: PolicyIndex) {
     for (const iface of index.interfaces.values()) {
@@ -61,13 +64,23 @@ export class EstateRules {
   }
 
   groupMembers(groupId: string): GroupMembers {
-    const sets = this.index.groupMembers(groupId);
-    return { groupId, ipv4: intervalElements(sets[4], 4), ipv6: intervalElements(sets[6], 6) };
+    let members = this.members.get(groupId);
+    if (!members) {
+      const sets = this.index.groupMembers(groupId);
+      members = { groupId, ipv4: intervalElements(sets[4], 4), ipv6: intervalElements(sets[6], 6) };
+      this.members.set(groupId, members);
+    }
+    return members;
   }
 
   prefixList(prefixListId: string): PrefixListEntries {
-    const sets = this.index.prefixListEntries(prefixListId);
-    return { prefixListId, ipv4: intervalElements(sets[4], 4), ipv6: intervalElements(sets[6], 6) };
+    let entries = this.lists.get(prefixListId);
+    if (!entries) {
+      const sets = this.index.prefixListEntries(prefixListId);
+      entries = { prefixListId, ipv4: intervalElements(sets[4], 4), ipv6: intervalElements(sets[6], 6) };
+      this.lists.set(prefixListId, entries);
+    }
+    return entries;
   }
 
   hostPolicy(instanceId: string): HostPolicy | undefined {

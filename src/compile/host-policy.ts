@@ -60,14 +60,24 @@ export interface HostPolicy {
   readonly prefixLists: readonly PrefixListEntries[];
 }
 
-const rulesCache = new WeakMap<Estate, EstateRules>();
+const rulesByEstate = new WeakMap<Estate, EstateRules>();
+const rulesByIndex = new WeakMap<PolicyIndex, EstateRules>();
+
+function rulesOfIndex(index: PolicyIndex): EstateRules {
+  let rules = rulesByIndex.get(index);
+  if (!rules) {
+    rules = new EstateRules(index);
+    rulesByIndex.set(index, rules);
+  }
+  return rules;
+}
 
 /** The indexes over one Estate object, built once and reused for every host of it. */
 export function estateRules(estate: Estate): EstateRules {
-  let rules = rulesCache.get(estate);
+  let rules = rulesByEstate.get(estate);
   if (!rules) {
-    rules = new EstateRules(PolicyIndex.build(estate));
-    rulesCache.set(estate, rules);
+    rules = rulesOfIndex(PolicyIndex.build(estate));
+    rulesByEstate.set(estate, rules);
   }
   return rules;
 }
@@ -79,7 +89,7 @@ export function hostPolicyFor(estate: Estate, instanceId: string): HostPolicy | 
 
 /** The same, from a PolicyIndex the caller already built (the controller keeps one per revision). */
 export function hostPolicyFromIndex(index: PolicyIndex, instanceId: string): HostPolicy | undefined {
-  return new EstateRules(index).hostPolicy(instanceId);
+  return rulesOfIndex(index).hostPolicy(instanceId);
 }
 
 export function compareText(a: string, b: string): number {

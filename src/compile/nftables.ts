@@ -12,7 +12,14 @@
 // Every security-group rule is one nft rule per address family, with a counter tagged by its id.
 
 import { setElements } from "./address-elements.js";
-import { compareText, type HostInterface, type HostPolicy, type HostRule } from "./host-policy.js";
+import {
+  compareText,
+  type GroupMembers,
+  type HostInterface,
+  type HostPolicy,
+  type HostRule,
+  type PrefixListEntries,
+} from "./host-policy.js";
 import {
   type AddressField,
   type IpFamily,
@@ -119,27 +126,37 @@ class TableBuilder {
   readonly rawIn: NftRule[] = [];
   readonly rawOut: NftRule[] = [];
 
-  constructor(private readonly policy: HostPolicy) {}
+  private readonly groups: Map<string, GroupMembers>;
+  private readonly prefixLists: Map<string, PrefixListEntries>;
+
+  constructor(policy: HostPolicy) {
+    this.groups = new Map(policy.groups.map((g) => [g.groupId, g]));
+    this.prefixLists = new Map(policy.prefixLists.map((p) => [p.prefixListId, p]));
+  }
 
   private peerSet(rule: HostRule, family: IpFamily): string | undefined {
     const peer = rule.peer;
     if (peer.kind === "cidr") {
       if (cidrFamily(peer.cidr) !== family) return undefined;
       const name = cidrSetName(rule.id, family);
-      this.sets.set(name, { name, family, elements: setElements([peer.cidr], family) });
+      if (!this.sets.has(name))
+        this.sets.set(name, { name, family, elements: setElements([peer.cidr], family) });
       return name;
     }
     if (peer.kind === "prefix-list") {
-      const list = this.policy.prefixLists.find((p) => p.prefixListId === peer.prefixListId);
+      const list = this.prefixLists.get(peer.prefixListId);
       const entries = family === 4 ? list?.ipv4 : list?.ipv6;
       const name = prefixListSetName(peer.prefixListId, family);
-      this.sets.set(name, { name, family, elements: setElements(entries ?? [], family) });
+      if (!this.sets.has(name))
+        this.sets.set(name, { name, family, elements: setElements(entries ?? [], family) });
       return name;
     }
     const name = groupSetName(peer.groupId, family);
-    const members = this.policy.groups.find((g) => g.groupId === peer.groupId);
+    const members = this.groups.get(peer.groupId);
     const addresses = family === 4 ? members?.ipv4 : members?.ipv6;
-    this.sets.set(name, { name, family, elements: setElements(addresses ?? [], family) });
+    // elements from the wire are normalised again: the kernel rejects overlapping intervals
+    if (!this.sets.has(name))
+      this.sets.set(name, { name, family, elements: setElements(addresses ?? [], family) });
     return name;
   }
 

@@ -1,0 +1,44 @@
+// The agent process whose memory the compile benchmark measures: `node compile-agent-child.js URL
+// TOKEN INSTANCE [NETNS]`. With NETNS it enforces with real nft in that namespace; without, into a
+// kernel that accepts every script and keeps nothing (so only the agent's own memory counts).
+
+import { Agent } from "../src/agent/agent.js";
+import type { NftKernel } from "../src/agent/kernel.js";
+import { NftCommandKernel } from "../src/agent/nft-command.js";
+
+class DiscardingKernel implements NftKernel {
+  private present = false;
+  async apply(): Promise<void> {
+    this.present = true;
+  }
+  async listTable(): Promise<string | undefined> {
+    return this.present ? "{}" : undefined;
+  }
+  async tableChecksum(): Promise<string | undefined> {
+    return this.present ? "discarded" : undefined;
+  }
+  async deleteTable(): Promise<void> {
+    this.present = false;
+  }
+}
+
+const [url, token, instanceId, netns] = process.argv.slice(2);
+if (!url || !token || !instanceId) {
+  console.error("usage: compile-agent-child URL TOKEN INSTANCE [NETNS]");
+  process.exit(2);
+}
+const agent = new Agent({
+  url,
+  token,
+  instanceId,
+  kernel: netns ? new NftCommandKernel({ netns }) : new DiscardingKernel(),
+  repairIntervalMs: 2_000,
+  statusIntervalMs: 60_000,
+});
+agent.onEvent((event) => {
+  if (event.kind === "applied" || event.kind === "apply-failed") console.log(JSON.stringify(event));
+});
+await agent.start();
+process.on("SIGTERM", () => {
+  void agent.stop().then(() => process.exit(0));
+});
