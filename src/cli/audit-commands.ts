@@ -2,10 +2,6 @@
 // dangerous or drifts from intent. Exit codes: 0 clean, 1 findings or failed tests, 2 errors.
 
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
-import { readSnapshot } from "../importers/snapshot.js";
-import { controllerFromEnvironment, fetchControllerEstate } from "../lab/controller.js";
-import type { Estate } from "../model/estate.js";
 import {
   atLeast,
   countBySeverity,
@@ -18,73 +14,38 @@ import {
   type Severity,
 } from "../policy/lint.js";
 import { AppListError, parseAppList } from "../policy/lint-apps.js";
+import type { PolicyTest } from "../policy/policy-test.js";
 import { runPolicyTests } from "../policy/policy-test.js";
 import { loadPolicyTests, PolicyFileError } from "../policy/policy-test-file.js";
 import { formatPolicyReport, toJUnitXml } from "../policy/policy-test-report.js";
+import { loadEstate, loadIndex, parseCommandArgs, SOURCE_OPTIONS, SOURCE_USAGE } from "./analysis-source.js";
 import { type Command, UsageError } from "./command.js";
-
-const SOURCE_USAGE = `Source (one of):
-  --snapshot PATH      a directory (or file) of \`aws ec2 describe-*\` JSON
-  --endpoint URL       a ringfence controller (credentials from RINGFENCE_ACCESS_KEY_ID /
-                       RINGFENCE_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)`;
-
-const SOURCE_OPTIONS = {
-  snapshot: { type: "string" },
-  endpoint: { type: "string" },
-} as const;
-
-async function loadEstate(values: {
-  snapshot?: string | undefined;
-  endpoint?: string | undefined;
-}): Promise<Estate> {
-  if (values.snapshot !== undefined && values.endpoint !== undefined) {
-    throw new UsageError("give either --snapshot or --endpoint, not both");
-  }
-  if (values.snapshot !== undefined) return readSnapshot(values.snapshot);
-  if (values.endpoint !== undefined) return fetchControllerEstate(controllerFromEnvironment(values.endpoint));
-  throw new UsageError("give --snapshot PATH or --endpoint URL");
-}
-
-/** parseArgs, with its complaints turned into usage errors. */
-function parse<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
 
 const lint: Command = {
   name: "lint",
   summary: "find dangerous, dead and sloppy security-group and network-ACL rules",
-  usage: `Usage: ringfence lint [--json] [--fail-on SEVERITY] [--allow-ports LIST] [--quota N] SOURCE
+  usage: `Usage: ringfence lint [--fail-on SEVERITY] [--allow-ports LIST] [--quota N] [ESTATE] [--json]
 
 Reports findings (${SEVERITIES.join(", ")}), each naming the group, rule (sgr-...) or NACL entry
 (acl-...#N) and a one-line reason. See docs/lint.md for every check.
 
 Options:
-  --json               one JSON object: findings, counts, failOn, failed
   --fail-on SEVERITY   exit 1 when a finding is at least this severe (default high)
   --allow-ports LIST   what may face the internet (default ${DEFAULT_ALLOWED_APPS}): ports or ranges
                        (tcp and udp), PROTO/PORT[-PORT], or a protocol name such as icmp
   --quota N            rules per group, direction and IP family (default 60)
 
-${SOURCE_USAGE}
+${SOURCE_USAGE} (findings, counts, failOn, failed)
 
 Exit status: 0 no finding at or above --fail-on, 1 otherwise, 2 on error.`,
   async run(args) {
-    const { values } = parse(() =>
-      parseArgs({
-        args,
-        options: {
-          ...SOURCE_OPTIONS,
-          json: { type: "boolean" },
-          "fail-on": { type: "string" },
-          "allow-ports": { type: "string" },
-          quota: { type: "string" },
-        },
-      }),
-    );
+    const { values, positionals } = parseCommandArgs(args, {
+      ...SOURCE_OPTIONS,
+      "fail-on": { type: "string" },
+      "allow-ports": { type: "string" },
+      quota: { type: "string" },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const failOn = values["fail-on"] ?? "high";
     if (!isSeverity(failOn))
       throw new UsageError(`--fail-on: '${failOn}' is not one of ${SEVERITIES.join(", ")}`);
@@ -119,7 +80,7 @@ Exit status: 0 no finding at or above --fail-on, 1 otherwise, 2 on error.`,
 const policyTest: Command = {
   name: "test",
   summary: "run policy tests (YAML expectations of who may reach what) against an estate",
-  usage: `Usage: ringfence test FILE... [--junit OUT.xml] [--json] SOURCE
+  usage: `Usage: ringfence test FILE... [--junit OUT.xml] [ESTATE] [--json]
 
 Each FILE holds a \`tests:\` list (see docs/policy-tests.md). Every application of every test is
 checked for every source/destination pair: PASS, FAIL (no pair as expected), PARTIAL (some pairs
@@ -128,21 +89,14 @@ nothing).
 
 Options:
   --junit FILE         also write JUnit XML (one testcase per expectation) for CI
-  --json               print the results as one JSON object instead of the report
 
-${SOURCE_USAGE}
+${SOURCE_USAGE} (the whole report)
 
 Exit status: 0 all tests pass, 1 any FAIL, PARTIAL or ERROR, 2 on a bad file or source.`,
   async run(args) {
-    const { values, positionals } = parse(() =>
-      parseArgs({
-        args,
-        options: { ...SOURCE_OPTIONS, junit: { type: "string" }, json: { type: "boolean" } },
-        allowPositionals: true,
-      }),
-    );
+    const { values, positionals } = parseCommandArgs(args, { ...SOURCE_OPTIONS, junit: { type: "string" } });
     if (positionals.length === 0) throw new UsageError("give at least one policy-test FILE");
-    const tests = [];
+    const tests: PolicyTest[] = [];
     const problems: string[] = [];
     for (const file of positionals) {
       try {
@@ -158,8 +112,7 @@ Exit status: 0 all tests pass, 1 any FAIL, PARTIAL or ERROR, 2 on a bad file or 
       );
       return 2;
     }
-    const estate = await loadEstate(values);
-    const report = runPolicyTests(estate, tests);
+    const report = runPolicyTests(await loadIndex(values), tests);
     if (values.junit !== undefined) await writeFile(values.junit, toJUnitXml(report));
     console.log(values.json ? JSON.stringify(report) : formatPolicyReport(report));
     return report.passed ? 0 : 1;

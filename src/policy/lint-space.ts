@@ -3,9 +3,12 @@
 // the others", "which ports does this table open to the internet"), and a rule table is a union of
 // such products, so everything here reduces to IntervalSet algebra over two flat key spaces.
 
+import type { Family } from "../net/address.js";
 import { type Cidr, parseCidr } from "../net/cidr.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { protocolNumber } from "../net/protocol.js";
+import { internetSpace } from "./address-space.js";
+import { NO_ADDRESSES } from "./policy-index.js";
 
 /**
  * Application keys: protocol * 65536 + sub-key, where the sub-key is the port for tcp/udp,
@@ -80,36 +83,16 @@ export class SymbolicPeers {
   }
 }
 
-function cidrList(texts: readonly string[]): IntervalSet {
-  return IntervalSet.of(
-    texts.flatMap((text) => {
-      const parsed = parseCidr(text);
-      return parsed ? cidrPeers(parsed.cidr).intervals : [];
-    }),
-  );
+/** Addresses of one family (raw values) as peer keys. */
+export function familyPeers(family: Family, set: IntervalSet): IntervalSet {
+  const offset = family === 4 ? 0n : V6_OFFSET;
+  return IntervalSet.of(set.intervals.map((i) => ({ lo: i.lo + offset, hi: i.hi + offset })));
 }
 
-// Special-purpose ranges (IANA registries) that are not reachable from the internet.
-const NON_PUBLIC_V4 = cidrList([
-  "0.0.0.0/8",
-  "10.0.0.0/8",
-  "100.64.0.0/10",
-  "127.0.0.0/8",
-  "169.254.0.0/16",
-  "172.16.0.0/12",
-  "192.0.0.0/24",
-  "192.0.2.0/24",
-  "192.88.99.0/24",
-  "192.168.0.0/16",
-  "198.18.0.0/15",
-  "198.51.100.0/24",
-  "203.0.113.0/24",
-  "224.0.0.0/4",
-  "240.0.0.0/4",
-]);
-/** Public IPv4: everything but the special-purpose ranges; public IPv6: global unicast 2000::/3. */
-export const PUBLIC_V4 = IPV4_SPACE.subtract(NON_PUBLIC_V4);
-export const PUBLIC_V6 = cidrList(["2000::/3"]).subtract(cidrList(["2001:db8::/32"]));
+// Public space is "the internet" as the queries define it (address-space.ts), with no VPC taken out.
+const INTERNET = internetSpace(NO_ADDRESSES);
+export const PUBLIC_V4 = familyPeers(4, INTERNET[4]);
+export const PUBLIC_V6 = familyPeers(6, INTERNET[6]);
 
 /**
  * The share of a family's public space that counts as "the internet": a peer set covering at

@@ -169,7 +169,7 @@ function checkPairs(
   ctx: Context,
   expectation: string,
   pairs: readonly FlowPair[],
-  apps: IntervalSet,
+  apps: AppsOf,
   want: "allowed" | "denied",
 ): ExpectationResult {
   if (pairs.length === 0) {
@@ -182,7 +182,7 @@ function checkPairs(
   }
   const failures: PairFailure[] = [];
   for (const pair of pairs) {
-    const decision = decidePair(ctx.index, pair, apps);
+    const decision = decidePair(ctx.index, pair, apps(pair.family));
     const wrong = want === "allowed" ? decision.denied : decision.allowed;
     const sample = want === "allowed" ? decision.firstDenied : decision.firstAllowed;
     if (wrong.isEmpty || !sample) continue;
@@ -257,10 +257,14 @@ function otherSources(ctx: Context, listed: readonly Endpoint[], destination: En
   return others;
 }
 
-function appList(key: string, texts: readonly string[]): { text: string; apps: IntervalSet }[] {
+/** Applications per IP family: `icmp` is icmpv6 in IPv6 flows. */
+type AppsOf = (family: Family) => IntervalSet;
+
+function appList(key: string, texts: readonly string[]): { text: string; apps: AppsOf }[] {
   return texts.map((text) => {
     try {
-      return { text, apps: parseApplication(text) };
+      const byFamily = { 4: parseApplication(text, 4), 6: parseApplication(text, 6) };
+      return { text, apps: (f: Family) => byFamily[f] };
     } catch (error) {
       throw new Error(`${key}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -313,14 +317,14 @@ export function checkPolicyTest(
         expectations.push(checkPairs(ctx, `denies ${text}`, pairs, apps, "denied"));
       }
       if (test.only !== undefined) {
-        let listed = IntervalSet.EMPTY;
-        for (const { text, apps } of appList("only", test.only)) {
+        const listed = appList("only", test.only);
+        for (const { text, apps } of listed) {
           expectations.push(checkPairs(ctx, `permits ${text}`, pairs, apps, "allowed"));
-          listed = listed.union(apps);
         }
-        const rest = ALL_APPS.subtract(listed);
-        if (!rest.isEmpty)
+        const rest = (f: Family) => listed.reduce((set, { apps }) => set.subtract(apps(f)), ALL_APPS);
+        if (!rest(4).isEmpty || !rest(6).isEmpty) {
           expectations.push(checkPairs(ctx, "denies everything else", pairs, rest, "denied"));
+        }
       }
     }
     if (expectations.length === 0)

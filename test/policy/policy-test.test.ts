@@ -305,7 +305,10 @@ describe("policy test outcomes", () => {
       permits: ["tcp/1"],
     });
     assert.equal(empty.outcome, "ERROR");
-    assert.match(empty.expectations[0]?.message ?? "", /matches nothing/);
+    assert.match(
+      empty.expectations[0]?.message ?? "",
+      /tag:Role=nothing.*no interface or instance has that tag/,
+    );
     const garbage = checkPolicyTest(SHOP, {
       name: "t",
       from: ["web servers"],
@@ -357,9 +360,10 @@ describe("applications", () => {
     assert.equal(parseApplication("udp/1000-2000").size(), 1001n);
     assert.equal(parseApplication("icmp/8").size(), 256n);
     assert.equal(parseApplication("icmp/8:0").size(), 1n);
-    assert.equal(parseApplication("gre").size(), 65536n);
+    assert.equal(parseApplication("47").size(), 65536n);
+    assert.ok(parseApplication("icmp/8", 6).equals(parseApplication("icmpv6/8")));
     assert.equal(parseApplication("all").size(), 256n * 65536n);
-    for (const bad of ["tcp", "tcp/70000", "tcp/9-1", "http/80", "gre/1", "icmp/300", "icmp/8:0:1"]) {
+    for (const bad of ["tcp", "tcp/70000", "tcp/9-1", "http/80", "47/1", "icmp/300", "icmp"]) {
       assert.throws(() => parseApplication(bad), Error, bad);
     }
   });
