@@ -1,8 +1,9 @@
-// Application sets (see lint-space) as people write them: `80`, `8000-8100`, `udp/53`, `icmp`.
+// Application sets (see lint-space) as people write them (`80`, `udp/53`) and read them.
 
 import { IntervalSet } from "../net/interval-set.js";
-import { normaliseRuleProtocol, protocolName, protocolNumber } from "../net/protocol.js";
-import { ALL_APPS, APP_BLOCK, portApps, protocolApps } from "./lint-space.js";
+import { protocolName } from "../net/protocol.js";
+import { ALL_APPS, APP_BLOCK } from "./lint-space.js";
+import { parseApplication } from "./policy-test-apps.js";
 
 /** Ports that should never face the internet, with what usually listens there. */
 export const SENSITIVE_PORTS: ReadonlyMap<number, string> = new Map([
@@ -42,33 +43,20 @@ export const SENSITIVE_PORTS: ReadonlyMap<number, string> = new Map([
 export class AppListError extends Error {}
 
 /**
- * Parses a comma-separated application list. A bare port or range means tcp and udp; `PROTO/PORT`
- * or `PROTO/FROM-TO` one protocol; a protocol alone (`icmp`, `50`) all of it.
+ * Parses a comma-separated application list: a bare port or range (`80`, `8000-8100`) means tcp
+ * and udp; anything else is the query PROTO/PORT syntax (`udp/53`, `tcp/8000-8100`, `icmp/8`, `47`).
  */
 export function parseAppList(text: string): IntervalSet {
   let out = IntervalSet.EMPTY;
   for (const raw of text.split(",")) {
     const item = raw.trim();
     if (item === "") continue;
-    const slash = item.indexOf("/");
-    const protoText = slash < 0 ? undefined : item.slice(0, slash);
-    const portText = slash < 0 ? item : item.slice(slash + 1);
-    if (protoText === undefined && !/^\d/.test(item)) {
-      const proto = normaliseRuleProtocol(item);
-      if (proto === undefined || proto === "-1") throw new AppListError(`unknown protocol '${item}'`);
-      out = out.union(protocolApps(protocolNumber(proto)));
-      continue;
+    const forms = /^\d[\d-]*$/.test(item) ? [`tcp/${item}`, `udp/${item}`] : [item];
+    try {
+      for (const form of forms) out = out.union(parseApplication(form));
+    } catch (error) {
+      throw new AppListError(error instanceof Error ? error.message : String(error));
     }
-    const range = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(portText);
-    const from = range ? Number(range[1]) : Number.NaN;
-    const to = range?.[2] !== undefined ? Number(range[2]) : from;
-    if (!range || from > to || to > 65535) throw new AppListError(`bad port or range '${item}'`);
-    const protocols =
-      protoText === undefined ? [6, 17] : [protocolNumber(normaliseRuleProtocol(protoText) ?? "x")];
-    if (protocols.some((p) => p !== 6 && p !== 17)) {
-      throw new AppListError(`'${item}': only tcp and udp have ports`);
-    }
-    for (const p of protocols) out = out.union(portApps(p, from, to));
   }
   return out;
 }

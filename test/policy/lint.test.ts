@@ -581,7 +581,7 @@ describe("options, severities and output", () => {
       "udp/53",
       "udp/80",
     ]);
-    assert.deepEqual(formatApps(parseAppList("icmp")), ["icmp"]);
+    assert.deepEqual(formatApps(parseAppList("icmp/8")), ["icmp 8"]);
     assert.throws(() => parseAppList("80-70"), AppListError);
     assert.throws(() => parseAppList("gre/5"), AppListError);
     assert.throws(() => parseAppList("http"), AppListError);
