@@ -87,6 +87,8 @@ export class SqliteStore {
   private readonly events = new EventEmitter();
   private currentRevision: number;
   private readonly regions = new Set<string>();
+  /** Every request looks its key up: keys live in memory, written through to SQLite. */
+  private readonly keys = new Map<string, AccessKey>();
   private readonly commitStatement: (tx: Transaction, change: Change) => void;
 
   constructor(dataDir: string, durability: Durability = "normal") {
@@ -113,6 +115,19 @@ export class SqliteStore {
       region: string;
     }[]) {
       this.regions.add(`${row.account}/${row.region}`);
+    }
+    for (const row of this.db.prepare("SELECT * FROM access_keys ORDER BY created_at").all() as {
+      access_key_id: string;
+      secret_access_key: string;
+      account_id: string;
+      created_at: string;
+    }[]) {
+      this.keys.set(row.access_key_id, {
+        accessKeyId: row.access_key_id,
+        secretAccessKey: row.secret_access_key,
+        accountId: row.account_id,
+        createdAt: row.created_at,
+      });
     }
     const last = this.db.prepare("SELECT MAX(revision) AS revision FROM changes").get() as {
       revision: number | null;
@@ -145,6 +160,17 @@ export class SqliteStore {
         JSON.stringify(change.ids),
       );
     });
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private statement(sql: string): Database.Statement {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.db.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
   }
 
   get revision(): number {
@@ -187,9 +213,10 @@ export class SqliteStore {
   }
 
   changesSince(revision: number, limit = 1000): Change[] {
-    const rows = this.db
-      .prepare("SELECT * FROM changes WHERE revision > ? ORDER BY revision LIMIT ?")
-      .all(revision, limit) as {
+    const rows = this.statement("SELECT * FROM changes WHERE revision > ? ORDER BY revision LIMIT ?").all(
+      revision,
+      limit,
+    ) as {
       revision: number;
       at: string;
       account: string;
@@ -215,59 +242,58 @@ export class SqliteStore {
   }
 
   addAccessKey(key: AccessKey): void {
-    this.db
-      .prepare(
-        "INSERT INTO access_keys (access_key_id, secret_access_key, account_id, created_at) VALUES (?, ?, ?, ?)",
-      )
-      .run(key.accessKeyId, key.secretAccessKey, key.accountId, key.createdAt);
+    this.statement(
+      "INSERT INTO access_keys (access_key_id, secret_access_key, account_id, created_at) VALUES (?, ?, ?, ?)",
+    ).run(key.accessKeyId, key.secretAccessKey, key.accountId, key.createdAt);
+    this.keys.set(key.accessKeyId, key);
   }
 
+  /** Keys added by `ringfence keys add` while the server runs are found in SQLite on first use. */
   accessKey(accessKeyId: string): AccessKey | undefined {
-    const row = this.db.prepare("SELECT * FROM access_keys WHERE access_key_id = ?").get(accessKeyId) as
+    const cached = this.keys.get(accessKeyId);
+    if (cached) return cached;
+    const row = this.statement("SELECT * FROM access_keys WHERE access_key_id = ?").get(accessKeyId) as
       | { access_key_id: string; secret_access_key: string; account_id: string; created_at: string }
       | undefined;
-    return row
-      ? {
-          accessKeyId: row.access_key_id,
-          secretAccessKey: row.secret_access_key,
-          accountId: row.account_id,
-          createdAt: row.created_at,
-        }
-      : undefined;
+    if (!row) return undefined;
+    const key = {
+      accessKeyId: row.access_key_id,
+      secretAccessKey: row.secret_access_key,
+      accountId: row.account_id,
+      createdAt: row.created_at,
+    };
+    this.keys.set(key.accessKeyId, key);
+    return key;
   }
 
   accessKeys(): AccessKey[] {
-    return (
-      this.db.prepare("SELECT access_key_id FROM access_keys ORDER BY created_at").all() as {
-        access_key_id: string;
-      }[]
-    ).map((row) => this.accessKey(row.access_key_id) as AccessKey);
+    return [...this.keys.values()];
   }
 
   addAgentToken(tokenSha256: string, instanceId: string): void {
-    this.db
-      .prepare("INSERT INTO agent_tokens (token_sha256, instance_id, created_at) VALUES (?, ?, ?)")
-      .run(tokenSha256, instanceId, new Date().toISOString());
+    this.statement("INSERT INTO agent_tokens (token_sha256, instance_id, created_at) VALUES (?, ?, ?)").run(
+      tokenSha256,
+      instanceId,
+      new Date().toISOString(),
+    );
   }
 
   agentTokenInstance(tokenSha256: string): string | undefined {
-    const row = this.db
-      .prepare("SELECT instance_id FROM agent_tokens WHERE token_sha256 = ?")
-      .get(tokenSha256) as { instance_id: string } | undefined;
+    const row = this.statement("SELECT instance_id FROM agent_tokens WHERE token_sha256 = ?").get(
+      tokenSha256,
+    ) as { instance_id: string } | undefined;
     return row?.instance_id;
   }
 
   saveAgentStatus(status: AgentStatus): void {
-    this.db
-      .prepare(
-        "INSERT INTO agent_status (instance_id, doc) VALUES (?, ?) ON CONFLICT(instance_id) DO UPDATE SET doc = excluded.doc",
-      )
-      .run(status.instanceId, JSON.stringify(status));
+    this.statement(
+      "INSERT INTO agent_status (instance_id, doc) VALUES (?, ?) ON CONFLICT(instance_id) DO UPDATE SET doc = excluded.doc",
+    ).run(status.instanceId, JSON.stringify(status));
   }
 
   agentStatuses(): AgentStatus[] {
     return (
-      this.db.prepare("SELECT doc FROM agent_status ORDER BY instance_id").all() as { doc: string }[]
+      this.statement("SELECT doc FROM agent_status ORDER BY instance_id").all() as { doc: string }[]
     ).map((row) => JSON.parse(row.doc) as AgentStatus);
   }
 

@@ -20,6 +20,8 @@ import { protocolHasPorts } from "../../net/protocol.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
 import { applyFilters, type FilterFields, paginate } from "../filters.js";
 import { Params } from "../params.js";
+import { type EncodedXml, encodeFragment } from "../wire/encode.js";
+import { ec2Model, resolve, type Shape } from "../wire/shapes.js";
 import {
   defaultVpc,
   groupByIdOrName,
@@ -313,6 +315,21 @@ export function groupPermissions(
   return [...items.values()];
 }
 
+const GROUP_ITEM = resolve(
+  resolve(ec2Model.operations.DescribeSecurityGroups?.output as Shape).members?.SecurityGroups as Shape,
+).member as Shape;
+/** Records are immutable, so a group's XML is rendered once per version of it. */
+const renderedGroups = new WeakMap<GroupRecord, EncodedXml>();
+
+function renderedGroup(ctx: ActionContext, group: GroupRecord): EncodedXml {
+  let xml = renderedGroups.get(group);
+  if (!xml) {
+    xml = encodeFragment(GROUP_ITEM, presentGroup(ctx, group));
+    renderedGroups.set(group, xml);
+  }
+  return xml;
+}
+
 export function presentGroup(ctx: ActionContext, group: GroupRecord) {
   return {
     OwnerId: group.account,
@@ -320,7 +337,7 @@ export function presentGroup(ctx: ActionContext, group: GroupRecord) {
     GroupName: group.name,
     Description: group.description,
     VpcId: group.vpcId,
-    SecurityGroupArn: arn(ctx, "security-group", group.id),
+    SecurityGroupArn: `arn:aws:ec2:${group.region}:${group.account}:security-group/${group.id}`,
     IpPermissions: groupPermissions(group.rules.filter((r) => !r.egress)),
     IpPermissionsEgress: groupPermissions(group.rules.filter((r) => r.egress)),
     Tags: presentTags(group.tags),
@@ -437,7 +454,7 @@ const describeSecurityGroups: Action = (ctx) => {
     ...ruleFilterFields(true, ctx),
   };
   const { page, nextToken } = paginate(ctx, applyFilters(ctx, groups, fields), { min: 5, max: 1000 });
-  return { SecurityGroups: page.map((g) => presentGroup(ctx, g)), NextToken: nextToken };
+  return { SecurityGroups: page.map((g) => renderedGroup(ctx, g)), NextToken: nextToken };
 };
 
 function authorize(egress: boolean): Action {

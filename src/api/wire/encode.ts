@@ -4,12 +4,18 @@
 
 import { ec2Model, resolve, type Shape } from "./shapes.js";
 
+/** The already-encoded content of an element, for values that are rendered once and served often. */
+export class EncodedXml {
+  constructor(readonly xml: string) {}
+}
+
 export type Encodable =
   | string
   | number
   | boolean
   | undefined
   | null
+  | EncodedXml
   | Encodable[]
   | { [member: string]: Encodable };
 
@@ -26,6 +32,10 @@ export function escapeXml(text: string): string {
 }
 
 function encodeValue(shape: Shape, value: Encodable, out: string[]): void {
+  if (value instanceof EncodedXml) {
+    out.push(value.xml);
+    return;
+  }
   const resolved = resolve(shape);
   const type = resolved.type ?? "string";
   if (type === "structure") {
@@ -61,6 +71,13 @@ function encodeValue(shape: Shape, value: Encodable, out: string[]): void {
     return;
   }
   out.push(escapeXml(String(value)));
+}
+
+/** The content of one element of `shape`, to be cached and passed back as an EncodedXml. */
+export function encodeFragment(shape: Shape, value: Encodable): EncodedXml {
+  const out: string[] = [];
+  encodeValue(shape, value, out);
+  return new EncodedXml(out.join(""));
 }
 
 export function encodeResponse(action: string, requestId: string, output: Record<string, Encodable>): string {

@@ -1,0 +1,269 @@
+// `npm run bench -- api`: the control plane in its own process, a load generator on loopback.
+// Throughput and latency of AuthorizeSecurityGroupIngress, RevokeSecurityGroupIngress and
+// DescribeSecurityGroups over 1,000 groups with 10 rules each, and the server's resident memory.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash, createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { BenchOptions } from "./main.js";
+
+const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const KEY = { id: "AKRFBENCHMARK0000001", secret: "benchmark-secret" };
+const REGION = "us-east-1";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
+const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
+
+/** A minimal SigV4 signer for form POSTs to `/`, so the generator spends its time on requests. */
+class Signer {
+  private key?: { date: string; key: Buffer };
+  sign(host: string, body: string): Record<string, string> {
+    const amzDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, "")
+      .replace(/\.\d{3}/, "");
+    const date = amzDate.slice(0, 8);
+    if (this.key?.date !== date) {
+      this.key = {
+        date,
+        key: hmac(hmac(hmac(hmac(`AWS4${KEY.secret}`, date), REGION), "ec2"), "aws4_request"),
+      };
+    }
+    const contentType = "application/x-www-form-urlencoded; charset=utf-8";
+    const canonical = [
+      "POST",
+      "/",
+      "",
+      `content-type:${contentType}\nhost:${host}\nx-amz-date:${amzDate}\n`,
+      "content-type;host;x-amz-date",
+      sha256(body),
+    ].join("\n");
+    const scope = `${date}/${REGION}/ec2/aws4_request`;
+    const signature = createHmac("sha256", this.key.key)
+      .update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`)
+      .digest("hex");
+    return {
+      "content-type": contentType,
+      "x-amz-date": amzDate,
+      authorization: `AWS4-HMAC-SHA256 Credential=${KEY.id}/${scope}, SignedHeaders=content-type;host;x-amz-date, Signature=${signature}`,
+    };
+  }
+}
+
+class Client {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly signer = new Signer();
+  constructor(private readonly port: number) {}
+
+  call(params: Record<string, string>): Promise<string> {
+    const body = new URLSearchParams({ Version: "2016-11-15", ...params }).toString();
+    const host = `127.0.0.1:${this.port}`;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: this.port,
+          method: "POST",
+          path: "/",
+          agent: this.agent,
+          headers: this.signer.sign(host, body),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            if (res.statusCode !== 200)
+              reject(new Error(`${params.Action} → ${res.statusCode}: ${text.slice(0, 300)}`));
+            else resolve(text);
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+interface Measured {
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function measure(
+  count: number,
+  concurrency: number,
+  one: (i: number) => Promise<unknown>,
+): Promise<Measured> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const t = process.hrtime.bigint();
+        await one(i);
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number;
+  return { requests: count, seconds, perSecond: count / seconds, p50: at(0.5), p99: at(0.99) };
+}
+
+function residentMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
+async function startServerProcess(port: number, dataDir: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, "server", "--data", dataDir, "--listen", `127.0.0.1:${port}`], {
+    env: { ...process.env, RINGFENCE_ACCESS_KEY_ID: KEY.id, RINGFENCE_SECRET_ACCESS_KEY: KEY.secret },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("listening on")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return child;
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const { values } = parseArgs({
+    args: options.args,
+    options: {
+      groups: { type: "string", default: "1000" },
+      rules: { type: "string", default: "10" },
+      writes: { type: "string", default: "5000" },
+      describes: { type: "string", default: "200" },
+      concurrency: { type: "string", default: "16" },
+    },
+  });
+  const groups = Number(values.groups);
+  const rulesPerGroup = Number(values.rules);
+  const writes = Number(values.writes);
+  const describes = Number(values.describes);
+  const concurrency = Number(values.concurrency);
+  const dataDir = mkdtempSync(join(tmpdir(), "ringfence-bench-api-"));
+  const port = await freePort();
+  const server = await startServerProcess(port, dataDir);
+  const client = new Client(port);
+  const log = (line: string) => {
+    if (!options.json) console.log(line);
+  };
+  try {
+    log(`setting up ${groups} groups with ${rulesPerGroup} rules each...`);
+    const groupIds: string[] = [];
+    await measure(groups, concurrency, async (i) => {
+      const xml = await client.call({
+        Action: "CreateSecurityGroup",
+        GroupName: `bench-${i}`,
+        GroupDescription: "benchmark",
+      });
+      groupIds[i] = /<groupId>([^<]+)<\/groupId>/.exec(xml)?.[1] as string;
+    });
+    await measure(groups, concurrency, async (i) => {
+      const params: Record<string, string> = {
+        Action: "AuthorizeSecurityGroupIngress",
+        GroupId: groupIds[i] as string,
+      };
+      for (let r = 0; r < rulesPerGroup; r++) {
+        params[`IpPermissions.${r + 1}.IpProtocol`] = "tcp";
+        params[`IpPermissions.${r + 1}.FromPort`] = String(1000 + r);
+        params[`IpPermissions.${r + 1}.ToPort`] = String(1000 + r);
+        params[`IpPermissions.${r + 1}.IpRanges.1.CidrIp`] = `10.${r}.0.0/16`;
+      }
+      await client.call(params);
+    });
+    const rssAfterSetup = residentMb(server.pid as number);
+
+    const permission = (i: number) => ({
+      GroupId: groupIds[i % groups] as string,
+      "IpPermissions.1.IpProtocol": "tcp",
+      "IpPermissions.1.FromPort": String(20000 + Math.floor(i / groups)),
+      "IpPermissions.1.ToPort": String(20000 + Math.floor(i / groups)),
+      "IpPermissions.1.IpRanges.1.CidrIp": "192.0.2.0/24",
+    });
+    const authorize = await measure(writes, concurrency, (i) =>
+      client.call({ Action: "AuthorizeSecurityGroupIngress", ...permission(i) }),
+    );
+    const describe = await measure(describes, 4, () => client.call({ Action: "DescribeSecurityGroups" }));
+    const revoke = await measure(writes, concurrency, (i) =>
+      client.call({ Action: "RevokeSecurityGroupIngress", ...permission(i) }),
+    );
+    const memory = residentMb(server.pid as number);
+
+    const rows = [
+      ["AuthorizeSecurityGroupIngress", authorize],
+      ["RevokeSecurityGroupIngress", revoke],
+      [`DescribeSecurityGroups (all ${groups})`, describe],
+    ] as const;
+    log("");
+    log(
+      `ringfence control plane, ${groups} groups x ${rulesPerGroup} rules, concurrency ${concurrency}, SQLite WAL`,
+    );
+    log("");
+    log(
+      `${"action".padEnd(38)}${"requests".padStart(10)}${"req/s".padStart(10)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}`,
+    );
+    for (const [name, m] of rows) {
+      log(
+        `${name.padEnd(38)}${String(m.requests).padStart(10)}${m.perSecond.toFixed(0).padStart(10)}${m.p50.toFixed(2).padStart(10)}${m.p99.toFixed(2).padStart(10)}`,
+      );
+    }
+    log("");
+    log(
+      `server resident memory: ${memory.rss.toFixed(1)} MB now, ${memory.peak.toFixed(1)} MB peak (${rssAfterSetup.rss.toFixed(1)} MB after setup)`,
+    );
+    log(
+      `aims: >= 5000 authorizations/s -> ${authorize.perSecond >= 5000 ? "met" : "not met"}; describe p99 < 50 ms -> ${describe.p99 < 50 ? "met" : "not met"}; < 150 MB -> ${memory.peak < 150 ? "met" : "not met"}`,
+    );
+    if (options.json) {
+      console.log(
+        JSON.stringify({
+          bench: "api",
+          groups,
+          rulesPerGroup,
+          concurrency,
+          authorize,
+          revoke,
+          describe,
+          serverRssMb: memory.rss,
+          serverPeakRssMb: memory.peak,
+        }),
+      );
+    }
+  } finally {
+    client.close();
+    server.kill("SIGTERM");
+    await new Promise((resolve) => server.once("exit", resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
