@@ -52,7 +52,7 @@ export interface ReachabilityMatrix {
   readonly classOf: Int32Array;
   /** Allowed ordered pairs of distinct interfaces, per traffic kind. */
   readonly totalAllowed: readonly number[];
-  /** Per traffic kind, allowed pairs from class A to class B at [A * classes + B], if kept. */
+  /** Per traffic kind, allowed pairs from class A to class B at [B * classes + A], if kept. */
   readonly classPairs?: readonly Uint32Array[];
   readonly expanded: boolean;
   positionOf(interfaceId: string): number;
@@ -109,18 +109,6 @@ class Bits {
   }
   has(i: number): boolean {
     return (((this.words[i >>> 5] as number) >>> (i & 31)) & 1) === 1;
-  }
-  /** Call `f` with each set position. */
-  forEach(f: (i: number) => void): void {
-    const words = this.words;
-    for (let k = 0; k < words.length; k++) {
-      let v = words[k] as number;
-      while (v !== 0) {
-        const low = v & -v;
-        f((k << 5) + 31 - Math.clz32(low));
-        v ^= low;
-      }
-    }
   }
 }
 
@@ -221,26 +209,41 @@ export function computeMatrix(
     bits.recount();
     return bits;
   };
+  // Classes differ from each other by groups or by subnet; the bits depend only on the groups and
+  // the subnet's ACL, so classes of one service in several subnets with one ACL share them.
   const sideBits = (
-    entries: readonly PolicyEntry[],
-    subnetId: string,
+    c: { rep: IndexedInterface; subnetId: string },
     egress: boolean,
     t: Traffic,
-    acls: Map<string, Bits>,
+    cache: Map<string, SideBits | Bits>,
   ): SideBits => {
-    const sg = admitted(entries, t);
-    const acl = index.networkAclOf(subnetId);
-    if (!acl) return { sg, full: sg };
-    const key = `${acl.id}|${egress}`;
-    let aclBits = acls.get(key);
-    if (!aclBits) {
-      aclBits = mark(aclAllowedRemotes(acl, egress, family, t));
-      acls.set(key, aclBits);
+    const acl = index.networkAclOf(c.subnetId);
+    const key = `${egress}|${c.rep.groupKey}|${acl?.id ?? ""}`;
+    const known = cache.get(key);
+    if (known) return known as SideBits;
+    const sgKey = `${egress}|${c.rep.groupKey}`;
+    let sg = cache.get(sgKey) as Bits | undefined;
+    if (!sg) {
+      sg = admitted(egress ? c.rep.egress : c.rep.ingress, t);
+      cache.set(sgKey, sg);
     }
-    const full = sg.copy();
-    full.andWith(aclBits);
-    full.recount();
-    return { sg, full };
+    let result: SideBits = { sg, full: sg };
+    if (acl) {
+      const aclKey = `acl|${acl.id}|${egress}`;
+      let aclBits = cache.get(aclKey) as Bits | undefined;
+      if (!aclBits) {
+        aclBits = mark(aclAllowedRemotes(acl, egress, family, t));
+        cache.set(aclKey, aclBits);
+      }
+      if (aclBits.count < n) {
+        const full = sg.copy();
+        full.andWith(aclBits);
+        full.recount();
+        result = { sg, full: full.count === sg.count ? sg : full };
+      }
+    }
+    cache.set(key, result);
+    return result;
   };
 
   const totalAllowed: number[] = [];
@@ -250,29 +253,42 @@ export function computeMatrix(
   const countSg = new Int32Array(cCount);
   const countFull = new Int32Array(cCount);
   for (const t of traffic) {
-    const acls = new Map<string, Bits>();
-    const egress = classInfo.map((c) => sideBits(c.rep.egress, c.subnetId, true, t, acls));
+    const cache = new Map<string, SideBits | Bits>();
+    const egress = classInfo.map((c) => sideBits(c, true, t, cache));
     const ingress: SideBits[] = [];
     const pairs = keepPairs ? new Uint32Array(cCount * cCount) : undefined;
     let total = 0;
     // Ingress sets are usually narrow (group references, a few CIDRs): walk the sources they
     // admit, class by class, and only then look at those classes' egress towards b.
+    const touched: number[] = [];
     for (let b = 0; b < cCount; b++) {
       const c = classInfo[b] as (typeof classInfo)[number];
-      const i = sideBits(c.rep.ingress, c.subnetId, false, t, acls);
+      const i = sideBits(c, false, t, cache);
       if (expand) ingress.push(i);
       if (i.sg.count === 0) continue;
-      const touched: number[] = [];
-      i.sg.forEach((k) => {
-        const a = classOf[k] as number;
-        if (countSg[a] === 0 && countFull[a] === 0) touched.push(a);
-        countSg[a] = (countSg[a] as number) + 1;
-      });
+      touched.length = 0;
+      let words = i.sg.words;
+      for (let w = 0; w < words.length; w++) {
+        let v = words[w] as number;
+        while (v !== 0) {
+          const low = v & -v;
+          const a = classOf[(w << 5) + 31 - Math.clz32(low)] as number;
+          if (countSg[a] === 0) touched.push(a);
+          countSg[a] = (countSg[a] as number) + 1;
+          v ^= low;
+        }
+      }
       if (i.full !== i.sg) {
-        i.full.forEach((k) => {
-          const a = classOf[k] as number;
-          countFull[a] = (countFull[a] as number) + 1;
-        });
+        words = i.full.words;
+        for (let w = 0; w < words.length; w++) {
+          let v = words[w] as number;
+          while (v !== 0) {
+            const low = v & -v;
+            const a = classOf[(w << 5) + 31 - Math.clz32(low)] as number;
+            countFull[a] = (countFull[a] as number) + 1;
+            v ^= low;
+          }
+        }
       }
       const membersB = (classes[b] as InterfaceClass).members;
       const subnetB = classSubnet[b] as number;
@@ -295,7 +311,7 @@ export function computeMatrix(
           }
         }
         total += allowed;
-        if (pairs) pairs[a * cCount + b] = allowed;
+        if (pairs) pairs[b * cCount + a] = allowed;
       }
     }
     totalAllowed.push(total);
@@ -354,7 +370,7 @@ export function groupMatrix(
       let total = 0;
       for (const a of classesOf.get(source) ?? []) {
         for (const b of classesOf.get(destination) ?? []) {
-          allowed += pairs[a.id * cCount + b.id] as number;
+          allowed += pairs[b.id * cCount + a.id] as number;
           total += a.members.length * b.members.length - (a === b ? a.members.length : 0);
         }
       }

@@ -304,20 +304,20 @@ export class PolicyIndex {
       protocol === PROTOCOL_NUMBERS.udp ||
       protocol === PROTOCOL_NUMBERS.icmp ||
       protocol === PROTOCOL_NUMBERS.icmpv6;
-    const base = {
+    const ruleProtocol = Number.isNaN(protocol) ? ALL_PROTOCOLS : protocol;
+    const from = hasRange ? rule.fromPort : -1;
+    const to = hasRange ? rule.toPort : -1;
+    const peer = rule.peer;
+    const make = (family: Family, remote: IntervalSet, openToAll: boolean): PolicyEntry => ({
       direction: rule.direction,
       groupId: rule.groupId,
       ruleId: rule.id,
-      protocol: Number.isNaN(protocol) ? ALL_PROTOCOLS : protocol,
-      from: hasRange ? rule.fromPort : -1,
-      to: hasRange ? rule.toPort : -1,
-      peer: rule.peer,
-    };
-    const peer = rule.peer;
-    const make = (family: Family, remote: IntervalSet, openToAll: boolean): PolicyEntry => ({
-      ...base,
       family,
       remote,
+      protocol: ruleProtocol,
+      from,
+      to,
+      peer: rule.peer,
       openToAll,
     });
     switch (peer.kind) {
