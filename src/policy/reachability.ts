@@ -75,9 +75,13 @@ export function verdictsBetween(
     sel.kind === "interfaces" && sel.address !== undefined
       ? { kind: "interface" as const, interfaceId: i.eni.id, address: sel.address }
       : { kind: "interface" as const, interfaceId: i.eni.id };
+  // A documentation address (203.0.113.1, 2001:db8::1) reads better than 1.0.0.0 when it will do.
+  const example = family === 4 ? 0xcb007101n : 0x20010db8000000000000000000000001n;
   const pickExternal = (space: IntervalSet, admitted: IntervalSet | undefined): string | undefined => {
-    const a =
-      firstAddress(admitted ? space.intersect(admitted) : space, family) ?? firstAddress(space, family);
+    const candidates = admitted ? space.intersect(admitted) : space;
+    if (candidates.has(example) || (candidates.isEmpty && space.has(example)))
+      return formatIp({ family, value: example });
+    const a = firstAddress(candidates, family) ?? firstAddress(space, family);
     return a ? formatIp(a) : undefined;
   };
   if (source.kind === "interfaces" && destination.kind === "interfaces") {

@@ -1,0 +1,180 @@
+// The analysis commands as a user runs them: the built `ringfence` binary on the fixture dumps.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { startControlPlane } from "../support/control-plane.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("../../../test/fixtures/aws/", import.meta.url));
+const scratch = await mkdtemp(join(tmpdir(), "rf-analysis-cli-"));
+after(() => rm(scratch, { recursive: true, force: true }));
+
+function ringfence(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { env: { PATH: process.env.PATH ?? "", HOME: scratch, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const batfish = ["--snapshot", `${FIXTURES}batfish-hybrid-cloud`];
+const cloudmapper = ["--snapshot", `${FIXTURES}cloudmapper-demo`];
+
+describe("ringfence can", () => {
+  test("exit 0 when allowed, 1 when denied, 2 on errors", async () => {
+    const yes = await ringfence(["can", ...batfish, "eni-822b55ac", "eni-0681f828", "tcp/80"]);
+    assert.equal(yes.code, 0, yes.stderr);
+    assert.match(yes.stdout, /ALLOWED/);
+    const no = await ringfence(["can", ...batfish, "eni-822b55ac", "eni-0681f828", "tcp/8080"]);
+    assert.equal(no.code, 1);
+    assert.match(no.stdout, /DENIED at destination-ingress/);
+    for (const args of [
+      ["can", ...batfish, "eni-822b55ac", "eni-nope", "tcp/80"],
+      ["can", ...batfish, "eni-822b55ac", "eni-0681f828", "tcp/99999"],
+      ["can", ...batfish, "eni-822b55ac"],
+      ["can", "--snapshot", join(scratch, "missing"), "a", "b", "tcp/1"],
+      ["can", "--bogus"],
+    ]) {
+      const r = await ringfence(args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    }
+  });
+
+  test("--json gives the verdicts; a port range is allowed only when every port is", async () => {
+    const r = await ringfence(["can", ...batfish, "--json", "eni-0681f828", "eni-822b55ac", "tcp/8000-8010"]);
+    assert.equal(r.code, 0);
+    const [v] = JSON.parse(r.stdout) as { allowed: boolean; portsChecked: number; portsDenied: number[] }[];
+    assert.equal(v?.portsChecked, 11);
+    assert.deepEqual(v?.portsDenied, []);
+    // sg-94df21e9 admits 80 but not 81
+    const mixed = await ringfence(["can", ...batfish, "--json", "eni-822b55ac", "eni-0681f828", "tcp/80-81"]);
+    assert.equal(mixed.code, 1);
+    assert.deepEqual((JSON.parse(mixed.stdout) as { portsDenied: number[] }[])[0]?.portsDenied, [81]);
+  });
+
+  test("selectors by group name and tag; internet", async () => {
+    // tag Name=border_01 is i-0383fda87c012141d with two interfaces; both admit tcp/22 from anywhere
+    const r = await ringfence(["can", ...batfish, "internet", "tag:Name=border_01", "tcp/22"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /2 of 2 flows allowed/);
+    const g = await ringfence(["can", ...cloudmapper, "Bastion", "Internal web", "tcp/8000"]);
+    assert.equal(g.code, 0, g.stdout + g.stderr);
+  });
+});
+
+describe("other queries", () => {
+  test("who-can-reach, reachable-from, exposure", async () => {
+    const who = await ringfence(["who-can-reach", ...cloudmapper, "i-00000000000000001", "tcp/8000"]);
+    assert.equal(who.code, 0);
+    assert.match(who.stdout, /i-00000000000000000\/eni-00000000 10\.0\.0\.1 \[sg-00000002\]/);
+    const from = await ringfence(["reachable-from", ...cloudmapper, "--json", "i-00000000000000000"]);
+    const parsed = JSON.parse(from.stdout) as {
+      destinations: { interfaceId: string; services: string[] }[];
+    }[];
+    assert.deepEqual(parsed[0]?.destinations.find((d) => d.interfaceId === "eni-00000001")?.services, [
+      "tcp/22",
+      "tcp/443",
+    ]);
+    const exp = await ringfence(["exposure", ...cloudmapper, "--json"]);
+    const findings = JSON.parse(exp.stdout) as { interfaceId: string; service: string; grade: string }[];
+    assert.deepEqual(
+      findings.map((f) => `${f.grade} ${f.interfaceId} ${f.service}`),
+      ["public eni-00000000 tcp/22", "public eni-00000000 tcp/22", "public eni-00000001 tcp/443"],
+    );
+  });
+
+  test("matrix as csv and json, by instance and by group", async () => {
+    const csv = await ringfence(["matrix", ...cloudmapper, "--format", "csv", "--ports", "tcp/22,tcp/8000"]);
+    assert.equal(csv.code, 0, csv.stderr);
+    const rows = csv.stdout.trim().split("\n");
+    assert.equal(rows[0], "source,eni-00000001,i-00000000000000000,i-00000000000000001,i-00000000000000002");
+    // the bastion reaches eni-00000001 on 22 and both web servers on 8000
+    assert.equal(rows[2], "i-00000000000000000,22,,8000,8000");
+    const json = await ringfence([
+      "matrix",
+      ...cloudmapper,
+      "--by",
+      "group",
+      "--json",
+      "--ports",
+      "tcp/8000",
+    ]);
+    const m = JSON.parse(json.stdout) as { allowed: Record<string, Record<string, string[]>> };
+    assert.deepEqual(m.allowed, { "sg-00000002": { "sg-00000004": ["tcp/8000"] } });
+    const bad = await ringfence(["matrix", ...cloudmapper, "--format", "xml"]);
+    assert.equal(bad.code, 2);
+  });
+
+  test("diff between two snapshot directories", async () => {
+    const before = join(scratch, "before");
+    const afterDir = join(scratch, "after");
+    await cp(`${FIXTURES}cloudmapper-demo`, before, { recursive: true });
+    await cp(`${FIXTURES}cloudmapper-demo`, afterDir, { recursive: true });
+    // open 8000 between the web servers: sg-00000004 also admits itself
+    const file = join(afterDir, "us-east-1", "ec2-describe-security-groups.json");
+    const body = JSON.parse(await readFile(file, "utf8")) as {
+      SecurityGroups: {
+        GroupId: string;
+        IpPermissions: { UserIdGroupPairs: { GroupId: string; UserId: string }[] }[];
+      }[];
+    };
+    const web = body.SecurityGroups.find((g) => g.GroupId === "sg-00000004");
+    web?.IpPermissions[0]?.UserIdGroupPairs.push({ GroupId: "sg-00000004", UserId: "123456789012" });
+    await writeFile(file, JSON.stringify(body));
+    const same = await ringfence(["diff", before, before]);
+    assert.equal(same.code, 0);
+    const d = await ringfence(["diff", "--json", before, afterDir]);
+    assert.equal(d.code, 1, d.stderr);
+    const parsed = JSON.parse(d.stdout) as {
+      opened: { source: string; destination: string; services: string[] }[];
+    };
+    assert.deepEqual(
+      parsed.opened.map((f) => `${f.source}>${f.destination} ${f.services.join(",")}`).sort(),
+      [
+        "eni-00000000@i-00000000000000001>eni-00000000@i-00000000000000002 tcp/8000",
+        "eni-00000000@i-00000000000000002>eni-00000000@i-00000000000000001 tcp/8000",
+      ],
+    );
+  });
+
+  test("snapshot -o from the live server, then analysed like any dump", async () => {
+    const plane = await startControlPlane();
+    try {
+      const env = {
+        RINGFENCE_ACCESS_KEY_ID: plane.server.accessKeyId,
+        RINGFENCE_SECRET_ACCESS_KEY: plane.server.secretAccessKey,
+      };
+      const dir = join(scratch, "live");
+      const r = await ringfence(["snapshot", "-o", dir, "--endpoint", plane.server.url], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /wrote 8 files/);
+      const exp = await ringfence(["exposure", "--snapshot", dir], env);
+      assert.equal(exp.code, 0, exp.stderr);
+      const live = await ringfence(["exposure", "--endpoint", plane.server.url], env);
+      assert.equal(live.stdout, exp.stdout);
+    } finally {
+      await plane.close();
+    }
+    const down = await ringfence(["exposure", "--endpoint", "http://127.0.0.1:9"], {
+      RINGFENCE_ACCESS_KEY_ID: "a",
+      RINGFENCE_SECRET_ACCESS_KEY: "b",
+    });
+    assert.equal(down.code, 2);
+    assert.match(down.stderr, /cannot reach the ringfence server|reading the ringfence server/);
+  });
+});
