@@ -5,7 +5,9 @@ import type { Estate } from "../model/estate.js";
 import type { InstanceRuntime } from "../model/instance-runtime.js";
 import { NamespaceNftKernel } from "./namespace-kernel.js";
 import { LabNetwork, type NetworkChanges } from "./network.js";
-import { type LabHost, labTopology } from "./topology.js";
+import { NftSession } from "./nft-session.js";
+import { REMOVE_ACL_TABLE, routerAclScript } from "./subnet-acl.js";
+import { type LabHost, labTopology, type VpcRouter } from "./topology.js";
 
 // The lab as the control plane's InstanceRuntime: instances become network namespaces, and each
 // running one is protected by a host firewall fed by the same compile path as a real host. Each
@@ -50,8 +52,15 @@ interface Enforced {
   applied?: string;
 }
 
+interface RouterAcls {
+  readonly session: NftSession;
+  /** The script last applied; "" when nothing is filtered. */
+  script: string;
+}
+
 export class Lab implements InstanceRuntime {
   private readonly network = new LabNetwork();
+  private readonly acls = new Map<string, RouterAcls>();
   private readonly enforced = new Map<string, Enforced>();
   private queue: Promise<unknown> = Promise.resolve();
   private lastRevision = -1;
@@ -124,6 +133,10 @@ export class Lab implements InstanceRuntime {
     });
     await Promise.all(network.removed.map((id) => this.dropFirewall(id)));
     await Promise.all(
+      [...network.routersRemoved, ...network.routersCreated].map((vpcId) => this.dropAcls(vpcId)),
+    );
+    await Promise.all([...topology.routers.values()].map((r) => this.enforceAcls(estate, r)));
+    await Promise.all(
       [...topology.hosts.values()].map(async (h) => {
         if (await this.enforce(estate, h, revision)) enforced.add(h.instanceId);
       }),
@@ -132,12 +145,32 @@ export class Lab implements InstanceRuntime {
     return { revision, network, enforced: [...enforced] };
   }
 
+  /** The VPC's network ACLs, in its router namespace; only when they changed. */
+  private async enforceAcls(estate: Estate, router: VpcRouter): Promise<void> {
+    const script = routerAclScript(estate, router);
+    let entry = this.acls.get(router.vpcId);
+    if ((entry?.script ?? "") === script) return;
+    if (!entry) {
+      entry = { session: new NftSession(router.namespace), script: "" };
+      this.acls.set(router.vpcId, entry);
+    }
+    await entry.session.run(script === "" ? REMOVE_ACL_TABLE : script);
+    entry.script = script;
+  }
+
+  private async dropAcls(vpcId: string): Promise<void> {
+    const entry = this.acls.get(vpcId);
+    this.acls.delete(vpcId);
+    await entry?.session.close();
+  }
+
   /** Removes every namespace this lab built. */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.queue;
     this.closed = true;
     await Promise.all([...this.enforced.keys()].map((id) => this.dropFirewall(id)));
+    await Promise.all([...this.acls.keys()].map((id) => this.dropAcls(id)));
     await this.network.teardown();
   }
 }

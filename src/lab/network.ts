@@ -12,6 +12,10 @@ export interface NetworkChanges {
   readonly created: readonly string[];
   /** Instances whose namespace was removed. */
   readonly removed: readonly string[];
+  /** VPCs whose router namespace was created in this convergence. */
+  readonly routersCreated: readonly string[];
+  /** VPCs whose router namespace was removed. */
+  readonly routersRemoved: readonly string[];
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -117,15 +121,22 @@ export class LabNetwork {
     return {
       created: addedHosts.map((h) => h.instanceId),
       removed: removedHosts.filter((h) => !desired.hosts.has(h.instanceId)).map((h) => h.instanceId),
+      routersCreated: addedRouters.map((r) => r.vpcId),
+      routersRemoved: removedRouters.map((r) => r.vpcId),
     };
   }
 
   private async buildRouter(router: VpcRouter): Promise<void> {
     // Set before the bridges exist: without duplicate address detection an IPv6 gateway answers
     // at once instead of after a second or two.
+    // Bridged (same-subnet) traffic stays out of the IP hooks even where br_netfilter is loaded:
+    // network ACLs filter only what is routed between subnets.
     const sysctl = await execInNamespace(router.namespace, [
       "sysctl",
-      "-qw",
+      "-qew",
+      "net.bridge.bridge-nf-call-iptables=0",
+      "net.bridge.bridge-nf-call-ip6tables=0",
+      "net.bridge.bridge-nf-call-arptables=0",
       "net.ipv4.ip_forward=1",
       "net.ipv6.conf.all.forwarding=1",
       "net.ipv6.conf.default.accept_dad=0",

@@ -3,6 +3,8 @@ import { deleteNamespaces, listNamespaces } from "../../src/lab/iproute.js";
 import type {
   Estate,
   Instance,
+  NetworkAcl,
+  NetworkAclEntry,
   NetworkInterface,
   SecurityGroup,
   SecurityGroupRule,
@@ -41,6 +43,7 @@ export interface InstanceSpec {
 }
 
 export class EstateBuilder {
+  readonly acls: NetworkAcl[] = [];
   readonly vpcs: Vpc[] = [];
   readonly subnets: Subnet[] = [];
   readonly groups: SecurityGroup[] = [];
@@ -95,6 +98,20 @@ export class EstateBuilder {
     }
   }
 
+  /** A network ACL associated with the given subnets (entries as in the API, without the catch-alls). */
+  acl(vpcId: string, subnetIds: readonly string[], entries: readonly NetworkAclEntry[]): string {
+    const id = labId("acl");
+    this.acls.push({ id, vpcId, ownerId: ACCOUNT, isDefault: false, entries, subnetIds, tags: {} });
+    return id;
+  }
+
+  setAcl(id: string, entries: readonly NetworkAclEntry[]): void {
+    const index = this.acls.findIndex((a) => a.id === id);
+    const current = this.acls[index];
+    if (!current) throw new Error(`no acl ${id}`);
+    this.acls[index] = { ...current, entries };
+  }
+
   instance(subnetId: string, ip: string, groupIds: readonly string[], ipv6?: string): string {
     const id = labId("i");
     this.instances.push({ id, subnetId, ip, groupIds, ...(ipv6 ? { ipv6 } : {}) });
@@ -146,6 +163,7 @@ export class EstateBuilder {
       securityGroups: [...this.groups],
       networkInterfaces: interfaces,
       instances,
+      networkAcls: [...this.acls],
     };
   }
 }
