@@ -645,6 +645,137 @@ describe("ModifyInstanceAttribute and DescribeInstanceAttribute", () => {
   });
 });
 
+describe("launch details", () => {
+  test("the same ClientToken returns the first reservation and launches nothing new", async () => {
+    const first = await cp.ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGE,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnetId,
+        ClientToken: "once-only",
+      }),
+    );
+    const before = await allInstanceIds();
+    const second = await cp.ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGE,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnetId,
+        ClientToken: "once-only",
+      }),
+    );
+    assert.equal(second.ReservationId, first.ReservationId);
+    assert.deepEqual(
+      second.Instances?.map((i) => i.InstanceId),
+      first.Instances?.map((i) => i.InstanceId),
+    );
+    assert.deepEqual(await allInstanceIds(), before);
+  });
+
+  test("TagSpecifications tag the instance and its interface separately; other types are refused", async () => {
+    const [instance] = await run({
+      SubnetId: subnetId,
+      TagSpecifications: [
+        { ResourceType: "instance", Tags: [{ Key: "Name", Value: "web-1" }] },
+        { ResourceType: "network-interface", Tags: [{ Key: "nic", Value: "primary" }] },
+      ],
+    });
+    assert.deepEqual(instance?.Tags, [{ Key: "Name", Value: "web-1" }]);
+    const eni = await cp.ec2.send(
+      new DescribeNetworkInterfacesCommand({
+        NetworkInterfaceIds: [instance?.NetworkInterfaces?.[0]?.NetworkInterfaceId as string],
+      }),
+    );
+    assert.deepEqual(eni.NetworkInterfaces?.[0]?.TagSet, [{ Key: "nic", Value: "primary" }]);
+    const byTag = await cp.ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: "tag:Name", Values: ["web-*"] }] }),
+    );
+    assert.deepEqual(
+      (byTag.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId)),
+      [instance?.InstanceId],
+    );
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new RunInstancesCommand({
+            ImageId: IMAGE,
+            MinCount: 1,
+            MaxCount: 1,
+            SubnetId: subnetId,
+            TagSpecifications: [{ ResourceType: "vpc", Tags: [{ Key: "a", Value: "b" }] }],
+          }),
+        ),
+      ),
+      "InvalidParameterValue",
+    );
+  });
+
+  test("MinCount above a subnet's free addresses launches nothing: InsufficientFreeAddressesInSubnet", async () => {
+    const subnet = await cp.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.30.200.0/28" }));
+    const id = subnet.Subnet?.SubnetId as string;
+    const before = await allInstanceIds();
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 12, MaxCount: 12, SubnetId: id })),
+      ),
+      "InsufficientFreeAddressesInSubnet",
+      "a /28 has 16 - 5 = 11 addresses",
+    );
+    assert.deepEqual(await allInstanceIds(), before);
+    assert.equal(await freeAddresses(id), 11);
+  });
+
+  test("MaxCount above a subnet's free addresses launches as many as fit, at least MinCount (model doc of MaxCount)", {
+    todo: "bug: RunInstances fails with InsufficientFreeAddressesInSubnet instead of launching the largest possible count",
+  }, async () => {
+    const subnet = await cp.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.30.201.0/28" }));
+    const id = subnet.Subnet?.SubnetId as string;
+    const out = await cp.ec2.send(
+      new RunInstancesCommand({ ImageId: IMAGE, MinCount: 2, MaxCount: 20, SubnetId: id }),
+    );
+    assert.equal(out.Instances?.length, 11);
+    assert.equal(await freeAddresses(id), 0);
+  });
+
+  test("terminating a stopped instance reports 80 → 32; two unknown ids are named together", async () => {
+    const [instance] = await run({ SubnetId: subnetId });
+    const id = instance?.InstanceId as string;
+    await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+    const out = await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    assert.deepEqual(out.TerminatingInstances?.[0]?.PreviousState, { Code: 80, Name: "stopped" });
+    assert.deepEqual(out.TerminatingInstances?.[0]?.CurrentState, { Code: 32, Name: "shutting-down" });
+    try {
+      await cp.ec2.send(
+        new DescribeInstancesCommand({ InstanceIds: [UNKNOWN_INSTANCE, "i-0123456789abcdef1"] }),
+      );
+      assert.fail("unknown ids were accepted");
+    } catch (error) {
+      assert.equal((error as Error).name, "InvalidInstanceID.NotFound");
+      assert.match((error as Error).message, /i-0123456789abcdef0/);
+      assert.match((error as Error).message, /i-0123456789abcdef1/);
+    }
+  });
+
+  test("a stopped instance keeps its interface and address, so its groups stay in use", async () => {
+    const group = await newGroup("kept-while-stopped");
+    const [instance] = await run({ SubnetId: subnetId, SecurityGroupIds: [group] });
+    const id = instance?.InstanceId as string;
+    await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+    const stopped = await describeInstance(id);
+    assert.equal(stopped.PrivateIpAddress, instance?.PrivateIpAddress);
+    assert.deepEqual(groupIdsOf(stopped), [group]);
+    assert.equal(
+      await errorCode(cp.ec2.send(new DeleteSecurityGroupCommand({ GroupId: group }))),
+      "DependencyViolation",
+    );
+    await cp.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, Groups: [groups[0] as string] }));
+    await cp.ec2.send(new DeleteSecurityGroupCommand({ GroupId: group }));
+    assert.deepEqual(groupIdsOf(await describeInstance(id)), [groups[0]]);
+  });
+});
+
 describe("the aws CLI", () => {
   test("run-instances with two groups, describe-instances by group, modify-instance-attribute --groups, terminate", async () => {
     const web = await newGroup("cli-web");
