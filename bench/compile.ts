@@ -5,7 +5,7 @@
 //    script of the same host (aim: proportional to the change, not to the policy);
 //  - agent: resident memory of an agent process enforcing a large policy (aim: under 80 MB),
 //    with real nft in its own namespace when run as root, else with a discarding kernel.
-// Options: --hosts N (default 1000), --no-agent.
+// Options: --hosts N (default 1000), --no-agent, --discard-kernel (measure the agent without nft).
 
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -134,13 +134,16 @@ async function serveOne(instance: string, token: string) {
   };
 }
 
+/** The V8 flags docs/ringfence-agent.service starts the agent with (a small, steady heap). */
+const AGENT_NODE_FLAGS = ["--optimize-for-size", "--max-semi-space-size=1"];
+
 function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
   return { rssMb: round(kb("VmRSS") / 1024), peakMb: round(kb("VmHWM") / 1024) };
 }
 
-async function agentMemory(estate: Estate) {
+async function agentMemory(estate: Estate, discard: boolean) {
   const instance = "i-0000000000000large";
   const large = withLargeHost(estate, instance, 50);
   const policy = hostPolicyFor(large, instance) as HostPolicy;
@@ -148,7 +151,7 @@ async function agentMemory(estate: Estate) {
   const script = fullScript(table);
   const elements = table.sets.reduce((n, s) => n + s.elements.length, 0);
   const rules = table.chains.reduce((n, c) => n + c.rules.length, 0);
-  const root = process.getuid?.() === 0 && spawnSync("nft", ["--version"]).status === 0;
+  const root = !discard && process.getuid?.() === 0 && spawnSync("nft", ["--version"]).status === 0;
   const netns = root ? `rf-b-${randomBytes(3).toString("hex")}` : undefined;
   if (netns) spawnSync("ip", ["netns", "add", netns]);
   const token = randomBytes(16).toString("hex");
@@ -157,6 +160,7 @@ async function agentMemory(estate: Estate) {
   const child = spawn(
     process.execPath,
     [
+      ...AGENT_NODE_FLAGS,
       fileURLToPath(new URL("./compile-agent-child.js", import.meta.url)),
       controller.url,
       token,
@@ -197,7 +201,8 @@ async function agentMemory(estate: Estate) {
     await new Promise((r) => setTimeout(r, 2500)); // one drift check with the table in place
     const memory = memoryOf(child.pid as number);
     return {
-      kernel: netns ? "nft in a namespace" : "discarding (not root)",
+      kernel: netns ? "nft in a namespace" : "discarding",
+      nodeFlags: AGENT_NODE_FLAGS.join(" "),
       policyRules: policy.interfaces.reduce((n, i) => n + i.ingress.length + i.egress.length, 0),
       nftRules: rules,
       setElements: elements,
@@ -215,7 +220,11 @@ async function agentMemory(estate: Estate) {
 export async function run(options: BenchOptions): Promise<void> {
   const { values } = parseArgs({
     args: options.args,
-    options: { hosts: { type: "string" }, "no-agent": { type: "boolean" } },
+    options: {
+      hosts: { type: "string" },
+      "no-agent": { type: "boolean" },
+      "discard-kernel": { type: "boolean" },
+    },
   });
   const hosts = values.hosts ? Number(values.hosts) : 1000;
   const t0 = process.hrtime.bigint();
@@ -223,7 +232,7 @@ export async function run(options: BenchOptions): Promise<void> {
   const generateMs = round(ms(t0));
   const compile = compileFleet(estate, hosts);
   const delta = deltas(estate);
-  const agent = values["no-agent"] ? undefined : await agentMemory(estate);
+  const agent = values["no-agent"] ? undefined : await agentMemory(estate, values["discard-kernel"] === true);
   const result = {
     estate: {
       interfaces: estate.networkInterfaces.length,
@@ -257,7 +266,7 @@ export async function run(options: BenchOptions): Promise<void> {
         "agent: large policy",
         `${agent.policyRules} rules -> ${agent.nftRules} nft rules, ${agent.setElements} set elements, ${agent.fullScriptBytes} bytes`,
       ],
-      ["agent: kernel", agent.kernel],
+      ["agent: kernel, node flags", `${agent.kernel}, ${agent.nodeFlags}`],
       ["agent: RSS now / peak", `${agent.rssMb} MB / ${agent.peakMb} MB (aim < 80 MB)`],
     );
   }

@@ -4,6 +4,8 @@
 //   POST {controller}/ringfence/v1/agents/{id}/status             <- AgentStatus, answered 204
 // Both with `Authorization: Bearer {token}`.
 
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { HostPolicy } from "../compile/host-policy.js";
 
 export interface PolicyMessage {
@@ -55,6 +57,39 @@ function parseMessage(line: string): PolicyMessage {
   return { revision: value.revision, policy };
 }
 
+interface Exchange {
+  readonly status: number;
+  readonly body: AsyncIterable<Buffer>;
+  readonly text: () => Promise<string>;
+}
+
+/** One HTTP exchange with node's own client (lighter than fetch: the agent's memory matters). */
+function exchange(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const request = (target.protocol === "https:" ? httpsRequest : httpRequest)(
+      target,
+      { method: init.method, headers: init.headers, signal: init.signal },
+      (response: IncomingMessage) => {
+        resolve({
+          status: response.statusCode ?? 0,
+          body: response,
+          text: async () => {
+            const chunks: Buffer[] = [];
+            for await (const chunk of response) chunks.push(chunk as Buffer);
+            return Buffer.concat(chunks).toString("utf8");
+          },
+        });
+      },
+    );
+    request.on("error", reject);
+    request.end(init.body);
+  });
+}
+
 /**
  * Follows the policy stream until it ends, the signal aborts, or no line arrives for
  * `idleTimeoutMs` (a dead connection that TCP has not noticed yet). Resolves when the stream ends.
@@ -77,18 +112,18 @@ export async function watchPolicy(
   };
   try {
     armIdle();
-    const response = await fetch(agentUrl(endpoint, "policy?watch=true"), {
+    const response = await exchange(agentUrl(endpoint, "policy?watch=true"), {
+      method: "GET",
       headers: { authorization: `Bearer ${endpoint.token}`, accept: "application/x-ndjson" },
       signal: local.signal,
     });
-    if (!response.ok) {
+    if (response.status !== 200) {
       const body = (await response.text().catch(() => "")).slice(0, 300);
       throw new ControllerRefused(response.status, `controller answered ${response.status}: ${body}`.trim());
     }
-    if (!response.body) throw new Error("controller sent no body");
     const decoder = new TextDecoder();
     let buffer = "";
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of response.body) {
       armIdle();
       buffer += decoder.decode(chunk, { stream: true });
       let newline = buffer.indexOf("\n");
@@ -113,12 +148,14 @@ export async function reportStatus(
   status: AgentStatus,
   timeoutMs = 5000,
 ): Promise<void> {
-  const response = await fetch(agentUrl(endpoint, "status"), {
+  const response = await exchange(agentUrl(endpoint, "status"), {
     method: "POST",
     headers: { authorization: `Bearer ${endpoint.token}`, "content-type": "application/json" },
     body: JSON.stringify(status),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  await response.arrayBuffer().catch(() => undefined);
-  if (!response.ok) throw new ControllerRefused(response.status, `status report answered ${response.status}`);
+  await response.text().catch(() => "");
+  if (response.status < 200 || response.status > 299) {
+    throw new ControllerRefused(response.status, `status report answered ${response.status}`);
+  }
 }

@@ -5,6 +5,7 @@
 import { ADDRESS_BITS, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../net/address.js";
 import { parseCidr4, parseCidr6 } from "../net/cidr.js";
 import { type Interval, IntervalSet } from "../net/interval-set.js";
+import { formatIpv4Number, parseIpv4Number } from "../net/ipv4-number.js";
 import type { IpFamily } from "./nft-table.js";
 
 /** The interval of an address or CIDR text of the family, or undefined when it is not one. */
@@ -42,10 +43,60 @@ export function setElements(texts: readonly string[], family: IpFamily): string[
   const cache = normalised[family];
   let elements = cache.get(texts);
   if (!elements) {
-    elements = intervalElements(addressSpace(texts, family), family);
+    elements =
+      (family === 4 ? ipv4Elements(texts) : undefined) ??
+      intervalElements(addressSpace(texts, family), family);
     cache.set(texts, elements);
   }
   return elements;
+}
+
+/** The IPv4 interval of an element as numbers, or undefined when it is not one. */
+function ipv4Range(text: string): [number, number] | undefined {
+  const slash = text.indexOf("/");
+  if (slash >= 0) {
+    const base = parseIpv4Number(text.slice(0, slash));
+    const prefixText = text.slice(slash + 1);
+    const prefix = Number(prefixText);
+    if (base === undefined || !/^\d{1,2}$/.test(prefixText) || prefix > 32) return undefined;
+    const size = 2 ** (32 - prefix);
+    const lo = base - (base % size);
+    return [lo, lo + size - 1];
+  }
+  const dash = text.indexOf("-");
+  if (dash >= 0) {
+    const lo = parseIpv4Number(text.slice(0, dash));
+    const hi = parseIpv4Number(text.slice(dash + 1));
+    return lo === undefined || hi === undefined || lo > hi ? undefined : [lo, hi];
+  }
+  const value = parseIpv4Number(text);
+  return value === undefined ? undefined : [value, value];
+}
+
+/** setElements for IPv4 in plain numbers (the common, large case); same output as the bigint path. */
+function ipv4Elements(texts: readonly string[]): string[] {
+  const ranges: [number, number][] = [];
+  for (const text of texts) {
+    const range = ipv4Range(text);
+    if (range) ranges.push(range);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const range of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && range[0] <= last[1] + 1) {
+      if (range[1] > last[1]) last[1] = range[1];
+    } else {
+      merged.push([range[0], range[1]]);
+    }
+  }
+  return merged.map(([lo, hi]) => {
+    if (lo === hi) return formatIpv4Number(lo);
+    const size = hi - lo + 1;
+    const bits = Math.log2(size);
+    if (Number.isInteger(bits) && lo % size === 0) return `${formatIpv4Number(lo)}/${32 - bits}`;
+    return `${formatIpv4Number(lo)}-${formatIpv4Number(hi)}`;
+  });
 }
 
 export function intervalElements(space: IntervalSet, family: IpFamily): string[] {

@@ -66,8 +66,19 @@ function renderAction(action: NftAction): string {
   }
 }
 
-/** The text of a rule after `add rule inet ringfence CHAIN`. */
+const rendered = new WeakMap<NftRule, string>();
+
+/** The text of a rule after `add rule inet ringfence CHAIN` (kept per rule: deltas compare it). */
 export function renderRule(rule: NftRule): string {
+  let text = rendered.get(rule);
+  if (text === undefined) {
+    text = renderRuleText(rule);
+    rendered.set(rule, text);
+  }
+  return text;
+}
+
+function renderRuleText(rule: NftRule): string {
   const parts = rule.match.map(renderMatch);
   if (rule.counter) parts.push("counter");
   const action = renderAction(rule.action);

@@ -106,3 +106,38 @@ describe("hostPolicyFor", () => {
     assert.equal(policy?.interfaces[0]?.ingress.length, 1);
   });
 });
+
+describe("setElements", () => {
+  it("gives the same elements on the IPv4 number path as the bigint interval algebra", async () => {
+    const { addressSpace, intervalElements, setElements } = await import(
+      "../../src/compile/address-elements.js"
+    );
+    let seed = 99;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 300; round++) {
+      const texts: string[] = [];
+      for (let k = 0; k < next(12); k++) {
+        const a = `10.${next(3)}.${next(4)}.${next(256)}`;
+        const form = next(4);
+        texts.push(
+          form === 0
+            ? a
+            : form === 1
+              ? `${a}/${next(33)}`
+              : form === 2
+                ? `${a}-10.2.3.${next(256)}`
+                : "not-an-address",
+        );
+      }
+      const expected = intervalElements(addressSpace(texts, 4), 4);
+      assert.deepEqual(setElements(texts, 4), expected, JSON.stringify(texts));
+    }
+    assert.deepEqual(setElements(["0.0.0.0/0"], 4), ["0.0.0.0/0"]);
+    assert.deepEqual(setElements(["10.0.0.1", "10.0.0.2", "10.0.0.0"], 4), ["10.0.0.0-10.0.0.2"]);
+    assert.deepEqual(setElements(["10.0.0.2", "10.0.0.3"], 4), ["10.0.0.2/31"]);
+    assert.deepEqual(setElements(["010.0.0.1", "10.0.0.256", "10.0.0.0/33"], 4), []);
+  });
+});
