@@ -2,7 +2,7 @@
 // private address of one interface. Security groups never see them; the analysis does.
 
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
-import { checkId, newId, notFound } from "../../model/ids.js";
+import { checkId, newId } from "../../model/ids.js";
 import type { AddressRecord, InstanceRecord, NetworkInterfaceRecord } from "../../model/resources.js";
 import { parseIpv4 } from "../../net/address.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
@@ -87,12 +87,14 @@ const associateAddress: Action = (ctx) => {
   if (current && current.networkInterfaceId === eni.id && current.privateIp === privateIp) {
     return { AssociationId: current.id };
   }
-  if (current && ctx.params.bool("AllowReassociation") !== true) {
+  // In a VPC reassociation is automatic; AllowReassociation=false asks for an error instead.
+  if (current && ctx.params.bool("AllowReassociation") === false) {
     throw new Ec2Error(
       "Resource.AlreadyAssociated",
       `resource ${address.id} is already associated with associate-id ${current.id}`,
     );
   }
+
   // One Elastic IP per private address: an address already there moves off.
   for (const other of ctx.tx.scoped("address", ctx.account, ctx.region)) {
     if (
@@ -123,7 +125,8 @@ const disassociateAddress: Action = (ctx) => {
     address = [...ctx.tx.scoped("address", ctx.account, ctx.region)].find(
       (a) => a.association?.id === associationId,
     );
-    if (!address) throw notFound("association", associationId);
+    // Disassociating is idempotent: an association that is already gone is not an error.
+    if (!address) return {};
   } else if (publicIp) {
     address = addressByPublicIp(ctx, publicIp);
   } else {
