@@ -81,6 +81,27 @@ describe("labTopology", () => {
     assert.deepEqual([...topology.routers.keys()], [vpc]);
   });
 
+  it("configures every private address of the primary interface, primary first", () => {
+    const b = new EstateBuilder();
+    const vpc = b.vpc("10.41.0.0/16");
+    const s = b.subnet(vpc, "10.41.0.0/24");
+    const id = b.instance(s, "10.41.0.5", []);
+    const built = b.build();
+    const estate = {
+      ...built,
+      networkInterfaces: built.networkInterfaces.map((e) => ({
+        ...e,
+        privateIpv4: ["10.41.0.5", "10.41.0.6"],
+      })),
+    };
+    assert.deepEqual(
+      labTopology(estate)
+        .hosts.get(id)
+        ?.addresses.map((a) => a.address),
+      ["10.41.0.5", "10.41.0.6"],
+    );
+  });
+
   it("skips an address outside its subnet rather than configuring it", () => {
     const b = new EstateBuilder();
     const vpc = b.vpc("10.40.0.0/16");
