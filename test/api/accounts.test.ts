@@ -292,6 +292,28 @@ describe("isolation", () => {
     await b.send(new ReleaseAddressCommand({ AllocationId: bAddress.AllocationId }));
   });
 
+  test("the same account's other region does not see this region's resources either", async () => {
+    const west = cp.clientFor(cp.server.accessKeyId, cp.server.secretAccessKey, "us-west-2");
+    try {
+      assert.equal(
+        await errorCode(west.send(new DescribeVpcsCommand({ VpcIds: [a.vpc] }))),
+        "InvalidVpcID.NotFound",
+      );
+      assert.equal(
+        await errorCode(west.send(new DescribeInstancesCommand({ InstanceIds: [a.instance] }))),
+        "InvalidInstanceID.NotFound",
+      );
+      const groups = await west.send(new DescribeSecurityGroupsCommand({}));
+      assert.ok(!(groups.SecurityGroups ?? []).some((g) => g.GroupId === a.group));
+      const tags = await west.send(
+        new DescribeTagsCommand({ Filters: [{ Name: "key", Values: ["owner"] }] }),
+      );
+      assert.deepEqual(tags.Tags, []);
+    } finally {
+      west.destroy();
+    }
+  });
+
   test("quotas count per account; public addresses never collide across accounts; private ones may", async () => {
     // A: default + a.vpc, plus three more = 5, its limit.
     const extra: string[] = [];

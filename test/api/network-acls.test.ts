@@ -395,6 +395,36 @@ describe("DescribeNetworkAcls", () => {
   });
 });
 
+describe("ACL quota", () => {
+  test("200 ACLs per VPC, the default one included: the next is NetworkAclLimitExceeded", async () => {
+    // Another region of the same account: this region's VPC quota is used up by the tests above.
+    const client = cp.clientFor(cp.server.accessKeyId, cp.server.secretAccessKey, "eu-west-1");
+    try {
+      const vpc = await client.send(new CreateVpcCommand({ CidrBlock: "10.94.0.0/16" }));
+      const id = vpc.Vpc?.VpcId as string;
+      let created = 0;
+      let refusal = "";
+      while (created < 250) {
+        try {
+          await client.send(new CreateNetworkAclCommand({ VpcId: id }));
+          created++;
+        } catch (error) {
+          refusal = (error as Error).name;
+          break;
+        }
+      }
+      assert.equal(refusal, "NetworkAclLimitExceeded");
+      const acls = await client.send(
+        new DescribeNetworkAclsCommand({ Filters: [{ Name: "vpc-id", Values: [id] }] }),
+      );
+      assert.equal(acls.NetworkAcls?.length, 200);
+      assert.equal(created, 199);
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
 describe("the aws CLI", () => {
   test("create-network-acl, create-network-acl-entry (number and name), duplicate number, describe-network-acls", async () => {
     const created = await cp.aws(["create-network-acl", "--vpc-id", vpcId]);

@@ -242,6 +242,24 @@ describe("CreateTags and DescribeTags", () => {
     assert.ok(!keys.some((k) => k.startsWith("aws:")));
   });
 
+  test("keys are case-sensitive: Name and name are two tags", async () => {
+    const id = resources["network-acl"] as string;
+    await tag(
+      [id],
+      [
+        { Key: "Name", Value: "upper" },
+        { Key: "name", Value: "lower" },
+      ],
+    );
+    const tags = await tagsOf(id);
+    assert.equal(tags.Name, "upper");
+    assert.equal(tags.name, "lower");
+    await cp.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: "name" }] }));
+    const left = await tagsOf(id);
+    assert.equal(left.Name, "upper");
+    assert.equal(left.name, undefined);
+  });
+
   test("DryRun tags nothing", async () => {
     const vpc = resources.vpc as string;
     assert.equal(
