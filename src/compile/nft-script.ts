@@ -59,6 +59,8 @@ function renderAction(action: NftAction): string {
       return action.a;
     case "continue":
       return "";
+    case "jump":
+      return `jump ${action.chain}`;
     case "addr-vmap":
       return `${FAMILY_KEYWORD[action.family]} ${action.field} vmap @${action.map}`;
     case "l4proto-vmap":

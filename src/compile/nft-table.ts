@@ -61,6 +61,8 @@ export type NftAction =
   | { readonly a: "notrack" }
   /** Nothing but the counter (a tally before the chain policy). */
   | { readonly a: "continue" }
+  /** Run the chain, and continue here if it does not decide. */
+  | { readonly a: "jump"; readonly chain: string }
   | { readonly a: "addr-vmap"; readonly family: IpFamily; readonly field: AddressField; readonly map: string }
   | {
       readonly a: "l4proto-vmap";

@@ -4,8 +4,9 @@
 //   input/output      base chains, policy drop: loopback, ICMPv6 neighbour discovery and MLD,
 //                     established/related accepted, invalid dropped, then dispatch by the local
 //                     address (`ip daddr vmap @in_v4`) to the chain of the interface owning it.
-//   in_<eni>/out_<eni>   rules of protocol -1 and other protocol numbers, then a protocol vmap to
-//   in_<eni>_tcp ...     one chain per protocol holding that protocol's rules.
+//   in_<eni>/out_<eni>   a jump to the chain of each attached group, in group id order;
+//   gin_<group>/gout_<group>   the group's rules of protocol -1 and other numbers, then a protocol
+//   gin_<group>_tcp ...        vmap to one chain per protocol holding that protocol's rules.
 //   g_<group>_v4/_v6  members of a referenced group; p_<list>_v4 entries of a prefix list;
 //   c_<rule>          the CIDR of a CIDR rule. Membership and CIDR changes are element changes.
 //   raw_in/raw_out    `notrack` for untracked flows (see untrackedFlows), before conntrack.
@@ -59,8 +60,12 @@ export function prefixListSetName(prefixListId: string, family: IpFamily): strin
 export function cidrSetName(ruleId: string, family: IpFamily): string {
   return `c_${nftName(ruleId)}_v${family}`;
 }
-export function interfaceChainName(direction: RuleDirection, eniId: string, protocol?: string): string {
-  const base = `${direction === "ingress" ? "in" : "out"}_${nftName(eniId)}`;
+export function interfaceChainName(direction: RuleDirection, eniId: string): string {
+  return `${direction === "ingress" ? "in" : "out"}_${nftName(eniId)}`;
+}
+
+export function groupChainName(direction: RuleDirection, groupId: string, protocol?: string): string {
+  const base = `${direction === "ingress" ? "gin" : "gout"}_${nftName(groupId)}`;
   return protocol ? `${base}_${protocol}` : base;
 }
 
@@ -125,6 +130,7 @@ class TableBuilder {
   };
   readonly rawIn: NftRule[] = [];
   readonly rawOut: NftRule[] = [];
+  private readonly groupChains = new Set<string>();
 
   private readonly groups: Map<string, GroupMembers>;
   private readonly prefixLists: Map<string, PrefixListEntries>;
@@ -163,62 +169,81 @@ class TableBuilder {
   addInterface(iface: HostInterface): void {
     for (const direction of ["ingress", "egress"] as const) {
       const rules = direction === "ingress" ? iface.ingress : iface.egress;
-      const field: AddressField = direction === "ingress" ? "saddr" : "daddr";
-      const main: NftRule[] = [];
-      const byProtocol = new Map<string, NftRule[]>();
-      for (const rule of rules) {
-        for (const family of [4, 6] as const) {
-          const set = this.peerSet(rule, family);
-          if (!set) continue;
-          const match: NftMatch[] = [{ m: "addr-set", family, field, set }];
-          const tagged = (m: NftMatch[]): NftRule => ({
-            match: m,
-            action: { a: "accept" },
-            counter: true,
-            comment: rule.id,
-          });
-          const name = PROTOCOL_NAMES.get(rule.protocol);
-          if (rule.protocol === -1) {
-            main.push(tagged(match));
-          } else if (name === "tcp" || name === "udp") {
-            // the evaluator's `from <= port <= to` over real ports
-            const from = Math.max(0, rule.fromPort);
-            const to = Math.min(65535, rule.toPort);
-            if (from > to) continue;
-            const port: NftMatch[] =
-              from === 0 && to === 65535 ? [] : [{ m: "port", protocol: name, field: "dport", from, to }];
-            pushTo(byProtocol, name, tagged([...match, ...port]));
-          } else if (name === "icmp" || name === "icmpv6") {
-            // -1 is "any" for type and code alike
-            const icmp: NftMatch = {
-              m: "icmp",
-              v6: name === "icmpv6",
-              ...(rule.fromPort !== -1 ? { type: rule.fromPort } : {}),
-              ...(rule.toPort !== -1 ? { code: rule.toPort } : {}),
-            };
-            const typed = icmp.type !== undefined || icmp.code !== undefined;
-            pushTo(byProtocol, name, tagged(typed ? [...match, icmp] : match));
-          } else {
-            main.push(tagged([...match, { m: "l4proto", protocols: [rule.protocol] }]));
-          }
+      const byGroup = new Map<string, HostRule[]>(iface.groupIds.map((g) => [g, []]));
+      for (const rule of rules) pushTo(byGroup, rule.groupId, rule);
+      const jumps: NftRule[] = [];
+      for (const groupId of [...byGroup.keys()].sort(compareText)) {
+        const chain = groupChainName(direction, groupId);
+        if (!this.groupChains.has(chain)) {
+          this.groupChains.add(chain);
+          this.addGroupChains(direction, groupId, byGroup.get(groupId) ?? []);
         }
+        jumps.push({ match: [], action: { a: "jump", chain }, counter: false });
       }
-      const entries: { protocol: number; chain: string }[] = [];
-      for (const protocol of [...byProtocol.keys()].sort(compareText)) {
-        const chain = interfaceChainName(direction, iface.id, protocol);
-        this.chains.push({ name: chain, rules: byProtocol.get(protocol) ?? [] });
-        entries.push({ protocol: PROTOCOL[protocol as keyof typeof PROTOCOL], chain });
-      }
-      entries.sort((a, b) => a.protocol - b.protocol);
-      if (entries.length > 0)
-        main.push({ match: [], action: { a: "l4proto-vmap", entries }, counter: false });
       const chain = interfaceChainName(direction, iface.id);
-      this.chains.push({ name: chain, rules: main });
+      this.chains.push({ name: chain, rules: jumps });
       const side = direction === "ingress" ? "in" : "out";
       for (const address of iface.ipv4) this.maps[side][4].push({ address, chain });
       for (const address of iface.ipv6) this.maps[side][6].push({ address, chain });
     }
     for (const flow of untrackedFlows(iface)) this.addUntracked(iface, flow);
+  }
+
+  /**
+   * The chains of one group's rules in one direction, shared by every interface of the host that
+   * carries the group: `gin_<group>` (protocol -1 and other numbers, then a protocol vmap) and
+   * `gin_<group>_tcp` etc. A rule change rewrites only its group's chain of its protocol.
+   */
+  private addGroupChains(direction: RuleDirection, groupId: string, rules: readonly HostRule[]): void {
+    const field: AddressField = direction === "ingress" ? "saddr" : "daddr";
+    const main: NftRule[] = [];
+    const byProtocol = new Map<string, NftRule[]>();
+    for (const rule of rules) {
+      for (const family of [4, 6] as const) {
+        const set = this.peerSet(rule, family);
+        if (!set) continue;
+        const match: NftMatch[] = [{ m: "addr-set", family, field, set }];
+        const tagged = (m: NftMatch[]): NftRule => ({
+          match: m,
+          action: { a: "accept" },
+          counter: true,
+          comment: rule.id,
+        });
+        const name = PROTOCOL_NAMES.get(rule.protocol);
+        if (rule.protocol === -1) {
+          main.push(tagged(match));
+        } else if (name === "tcp" || name === "udp") {
+          // the evaluator's `from <= port <= to` over real ports
+          const from = Math.max(0, rule.fromPort);
+          const to = Math.min(65535, rule.toPort);
+          if (from > to) continue;
+          const port: NftMatch[] =
+            from === 0 && to === 65535 ? [] : [{ m: "port", protocol: name, field: "dport", from, to }];
+          pushTo(byProtocol, name, tagged([...match, ...port]));
+        } else if (name === "icmp" || name === "icmpv6") {
+          // -1 is "any" for type and code alike
+          const icmp: NftMatch = {
+            m: "icmp",
+            v6: name === "icmpv6",
+            ...(rule.fromPort !== -1 ? { type: rule.fromPort } : {}),
+            ...(rule.toPort !== -1 ? { code: rule.toPort } : {}),
+          };
+          const typed = icmp.type !== undefined || icmp.code !== undefined;
+          pushTo(byProtocol, name, tagged(typed ? [...match, icmp] : match));
+        } else {
+          main.push(tagged([...match, { m: "l4proto", protocols: [rule.protocol] }]));
+        }
+      }
+    }
+    const entries: { protocol: number; chain: string }[] = [];
+    for (const protocol of [...byProtocol.keys()].sort(compareText)) {
+      const chain = groupChainName(direction, groupId, protocol);
+      this.chains.push({ name: chain, rules: byProtocol.get(protocol) ?? [] });
+      entries.push({ protocol: PROTOCOL[protocol as keyof typeof PROTOCOL], chain });
+    }
+    entries.sort((a, b) => a.protocol - b.protocol);
+    if (entries.length > 0) main.push({ match: [], action: { a: "l4proto-vmap", entries }, counter: false });
+    this.chains.push({ name: groupChainName(direction, groupId), rules: main });
   }
 
   private addUntracked(iface: HostInterface, flow: UntrackedFlow): void {

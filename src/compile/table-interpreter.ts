@@ -132,6 +132,10 @@ function runAction(view: CompiledView, packet: Packet, rule: NftRule, marks: { n
       return undefined;
     case "continue":
       return undefined;
+    case "jump": {
+      const chain = view.chains.get(action.chain);
+      return chain ? runChain(view, packet, chain, marks) : undefined;
+    }
     case "addr-vmap": {
       if (packet.family !== action.family) return undefined;
       const value = addressOf(packet, action.field);

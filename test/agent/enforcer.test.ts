@@ -35,7 +35,7 @@ describe("HostEnforcer", () => {
     assert.equal(outcome.mode, "full");
     assert.equal(outcome.fellBack, true);
     assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.10"]);
-    assert.ok(kernel.rules("in_eni-web_tcp")?.[0]?.includes("tcp dport 2222"));
+    assert.ok(kernel.rules("gin_sg-web_tcp")?.[0]?.includes("tcp dport 2222"));
   });
 
   it("keeps the previous table and revision when even the full replacement fails", async () => {

@@ -82,11 +82,11 @@ describe("tableDelta", () => {
     };
     const after = { ...before, securityGroups: [changed, ...before.securityGroups.slice(1)] };
     const d = lines(tableDelta(tableOf(before, "i-web"), tableOf(after, "i-web")).script);
-    assert.equal(d[0], "flush chain inet ringfence in_eni-web_tcp");
+    assert.equal(d[0], "flush chain inet ringfence gin_sg-web_tcp");
     // the flush and the chain's three rules (sgr-ssh has an IPv4 and an IPv6 rule)
     assert.equal(d.length, 4, d.join("\n"));
     assert.ok(
-      d.every((l) => l.includes("in_eni-web_tcp")),
+      d.every((l) => l.includes("gin_sg-web_tcp")),
       d.join("\n"),
     );
     assert.ok(d.some((l) => l.includes("tcp dport 8080 counter accept")));
