@@ -248,6 +248,12 @@ describe("CreateVpc", () => {
 
   test("DryRun answers DryRunOperation and creates nothing; a DryRun of an invalid request gives the real error", async () => {
     const before = await cp.ec2.send(new DescribeVpcsCommand({}));
+    try {
+      await cp.ec2.send(new CreateVpcCommand({ CidrBlock: "10.99.0.0/16", DryRun: true }));
+      assert.fail("a dry run succeeded");
+    } catch (error) {
+      assert.equal((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, 412);
+    }
     assert.equal(
       await errorCode(cp.ec2.send(new CreateVpcCommand({ CidrBlock: "10.99.0.0/16", DryRun: true }))),
       "DryRunOperation",
