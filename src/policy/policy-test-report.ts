@@ -13,7 +13,7 @@ export function formatPolicyReport(report: PolicyTestReport): string {
     for (const e of r.expectations) {
       lines.push(`    ${e.outcome.padEnd(7)}  ${e.expectation}: ${e.message}`);
       for (const f of e.failures.slice(0, MAX_EXPLAINED)) {
-        lines.push(...f.explanation.split("\n").map((l) => `        ${l}`));
+        lines.push(...(f.explanation ?? "").split("\n").map((l) => `        ${l}`));
       }
       if (e.failures.length > MAX_EXPLAINED) {
         lines.push(`        (${e.failures.length - MAX_EXPLAINED} more failing pair(s) not explained)`);
@@ -56,9 +56,10 @@ export function toJUnitXml(report: PolicyTestReport, suiteName = "ringfence poli
     for (const r of results) {
       for (const e of r.expectations) {
         const open = `    <testcase classname="${xmlEscape(`${file}: ${r.name}`)}" name="${xmlEscape(e.expectation)}">`;
-        const detail = [e.message, ...e.failures.slice(0, MAX_EXPLAINED).map((f) => f.explanation)].join(
-          "\n\n",
-        );
+        const detail = [
+          e.message,
+          ...e.failures.slice(0, MAX_EXPLAINED).map((f) => f.explanation ?? ""),
+        ].join("\n\n");
         if (e.outcome === "PASS") cases.push(`${open}</testcase>`);
         else if (e.outcome === "ERROR") {
           suiteErrors++;

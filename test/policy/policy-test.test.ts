@@ -289,6 +289,25 @@ describe("policy test outcomes", () => {
     );
   });
 
+  it("samples the internet once per range the destination's rules tell apart", () => {
+    // sg-bastion admits tcp/22 from 52.10.0.0/24 only; acl-open allows all. The internet is thus
+    // cut into below the office (first public address 1.0.0.0), the office (52.10.0.0) and
+    // above it (52.10.1.0): three pairs, of which only the office one gets in.
+    const r = checkPolicyTest(SHOP, {
+      name: "t",
+      from: ["internet"],
+      to: ["eni-bastion"],
+      permits: ["tcp/22"],
+    });
+    const e = r.expectations[0];
+    assert.equal(e?.outcome, "PARTIAL");
+    assert.equal(e?.checkedPairs, 3);
+    assert.deepEqual(
+      e?.failures.map((f) => f.source),
+      ["1.0.0.0", "52.10.1.0"],
+    );
+  });
+
   it("is an ERROR when a selector is unknown or matches nothing", () => {
     const unknown = checkPolicyTest(SHOP, {
       name: "t",
