@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fullReplacement, tableDelta } from "../src/compile/delta.js";
@@ -28,30 +29,41 @@ function ms(start: bigint): number {
 }
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-function compileFleet(estate: Estate, hosts: number) {
-  const t0 = process.hrtime.bigint();
-  const index = PolicyIndex.build(estate);
-  const indexMs = ms(t0);
-  const t1 = process.hrtime.bigint();
+function compileHosts(index: PolicyIndex, estate: Estate, hosts: number) {
+  const step = Math.max(1, Math.floor(estate.instances.length / hosts));
   let bytes = 0;
   let statements = 0;
-  const step = Math.max(1, Math.floor(estate.instances.length / hosts));
   let compiled = 0;
+  const start = process.hrtime.bigint();
   for (let i = 0; compiled < hosts && i < estate.instances.length; i += step, compiled++) {
     const policy = hostPolicyFromIndex(index, instanceId(i)) as HostPolicy;
     const script = fullScript(compileHostPolicy(policy));
     bytes += script.length;
-    statements += script.split("\n").length - 1;
+    for (let k = script.indexOf("\n"); k >= 0; k = script.indexOf("\n", k + 1)) statements++;
   }
-  const compileMs = ms(t1);
+  return { compiled, ms: ms(start), bytes, statements };
+}
+
+/**
+ * Index once, then every host's policy, table and full script. The first pass pays for JIT
+ * warm-up and for deriving each group's member set once per index; the second pass (the same
+ * hosts again, as a controller does on the next change) shows the steady state.
+ */
+function compileFleet(estate: Estate, hosts: number) {
+  const t0 = process.hrtime.bigint();
+  const index = PolicyIndex.build(estate);
+  const indexMs = ms(t0);
+  const first = compileHosts(index, estate, hosts);
+  const second = compileHosts(index, estate, hosts);
   return {
-    hosts: compiled,
+    hosts: first.compiled,
     indexMs: round(indexMs),
-    compileMs: round(compileMs),
-    totalMs: round(indexMs + compileMs),
-    perHostMs: round(compileMs / compiled, 3),
-    avgScriptBytes: Math.round(bytes / compiled),
-    avgStatements: Math.round(statements / compiled),
+    compileMs: round(first.ms),
+    totalMs: round(indexMs + first.ms),
+    perHostMs: round(first.ms / first.compiled, 3),
+    secondPassMs: round(second.ms),
+    avgScriptBytes: Math.round(first.bytes / first.compiled),
+    avgStatements: Math.round(first.statements / first.compiled),
   };
 }
 
@@ -234,6 +246,8 @@ export async function run(options: BenchOptions): Promise<void> {
   const delta = deltas(estate);
   const agent = values["no-agent"] ? undefined : await agentMemory(estate, values["discard-kernel"] === true);
   const result = {
+    loadAverage: round(loadavg()[0] ?? 0, 2),
+    cpus: cpus().length,
     estate: {
       interfaces: estate.networkInterfaces.length,
       groups: estate.securityGroups.length,
@@ -252,6 +266,8 @@ export async function run(options: BenchOptions): Promise<void> {
     ["policy index (once)", `${compile.indexMs} ms`],
     [`compile ${compile.hosts} hosts`, `${compile.compileMs} ms (${compile.perHostMs} ms/host)`],
     ["index + compile", `${compile.totalMs} ms (aim < 1000 ms)`],
+    ["compile again (warm)", `${compile.secondPassMs} ms`],
+    ["load average (1 min)", `${result.loadAverage} on ${result.cpus} CPUs`],
     ["avg full script", `${compile.avgScriptBytes} bytes, ${compile.avgStatements} statements`],
     ["full script of host 0", `${delta.fullBytes} bytes, ${delta.fullStatements} statements`],
     ["delta: one rule change", `${delta.ruleChangeBytes} bytes, ${delta.ruleChangeStatements} statements`],

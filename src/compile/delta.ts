@@ -14,7 +14,7 @@ import {
   elementStatements,
   fullScript,
   mapElement,
-  renderRule,
+  renderRuleOnce,
   ruleStatements,
   TABLE,
 } from "./nft-script.js";
@@ -31,7 +31,7 @@ function sameHook(a: NftHook | undefined, b: NftHook | undefined): boolean {
 }
 
 function chainText(chain: NftChain): string[] {
-  return chain.rules.map(renderRule);
+  return chain.rules.map(renderRuleOnce);
 }
 
 function difference(a: readonly string[], b: readonly string[]): string[] {

@@ -70,17 +70,22 @@ function renderAction(action: NftAction): string {
 
 const rendered = new WeakMap<NftRule, string>();
 
-/** The text of a rule after `add rule inet ringfence CHAIN` (kept per rule: deltas compare it). */
-export function renderRule(rule: NftRule): string {
+/**
+ * The text of a rule, remembered per rule object: the agent's deltas compare the previous table's
+ * rules again and again. (Full scripts use renderRule, which remembers nothing: a fleet compile
+ * would fill the weak map with rules nobody asks for twice.)
+ */
+export function renderRuleOnce(rule: NftRule): string {
   let text = rendered.get(rule);
   if (text === undefined) {
-    text = renderRuleText(rule);
+    text = renderRule(rule);
     rendered.set(rule, text);
   }
   return text;
 }
 
-function renderRuleText(rule: NftRule): string {
+/** The text of a rule after `add rule inet ringfence CHAIN`. */
+export function renderRule(rule: NftRule): string {
   const parts = rule.match.map(renderMatch);
   if (rule.counter) parts.push("counter");
   const action = renderAction(rule.action);
@@ -121,7 +126,8 @@ export function mapElement(entry: { address: string; chain: string }): string {
 }
 
 export function ruleStatements(chain: NftChain): string[] {
-  return chain.rules.map((rule) => `add rule ${TABLE} ${chain.name} ${renderRule(rule)}`);
+  const prefix = `add rule ${TABLE} ${chain.name} `;
+  return chain.rules.map((rule) => prefix + renderRule(rule));
 }
 
 /** The statements that build the table's content into an existing, empty table. */
@@ -146,12 +152,7 @@ export function tableContentStatements(table: NftTable): string[] {
  * without the table.
  */
 export function fullScript(table: NftTable): string {
-  return [
-    `add table ${TABLE}`,
-    `delete table ${TABLE}`,
-    `add table ${TABLE}`,
-    ...tableContentStatements(table),
-  ]
-    .map((l) => `${l}\n`)
-    .join("");
+  const lines = [`add table ${TABLE}`, `delete table ${TABLE}`, `add table ${TABLE}`];
+  for (const line of tableContentStatements(table)) lines.push(line);
+  return `${lines.join("\n")}\n`;
 }
