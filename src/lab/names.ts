@@ -41,7 +41,3 @@ export function stableMac(id: string): string {
 
 /** The instance-side end of its veth, as on an EC2 instance. */
 export const INSTANCE_INTERFACE = "eth0";
-
-export function isLabNamespace(name: string): boolean {
-  return name.startsWith(LAB_PREFIX);
-}
