@@ -254,6 +254,14 @@ describe("default, unused and stale groups", () => {
     );
   });
 
+  it("reports unused groups only as info when the estate has no interfaces at all", () => {
+    const found = only(lintEstate({ ...EMPTY_ESTATE, securityGroups: [sg("sg-idle", [])] }), "unused-group");
+    assert.deepEqual(
+      found.map((f) => [f.resource, f.severity]),
+      [["sg-idle", "info"]],
+    );
+  });
+
   it("reports references to missing groups, lower for another account", () => {
     const found = run(
       [

@@ -356,6 +356,70 @@ describe("policy test outcomes", () => {
   });
 });
 
+describe("IP families", () => {
+  // eni-a and eni-b have an IPv4 and an IPv6 address; sg-b admits tcp/443 from 10.0.0.0/8 only,
+  // and ICMPv6 echo (type 128) from anywhere in IPv6.
+  const dual = (id: string, v4: string, v6: string, groupId: string): NetworkInterface => ({
+    ...eni(id, "subnet-dual", v4, [groupId]),
+    ipv6: [v6],
+  });
+  const out6 = {
+    ...rule("egress", "-1", -1, -1, "0.0.0.0/0", "sgr-a-out6"),
+    peer: { kind: "ipv6" as const, cidr: "::/0" },
+  };
+  const ping6 = {
+    ...rule("ingress", "icmpv6", 128, -1, "0.0.0.0/0", "sgr-b-ping6"),
+    peer: { kind: "ipv6" as const, cidr: "::/0" },
+  };
+  const DUAL: Estate = {
+    ...EMPTY_ESTATE,
+    securityGroups: [
+      sg("sg-a", "a", [out6]),
+      sg("sg-b", "b", [rule("ingress", "tcp", 443, 443, "10.0.0.0/8", "sgr-b-443"), ping6]),
+    ],
+    networkInterfaces: [
+      dual("eni-a", "10.1.0.1", "2001:db8::1", "sg-a"),
+      dual("eni-b", "10.1.0.2", "2001:db8::2", "sg-b"),
+    ],
+  };
+
+  it("checks each family both ends have, and only one when asked", () => {
+    const both = checkPolicyTest(DUAL, { name: "t", from: ["eni-a"], to: ["eni-b"], permits: ["tcp/443"] });
+    assert.equal(both.outcome, "PARTIAL");
+    assert.deepEqual(
+      both.expectations[0]?.failures.map((f) => f.family),
+      [6],
+    );
+    const v4 = checkPolicyTest(DUAL, {
+      name: "t",
+      from: ["eni-a"],
+      to: ["eni-b"],
+      permits: ["tcp/443"],
+      family: 4,
+    });
+    assert.equal(v4.outcome, "PASS");
+    const v6 = checkPolicyTest(DUAL, {
+      name: "t",
+      from: ["eni-a"],
+      to: ["eni-b"],
+      permits: ["tcp/443"],
+      family: 6,
+    });
+    assert.equal(v6.outcome, "FAIL");
+  });
+
+  it("reads icmp as icmpv6 in IPv6 flows", () => {
+    const r = checkPolicyTest(DUAL, {
+      name: "t",
+      from: ["eni-a"],
+      to: ["eni-b"],
+      permits: ["icmp/128"],
+      family: 6,
+    });
+    assert.equal(r.outcome, "PASS");
+  });
+});
+
 describe("TypeScript assertions", () => {
   it("return on success and throw PolicyTestFailure with the explanation otherwise", () => {
     expectPermits(SHOP, "eni-app1", "group:dbserver", "tcp/3306");
