@@ -13,6 +13,7 @@ import {
   DescribeAddressesCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
+  DetachNetworkInterfaceCommand,
   DisassociateAddressCommand,
   type EC2Client,
   ReleaseAddressCommand,
@@ -193,9 +194,7 @@ describe("AssociateAddress", () => {
     );
   });
 
-  test("DisassociateAddress is idempotent: a second call succeeds", {
-    todo: "bug: a second DisassociateAddress answers InvalidAssociationID.NotFound",
-  }, async () => {
+  test("DisassociateAddress is idempotent: a second call succeeds", async () => {
     const { instanceId } = await launch(subnetId);
     const address = await allocate();
     const out = await cp.ec2.send(
@@ -243,9 +242,7 @@ describe("AssociateAddress", () => {
     await release(address.AllocationId);
   });
 
-  test("without AllowReassociation an associated address moves (reassociation is automatic in a VPC)", {
-    todo: "bug: omitting AllowReassociation answers Resource.AlreadyAssociated instead of moving the address",
-  }, async () => {
+  test("without AllowReassociation an associated address moves (reassociation is automatic in a VPC)", async () => {
     const first = await launch(subnetId);
     const second = await launch(subnetId);
     const address = await allocate();
@@ -298,6 +295,49 @@ describe("AssociateAddress", () => {
     );
     await cp.ec2.send(new DisassociateAddressCommand({ AssociationId: described.AssociationId }));
     await release(address.AllocationId);
+  });
+
+  test("an address on an interface follows the interface's attachment: InstanceId appears on attach, goes on detach", {
+    todo: "bug: DescribeAddresses keeps the InstanceId from association time (missing after attach, stale after detach)",
+  }, async () => {
+    const { instanceId } = await launch(subnetId);
+    const eni = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }));
+    const eniId = eni.NetworkInterface?.NetworkInterfaceId as string;
+    const address = await allocate();
+    try {
+      await cp.ec2.send(
+        new AssociateAddressCommand({ AllocationId: address.AllocationId, NetworkInterfaceId: eniId }),
+      );
+      assert.equal((await describeAddress(address.AllocationId)).InstanceId, undefined);
+      const attached = await cp.ec2.send(
+        new AttachNetworkInterfaceCommand({
+          NetworkInterfaceId: eniId,
+          InstanceId: instanceId,
+          DeviceIndex: 1,
+        }),
+      );
+      assert.equal(
+        (await describeAddress(address.AllocationId)).InstanceId,
+        instanceId,
+        "attached: the instance shows",
+      );
+      const byInstance = await cp.ec2.send(
+        new DescribeAddressesCommand({ Filters: [{ Name: "instance-id", Values: [instanceId] }] }),
+      );
+      assert.deepEqual(
+        byInstance.Addresses?.map((a) => a.AllocationId),
+        [address.AllocationId],
+      );
+      await cp.ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: attached.AttachmentId }));
+      assert.equal(
+        (await describeAddress(address.AllocationId)).InstanceId,
+        undefined,
+        "detached: no instance",
+      );
+    } finally {
+      await cp.ec2.send(new DisassociateAddressCommand({ PublicIp: address.PublicIp }));
+      await release(address.AllocationId);
+    }
   });
 
   test("refused requests: instance and interface together, two interfaces, unknown and malformed ids", async () => {
@@ -408,12 +448,6 @@ describe("ReleaseAddress and DisassociateAddress", () => {
     assert.equal(
       await errorCode(cp.ec2.send(new DescribeAddressesCommand({ PublicIps: ["not-an-ip"] }))),
       "InvalidAddress.Malformed",
-    );
-    assert.equal(
-      await errorCode(
-        cp.ec2.send(new DisassociateAddressCommand({ AssociationId: "eipassoc-0123456789abcdef0" })),
-      ),
-      "InvalidAssociationID.NotFound",
     );
     assert.equal(
       await errorCode(cp.ec2.send(new DisassociateAddressCommand({ AssociationId: "eipassoc-x" }))),

@@ -390,6 +390,14 @@ describe("DescribeInstances", () => {
       [running, stopped].sort(),
     );
     assert.deepEqual(await ids([{ Name: "instance.group-id", Values: [group] }]), [running, stopped].sort());
+    assert.deepEqual(
+      await ids([{ Name: "instance.group-name", Values: ["app-3"] }]),
+      [running, stopped].sort(),
+    );
+    assert.deepEqual(
+      await ids([{ Name: "private-ip-address", Values: ["10.30.3.*"] }]),
+      [running, stopped].sort(),
+    );
     assert.equal(
       await errorCode(
         cp.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "no-such-filter", Values: ["x"] }] })),
