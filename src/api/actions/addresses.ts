@@ -3,7 +3,7 @@
 
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
-import type { AddressRecord, InstanceRecord, NetworkInterfaceRecord } from "../../model/resources.js";
+import type { AddressRecord, NetworkInterfaceRecord } from "../../model/resources.js";
 import { parseIpv4 } from "../../net/address.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
 import { applyFilters, type FilterFields } from "../filters.js";

@@ -52,7 +52,7 @@ export class SubnetAddresses {
   claim(requested: string): string {
     const ip = parseIp(requested);
     const cidr = parseCidr4(this.subnet.cidr)?.cidr;
-    if (!ip || ip.family !== 4)
+    if (ip?.family !== 4)
       throw invalidValue(`Value (${requested}) for parameter privateIpAddress is invalid.`);
     if (!cidr || !cidrContains(cidr, ip)) {
       throw invalidValue(`Address ${requested} does not fall within the subnet's address range`);
@@ -326,7 +326,6 @@ const ENI_FILTERS = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> =
   "availability-zone": (e) => [e.availabilityZone],
   "private-ip-address": (e) => e.privateIps,
   "addresses.private-ip-address": (e) => e.privateIps,
-  "addresses.primary": (e) => [true],
   "ipv6-addresses.ipv6-address": (e) => e.ipv6Addresses,
   "attachment.instance-id": (e) => [e.attachment?.instanceId],
   "attachment.device-index": (e) => [e.attachment?.deviceIndex],

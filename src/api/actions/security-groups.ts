@@ -321,16 +321,16 @@ const GROUP_ITEM = resolve(
 /** Records are immutable, so a group's XML is rendered once per version of it. */
 const renderedGroups = new WeakMap<GroupRecord, EncodedXml>();
 
-function renderedGroup(ctx: ActionContext, group: GroupRecord): EncodedXml {
+function renderedGroup(_ctx: ActionContext, group: GroupRecord): EncodedXml {
   let xml = renderedGroups.get(group);
   if (!xml) {
-    xml = encodeFragment(GROUP_ITEM, presentGroup(ctx, group));
+    xml = encodeFragment(GROUP_ITEM, presentGroup(group));
     renderedGroups.set(group, xml);
   }
   return xml;
 }
 
-export function presentGroup(ctx: ActionContext, group: GroupRecord) {
+export function presentGroup(group: GroupRecord) {
   return {
     OwnerId: group.account,
     GroupId: group.id,
@@ -503,7 +503,7 @@ function presentRevoked(group: GroupRecord, rule: RuleRecord) {
   };
 }
 
-function rulesById(ctx: ActionContext, group: GroupRecord, egress: boolean, ids: string[]): RuleRecord[] {
+function rulesById(group: GroupRecord, egress: boolean, ids: string[]): RuleRecord[] {
   return ids.map((id) => {
     checkId("rule", id);
     const rule = group.rules.find((r) => r.id === id && r.egress === egress);
@@ -524,7 +524,7 @@ function revoke(egress: boolean): Action {
           "The parameter SecurityGroupRuleId cannot be used with the parameter IpPermissions",
         );
       }
-      revoked = rulesById(ctx, group, egress, ruleIds);
+      revoked = rulesById(group, egress, ruleIds);
     } else {
       const specs = requestedRules(ctx, group, egress, true);
       const byKey = new Map(group.rules.map((r) => [ruleKey(r), r]));
@@ -657,7 +657,7 @@ function updateDescriptions(egress: boolean): Action {
     if (byId.length > 0) {
       for (const entry of byId) {
         const id = entry.requiredString("SecurityGroupRuleId", `${entry.path}.SecurityGroupRuleId`);
-        const [rule] = rulesById(ctx, group, egress, [id]);
+        const [rule] = rulesById(group, egress, [id]);
         descriptions.set((rule as RuleRecord).id, checkRuleDescription(entry.string("Description")));
       }
     } else {

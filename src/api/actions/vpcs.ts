@@ -367,7 +367,7 @@ const createSubnet: Action = (ctx) => {
   if (ipv6Text !== undefined) {
     const v6 = parseCidr6(ipv6Text)?.cidr;
     const vpcV6 = vpc.ipv6Cidr ? parseCidr6(vpc.ipv6Cidr)?.cidr : undefined;
-    if (!v6 || v6.prefix !== 64 || !vpcV6 || !cidrCovers(vpcV6, v6)) {
+    if (v6?.prefix !== 64 || !vpcV6 || !cidrCovers(vpcV6, v6)) {
       throw new Ec2Error("InvalidSubnet.Range", `The IPv6 CIDR '${ipv6Text}' is invalid.`);
     }
     ipv6Cidr = formatCidr(v6);
