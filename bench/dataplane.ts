@@ -2,8 +2,8 @@
 // of a large estate (1,000 groups, 20,000 rules, 10,000 group members) compiled for the server
 // instance, measured side by side in alternating rounds, with the ratio. The client and the echo
 // server are the lab's Node probe agents, so the absolute rates are theirs; the ratio is the cost
-// of the firewall. Each connection is a full
-// connect, one echo round trip and close. Needs root: it creates and removes its own namespaces.
+// of the firewall. Each connection is a full connect, one echo round trip and close. Needs root:
+// it creates and removes its own namespaces.
 
 import { randomBytes } from "node:crypto";
 import { hostPolicyFor } from "../src/compile/host-policy.js";
@@ -339,7 +339,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
       `${"policy".padEnd(14)}${String(result.policyConnPerSec).padStart(10)}   ${policyRates.map(Math.round).join(" ")}`,
     );
     console.log(
-      `${"ratio".padEnd(14)}${result.ratio.toFixed(3).padStart(10)}   failed connections: ${failed}`,
+      `${"ratio".padEnd(14)}${result.ratio.toFixed(3).padStart(10)}   median of per-round ratios (ratio of medians ${result.ratioOfMedians.toFixed(3)}); failed connections: ${failed}`,
     );
     if (json) console.log(JSON.stringify(result));
   } finally {
