@@ -11,6 +11,8 @@ import {
   CreateSubnetCommand,
   CreateVpcCommand,
   DeleteNetworkInterfaceCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupsCommand,
   DetachNetworkInterfaceCommand,
@@ -214,6 +216,35 @@ describe("ModifyNetworkInterfaceAttribute", () => {
       ),
       "InvalidNetworkInterfaceID.NotFound",
     );
+  });
+
+  test("changing the primary interface's groups changes the instance's groups (groupSet mirrors device 0)", async () => {
+    const run = await cp.ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGE,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnetId,
+        SecurityGroupIds: [groups[0] as string],
+      }),
+    );
+    const instanceId = run.Instances?.[0]?.InstanceId as string;
+    const primary = run.Instances?.[0]?.NetworkInterfaces?.[0]?.NetworkInterfaceId as string;
+    await cp.ec2.send(
+      new ModifyNetworkInterfaceAttributeCommand({
+        NetworkInterfaceId: primary,
+        Groups: [groups[3] as string, groups[4] as string],
+      }),
+    );
+    const described = await cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    assert.deepEqual(
+      (described.Reservations?.[0]?.Instances?.[0]?.SecurityGroups ?? []).map((g) => g.GroupId).sort(),
+      [groups[3], groups[4]].sort(),
+    );
+    const attribute = await cp.ec2.send(
+      new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: "groupSet" }),
+    );
+    assert.deepEqual((attribute.Groups ?? []).map((g) => g.GroupId).sort(), [groups[3], groups[4]].sort());
   });
 
   test("Description and SourceDestCheck", async () => {

@@ -260,6 +260,21 @@ describe("CreateTags and DescribeTags", () => {
     assert.equal(left.name, undefined);
   });
 
+  test("wildcards in filter values: * and ? match, a backslash makes them literal", async () => {
+    const id = resources.subnet as string;
+    await tag([id], [{ Key: "pattern", Value: "a*b?" }]);
+    const match = async (value: string) =>
+      (
+        (await cp.ec2.send(new DescribeTagsCommand({ Filters: [{ Name: "value", Values: [value] }] })))
+          .Tags ?? []
+      ).some((t) => t.ResourceId === id && t.Key === "pattern");
+    assert.equal(await match("a*"), true);
+    assert.equal(await match("a?b?"), true);
+    assert.equal(await match("a\\*b\\?"), true, "escaped: the literal value");
+    assert.equal(await match("a\\*"), false, "escaped *: only a literal star, and the value goes on");
+    assert.equal(await match("axb\\?"), false);
+  });
+
   test("DryRun tags nothing", async () => {
     const vpc = resources.vpc as string;
     assert.equal(
