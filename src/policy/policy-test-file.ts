@@ -19,7 +19,7 @@ export class PolicyFileError extends Error {
 }
 
 const TOP_KEYS = ["tests"];
-const TEST_KEYS = ["name", "from", "to", "permits", "denies", "only", "only_from", "on", "family"];
+const TEST_KEYS = ["name", "from", "to", "permits", "denies", "only", "only_from", "only_to", "on", "family"];
 const APP_KEYS = new Set(["permits", "denies", "only", "on"]);
 
 /** Parses the text of one file; `file` names it in messages. Throws PolicyFileError. */
@@ -136,32 +136,37 @@ function readTest(
   const denies = list("denies");
   const only = list("only");
   const onlyFrom = list("only_from");
+  const onlyTo = list("only_to");
   const on = list("on");
-  if (!values.has("to")) report("to", "required: the destination selector(s)");
   const kinds = [
-    permits || denies ? "permits/denies" : "",
-    only ? "only" : "",
-    onlyFrom ? "only_from" : "",
+    values.has("permits") || values.has("denies") ? "permits/denies" : "",
+    values.has("only") ? "only" : "",
+    values.has("only_from") ? "only_from" : "",
+    values.has("only_to") ? "only_to" : "",
   ].filter(Boolean);
-  if (
-    kinds.length === 0 &&
-    !values.has("permits") &&
-    !values.has("denies") &&
-    !values.has("only") &&
-    !values.has("only_from")
-  ) {
-    report(undefined, "states no expectation: give permits, denies, only, or only_from with on");
+  if (kinds.length === 0) {
+    report(undefined, "states no expectation: give permits, denies, only, or only_from/only_to with on");
   }
-  if (kinds.length > 1)
-    report(undefined, `combine only one of permits/denies, only, only_from (found ${kinds.join(", ")})`);
-  if (values.has("only_from")) {
-    if (values.has("from"))
-      report("from", "not used with only_from (the sources are the listed ones and everyone else)");
-    if (!values.has("on")) report("on", "required with only_from: the applications to check");
-  } else {
-    if (values.has("on")) report("on", "only used with only_from");
-    if (!values.has("from")) report("from", "required: the source selector(s)");
+  if (kinds.length > 1) {
+    report(
+      undefined,
+      `combine only one of permits/denies, only, only_from, only_to (found ${kinds.join(", ")})`,
+    );
   }
+  const listKey = values.has("only_from") ? "only_from" : values.has("only_to") ? "only_to" : undefined;
+  // with only_from the sources are the listed ones and everyone else; with only_to the destinations
+  const implied = listKey === "only_from" ? "from" : listKey === "only_to" ? "to" : undefined;
+  for (const [key, what] of [
+    ["from", "the source selector(s)"],
+    ["to", "the destination selector(s)"],
+  ] as const) {
+    if (key === implied && values.has(key)) report(key, `not used with ${listKey}: ${listKey} names them`);
+    if (key !== implied && !values.has(key)) report(key, `required: ${what}`);
+  }
+  if (listKey !== undefined && !values.has("on")) {
+    report("on", `required with ${listKey}: the applications to check`);
+  }
+  if (listKey === undefined && values.has("on")) report("on", "only used with only_from or only_to");
   let family: Family | undefined;
   if (values.has("family")) {
     const f = String(values.get("family")).toLowerCase();
@@ -169,15 +174,16 @@ function readTest(
     else if (f === "6" || f === "ipv6") family = 6;
     else report("family", `'${f}' is not ipv4 or ipv6`);
   }
-  if (problems > 0 || name === undefined || to === undefined) return undefined;
+  if (problems > 0 || name === undefined) return undefined;
   return {
     name,
-    to,
     ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
     ...(permits ? { permits } : {}),
     ...(denies ? { denies } : {}),
     ...(only ? { only } : {}),
     ...(onlyFrom ? { onlyFrom } : {}),
+    ...(onlyTo ? { onlyTo } : {}),
     ...(on ? { on } : {}),
     ...(family ? { family } : {}),
   };

@@ -36,13 +36,16 @@ export interface PolicyTest {
   readonly name: string;
   /** Source selectors; required except with `onlyFrom`. */
   readonly from?: readonly string[];
-  readonly to: readonly string[];
+  /** Destination selectors; required except with `onlyTo`. */
+  readonly to?: readonly string[];
   readonly permits?: readonly string[];
   readonly denies?: readonly string[];
   /** These applications are permitted and everything else between from and to is denied. */
   readonly only?: readonly string[];
   /** These sources are permitted `on` the applications and every other source is denied. */
   readonly onlyFrom?: readonly string[];
+  /** These destinations are reached `on` the applications and every other destination is not. */
+  readonly onlyTo?: readonly string[];
   readonly on?: readonly string[];
   /** Check only this IP family (default: every family both ends have). */
   readonly family?: Family;
@@ -222,10 +225,10 @@ function checkPairs(
 }
 
 /**
- * Sources other than the listed ones: every other interface, and every address outside all
- * interfaces and outside the listed addresses (expanded per destination into representatives).
+ * Endpoints other than the listed ones: every other interface, and every address outside all
+ * interfaces and outside the listed addresses (expanded per pair into representatives).
  */
-function otherSources(ctx: Context, listed: readonly TestEndpoint[]): TestEndpoint[] {
+function everyoneElse(ctx: Context, listed: readonly TestEndpoint[]): TestEndpoint[] {
   const listedIds = new Set(listed.flatMap((e) => (e.kind === "interface" ? [e.interfaceId] : [])));
   const others: TestEndpoint[] = [];
   const outside: Record<Family, IntervalSet> = { 4: FAMILY_SPACE[4], 6: FAMILY_SPACE[6] };
@@ -282,10 +285,27 @@ export function checkPolicyTest(
   };
   const expectations: ExpectationResult[] = [];
   try {
-    const destinations = endpointsOf(ctx, test.to);
-    if (test.onlyFrom !== undefined) {
+    if (test.onlyTo !== undefined) {
+      const sources = endpointsOf(ctx, test.from ?? []);
+      const listed = endpointsOf(ctx, test.onlyTo);
+      const others = everyoneElse(ctx, listed);
+      for (const { text, apps } of appList("on", test.on ?? [])) {
+        expectations.push(
+          checkPairs(
+            ctx,
+            `permits ${text} to ${test.onlyTo.join(", ")}`,
+            flowPairs(ctx.index, sources, listed, families(test)),
+            apps,
+            "allowed",
+          ),
+        );
+        const pairs = flowPairs(ctx.index, sources, others, families(test));
+        expectations.push(checkPairs(ctx, `denies ${text} to everyone else`, pairs, apps, "denied"));
+      }
+    } else if (test.onlyFrom !== undefined) {
+      const destinations = endpointsOf(ctx, test.to ?? []);
       const listed = endpointsOf(ctx, test.onlyFrom);
-      const others = otherSources(ctx, listed);
+      const others = everyoneElse(ctx, listed);
       for (const { text, apps } of appList("on", test.on ?? [])) {
         expectations.push(
           checkPairs(
@@ -301,6 +321,7 @@ export function checkPolicyTest(
       }
     } else {
       const sources = endpointsOf(ctx, test.from ?? []);
+      const destinations = endpointsOf(ctx, test.to ?? []);
       const pairs = flowPairs(ctx.index, sources, destinations, families(test));
       for (const { text, apps } of appList("permits", test.permits ?? [])) {
         expectations.push(checkPairs(ctx, `permits ${text}`, pairs, apps, "allowed"));
@@ -420,6 +441,22 @@ export function expectOnlyFrom(
   return expectPass(
     target,
     { name, to: asList(to), onlyFrom: asList(sources), on: asList(applications) },
+    options,
+  );
+}
+
+/** The sources reach the listed destinations on the applications, and no other destination. */
+export function expectOnlyTo(
+  target: Estate | PolicyIndex,
+  from: string | readonly string[],
+  destinations: string | readonly string[],
+  applications: string | readonly string[],
+  options?: PolicyTestOptions,
+): PolicyTestResult {
+  const name = `${asList(from).join(", ")} -> only ${asList(destinations).join(", ")} on ${asList(applications).join(", ")}`;
+  return expectPass(
+    target,
+    { name, from: asList(from), onlyTo: asList(destinations), on: asList(applications) },
     options,
   );
 }

@@ -17,6 +17,7 @@ import {
   expectDenies,
   expectOnly,
   expectOnlyFrom,
+  expectOnlyTo,
   expectPermits,
   type PolicyTest,
   PolicyTestFailure,
@@ -289,6 +290,29 @@ describe("policy test outcomes", () => {
     );
   });
 
+  it("only_to: app1 reaches the db on mysql, and no other interface, but any outside address", () => {
+    // app1 -> db1 tcp/3306 is allowed (see above). Every other interface (web1, web2, bastion,
+    // app2) admits no tcp/3306. app1 may send anything to 0.0.0.0/0 and an outside address has
+    // no group, so the one outside piece (0.0.0.0; app1 has no IPv6) gets through.
+    const r = checkPolicyTest(SHOP, {
+      name: "t",
+      from: ["eni-app1"],
+      onlyTo: ["group:dbserver"],
+      on: ["tcp/3306"],
+    });
+    assert.deepEqual(
+      r.expectations.map((e) => [e.expectation, e.outcome, e.checkedPairs]),
+      [
+        ["permits tcp/3306 to group:dbserver", "PASS", 1],
+        ["denies tcp/3306 to everyone else", "PARTIAL", 5],
+      ],
+    );
+    assert.deepEqual(
+      r.expectations[1]?.failures.map((f) => [f.source, f.destination]),
+      [["eni-app1", "0.0.0.0"]],
+    );
+  });
+
   it("samples the internet once per range the destination's rules tell apart", () => {
     // sg-bastion admits tcp/22 from 52.10.0.0/24 only; acl-open allows all. The internet is thus
     // cut into below the office (first public address 1.0.0.0), the office (52.10.0.0) and
@@ -426,6 +450,7 @@ describe("TypeScript assertions", () => {
     expectDenies(SHOP, "internet", "group:dbserver", ["all"]);
     expectOnly(SHOP, "eni-web1", "eni-app1", ["tcp/80", "tcp/443"]);
     expectOnlyFrom(SHOP, "eni-app1", "group:bastion", "tcp/22");
+    assert.throws(() => expectOnlyTo(SHOP, "eni-app1", "group:dbserver", "tcp/3306"), PolicyTestFailure);
     assert.throws(
       () => expectPermits(SHOP, "group:appserver", "group:dbserver", "tcp/3306"),
       (error: unknown) =>
@@ -467,6 +492,10 @@ describe("policy-test files", () => {
         "    to: tag:Role=app",
         "    only_from: [group:bastion]",
         "    on: [tcp/22]",
+        "  - name: app talks only to db",
+        "    from: eni-app1",
+        "    only_to: group:dbserver",
+        "    on: tcp/3306",
         "  - name: web to app",
         "    from: tag:Role=web",
         "    to: tag:Role=app",
@@ -490,7 +519,14 @@ describe("policy-test files", () => {
       on: ["tcp/22"],
       file: "shop.yaml",
     });
-    assert.deepEqual(tests[2]?.only, ["tcp/80", "tcp/443"]);
+    assert.deepEqual(tests[2], {
+      name: "app talks only to db",
+      from: ["eni-app1"],
+      onlyTo: ["group:dbserver"],
+      on: ["tcp/3306"],
+      file: "shop.yaml",
+    });
+    assert.deepEqual(tests[3]?.only, ["tcp/80", "tcp/443"]);
   });
 
   function problems(text: string): string[] {
@@ -546,6 +582,15 @@ describe("policy-test files", () => {
     has(/^bad\.yaml:10: test #3: key 'name': required/);
     has(/test 'fourth': combine only one of/);
     has(/^bad\.yaml:18: test 'first': the name is already used by test #1/);
+  });
+
+  it("reports keys that contradict only_to", () => {
+    const p = problems(
+      ["tests:", "  - name: x", "    from: a", "    to: b", "    only_to: c", "    on: tcp/1"].join("\n"),
+    );
+    assert.deepEqual(p, ["bad.yaml:2: test 'x': key 'to': not used with only_to: only_to names them"]);
+    const q = problems(["tests:", "  - name: y", "    from: a", "    only_to: c"].join("\n"));
+    assert.deepEqual(q, ["bad.yaml:2: test 'y': key 'on': required with only_to: the applications to check"]);
   });
 
   it("reports a file without a tests list", () => {
