@@ -122,7 +122,29 @@ export async function verifyLab(
   }
   // Listeners first, so that no probe races its own listener's start.
   await Promise.all(lab.flatMap((h) => options.targets.map((t) => prober.listen(h.namespace, t))));
-  const cells = await pool(tasks, options.concurrency ?? 64);
+  const first = await pool(tasks, options.concurrency ?? 64);
+  // An answer that came back proves a path; a missing one may only be a busy machine. Cells that
+  // should be open but timed out are tried once more, one at a time, with a longer timeout.
+  const cells: VerifyCell[] = [];
+  for (const cell of first) {
+    if (cell.expected === "open" && cell.actual === "blocked") {
+      const source = lab.find((h) => h.instanceId === cell.source);
+      const destination = lab.find((h) => h.instanceId === cell.destination);
+      if (source && destination) {
+        const timeout = 3 * (options.timeoutMs ?? prober.timeoutMs);
+        const again = await prober.probe(
+          source.namespace,
+          destination.namespace,
+          cell.address,
+          cell.target,
+          timeout,
+        );
+        cells.push({ ...cell, actual: again });
+        continue;
+      }
+    }
+    cells.push(cell);
+  }
   return {
     instances: lab.map((h) => h.instanceId),
     targets: options.targets,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { execInNamespace } from "../../src/lab/iproute.js";
 import { Lab } from "../../src/lab/lab.js";
 import { instanceNamespace } from "../../src/lab/names.js";
 import { Prober, parseProbeTarget } from "../../src/lab/probe.js";
@@ -119,6 +120,32 @@ describe("lab enforcement (root, real nftables)", () => {
     assert.deepEqual(report.mismatches, [], table);
     assert.ok(
       report.cells.some((c) => c.actual === "open") && report.cells.some((c) => c.actual === "blocked"),
+    );
+  });
+  it("reports a flow the policy allows but a host drops as a mismatch, even after a second try", async () => {
+    // Someone adds a rule of their own in the app host that drops udp/53.
+    const drift = await execInNamespace(
+      ns(appHost),
+      ["nft", "-f", "-"],
+      [
+        "add table inet drift",
+        "add chain inet drift c { type filter hook input priority -10; policy accept; }",
+        "add rule inet drift c udp dport 53 drop",
+        "",
+      ].join("\n"),
+    );
+    assert.equal(drift.code, 0, drift.stderr);
+    const targets = [{ protocol: "udp", port: 53 } as const];
+    const report = await verifyLab(b.build(), lab.hosts.values(), prober, { targets });
+    const dropped = report.mismatches.filter((c) => c.destination === appHost);
+    assert.ok(dropped.length > 0, renderTruthTables(report));
+    for (const c of dropped) {
+      assert.equal(c.expected, "open");
+      assert.equal(c.actual, "blocked");
+    }
+    assert.ok(
+      report.mismatches.every((c) => c.destination === appHost),
+      "only the drifted host disagrees",
     );
   });
 });
