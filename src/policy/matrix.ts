@@ -37,7 +37,7 @@ export interface InterfaceClass {
 export interface MatrixOptions {
   /** Keep per-class bitsets so that `allowed` answers single cells (memory: classes x interfaces bits). */
   readonly expand?: boolean;
-  /** Keep the class x class allowed-pair counts (memory: classes^2 x 4 bytes per traffic kind). */
+  /** Keep the allowed-pair counts per class pair (sparse: memory follows the nonzero pairs). */
   readonly classPairs?: boolean;
   /** Restrict to these interfaces (default: every interface with an address of the family). */
   readonly interfaces?: readonly IndexedInterface[];
@@ -52,8 +52,8 @@ export interface ReachabilityMatrix {
   readonly classOf: Int32Array;
   /** Allowed ordered pairs of distinct interfaces, per traffic kind. */
   readonly totalAllowed: readonly number[];
-  /** Per traffic kind, allowed pairs from class A to class B at [B * classes + A], if kept. */
-  readonly classPairs?: readonly Uint32Array[];
+  /** Per traffic kind, the nonzero allowed-pair counts between classes, if kept. */
+  readonly classPairs?: readonly ClassPairs[];
   readonly expanded: boolean;
   positionOf(interfaceId: string): number;
   /** One cell: may interface at position `source` open the flow to the one at `destination`? */
@@ -119,6 +119,21 @@ function countIn(bits: Bits, members: Int32Array): number {
   let n = 0;
   for (let k = 0; k < members.length; k++) if (bits.has(members[k] as number)) n++;
   return n;
+}
+
+interface ClassCounts {
+  readonly classes: Int32Array;
+  readonly counts: Int32Array;
+}
+
+/**
+ * Allowed pairs per class pair, sparse by destination class: for destination class B the entries
+ * rowStart[B] .. rowStart[B + 1] - 1 give a source class and its allowed pair count (nonzero).
+ */
+export interface ClassPairs {
+  readonly rowStart: Int32Array;
+  readonly source: Int32Array;
+  readonly allowed: Float64Array;
 }
 
 interface SideBits {
@@ -246,76 +261,103 @@ export function computeMatrix(
     return result;
   };
 
+  /** Per-class counts of the set positions of a bitset, as sparse (classes, counts). */
+  const scratch = new Int32Array(cCount);
+  const classCounts = (bits: Bits): ClassCounts => {
+    const touched: number[] = [];
+    const words = bits.words;
+    for (let w = 0; w < words.length; w++) {
+      let v = words[w] as number;
+      while (v !== 0) {
+        const low = v & -v;
+        const a = classOf[(w << 5) + 31 - Math.clz32(low)] as number;
+        if (scratch[a] === 0) touched.push(a);
+        scratch[a] = (scratch[a] as number) + 1;
+        v ^= low;
+      }
+    }
+    const counts = new Int32Array(touched.length);
+    for (let k = 0; k < touched.length; k++) {
+      const a = touched[k] as number;
+      counts[k] = scratch[a] as number;
+      scratch[a] = 0;
+    }
+    return { classes: Int32Array.from(touched), counts };
+  };
+
   const totalAllowed: number[] = [];
-  const classPairs: Uint32Array[] = [];
+  const classPairs: ClassPairs[] = [];
   const egressBits: SideBits[][] = [];
   const ingressBits: SideBits[][] = [];
-  const countSg = new Int32Array(cCount);
-  const countFull = new Int32Array(cCount);
+  const fullCount = new Int32Array(cCount);
   for (const t of traffic) {
     const cache = new Map<string, SideBits | Bits>();
     const egress = classInfo.map((c) => sideBits(c, true, t, cache));
     const ingress: SideBits[] = [];
-    const pairs = keepPairs ? new Uint32Array(cCount * cCount) : undefined;
+    // Classes of one group set in several subnets share their ingress bits: count them once.
+    const counted = new Map<Bits, ClassCounts>();
+    const countsOf = (bits: Bits) => {
+      let c = counted.get(bits);
+      if (!c) {
+        c = classCounts(bits);
+        counted.set(bits, c);
+      }
+      return c;
+    };
+    const rowStart = [0];
+    const rowClass: number[] = [];
+    const rowAllowed: number[] = [];
     let total = 0;
-    // Ingress sets are usually narrow (group references, a few CIDRs): walk the sources they
-    // admit, class by class, and only then look at those classes' egress towards b.
-    const touched: number[] = [];
+    // Ingress sets are usually narrow (group references, a few CIDRs): walk the source classes
+    // they admit, and only then look at those classes' egress towards b.
     for (let b = 0; b < cCount; b++) {
       const c = classInfo[b] as (typeof classInfo)[number];
       const i = sideBits(c, false, t, cache);
       if (expand) ingress.push(i);
-      if (i.sg.count === 0) continue;
-      touched.length = 0;
-      let words = i.sg.words;
-      for (let w = 0; w < words.length; w++) {
-        let v = words[w] as number;
-        while (v !== 0) {
-          const low = v & -v;
-          const a = classOf[(w << 5) + 31 - Math.clz32(low)] as number;
-          if (countSg[a] === 0) touched.push(a);
-          countSg[a] = (countSg[a] as number) + 1;
-          v ^= low;
-        }
-      }
-      if (i.full !== i.sg) {
-        words = i.full.words;
-        for (let w = 0; w < words.length; w++) {
-          let v = words[w] as number;
-          while (v !== 0) {
-            const low = v & -v;
-            const a = classOf[(w << 5) + 31 - Math.clz32(low)] as number;
-            countFull[a] = (countFull[a] as number) + 1;
-            v ^= low;
+      if (i.sg.count > 0) {
+        const sg = countsOf(i.sg);
+        const full = i.full === i.sg ? undefined : countsOf(i.full);
+        if (full)
+          for (let k = 0; k < full.classes.length; k++)
+            fullCount[full.classes[k] as number] = full.counts[k] as number;
+        const membersB = (classes[b] as InterfaceClass).members;
+        const subnetB = classSubnet[b] as number;
+        for (let k = 0; k < sg.classes.length; k++) {
+          const a = sg.classes[k] as number;
+          const same = classSubnet[a] === subnetB;
+          const iCount = same || !full ? (sg.counts[k] as number) : (fullCount[a] as number);
+          if (iCount === 0) continue;
+          const e = egress[a] as SideBits;
+          const eb = same ? e.sg : e.full;
+          const eCount = countIn(eb, membersB);
+          if (eCount === 0) continue;
+          let allowed = eCount * iCount;
+          if (a === b) {
+            const ib = same ? i.sg : i.full;
+            for (let m = 0; m < membersB.length; m++) {
+              const x = membersB[m] as number;
+              if (eb.has(x) && ib.has(x)) allowed--;
+            }
+          }
+          if (allowed === 0) continue;
+          total += allowed;
+          if (keepPairs) {
+            rowClass.push(a);
+            rowAllowed.push(allowed);
           }
         }
+        if (full) for (let k = 0; k < full.classes.length; k++) fullCount[full.classes[k] as number] = 0;
       }
-      const membersB = (classes[b] as InterfaceClass).members;
-      const subnetB = classSubnet[b] as number;
-      for (const a of touched) {
-        const same = classSubnet[a] === subnetB;
-        const iCount = same || i.full === i.sg ? (countSg[a] as number) : (countFull[a] as number);
-        countSg[a] = 0;
-        countFull[a] = 0;
-        if (iCount === 0) continue;
-        const e = egress[a] as SideBits;
-        const eb = same ? e.sg : e.full;
-        const eCount = countIn(eb, membersB);
-        if (eCount === 0) continue;
-        let allowed = eCount * iCount;
-        if (a === b) {
-          const ib = same ? i.sg : i.full;
-          for (let k = 0; k < membersB.length; k++) {
-            const m = membersB[k] as number;
-            if (eb.has(m) && ib.has(m)) allowed--;
-          }
-        }
-        total += allowed;
-        if (pairs) pairs[b * cCount + a] = allowed;
-      }
+      if (keepPairs) rowStart.push(rowClass.length);
     }
     totalAllowed.push(total);
-    if (pairs) classPairs.push(pairs);
+    if (keepPairs) {
+      classPairs.push({
+        rowStart: Int32Array.from(rowStart),
+        source: Int32Array.from(rowClass),
+        allowed: Float64Array.from(rowAllowed),
+      });
+    }
     if (expand) {
       egressBits.push(egress);
       ingressBits.push(ingress);
@@ -362,15 +404,17 @@ export function groupMatrix(
       classesOf.set(g, list);
     }
   }
-  const cCount = m.classes.length;
   return {
     groups,
     cell(source, destination) {
+      const sources = new Set((classesOf.get(source) ?? []).map((c) => c.id));
       let allowed = 0;
       let total = 0;
-      for (const a of classesOf.get(source) ?? []) {
-        for (const b of classesOf.get(destination) ?? []) {
-          allowed += pairs[b.id * cCount + a.id] as number;
+      for (const b of classesOf.get(destination) ?? []) {
+        for (let k = pairs.rowStart[b.id] as number; k < (pairs.rowStart[b.id + 1] as number); k++) {
+          if (sources.has(pairs.source[k] as number)) allowed += pairs.allowed[k] as number;
+        }
+        for (const a of classesOf.get(source) ?? []) {
           total += a.members.length * b.members.length - (a === b ? a.members.length : 0);
         }
       }

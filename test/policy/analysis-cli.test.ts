@@ -50,7 +50,7 @@ describe("ringfence can", () => {
       ["can", "--bogus"],
     ]) {
       const r = await ringfence(args);
-      assert.equal(r.code, 2, args.join(" "));
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
     }
   });
@@ -83,6 +83,7 @@ describe("other queries", () => {
     assert.equal(who.code, 0);
     assert.match(who.stdout, /i-00000000000000000\/eni-00000000 10\.0\.0\.1 \[sg-00000002\]/);
     const from = await ringfence(["reachable-from", ...cloudmapper, "--json", "i-00000000000000000"]);
+    assert.equal(from.code, 0, from.stderr);
     const parsed = JSON.parse(from.stdout) as {
       destinations: { interfaceId: string; services: string[] }[];
     }[];
@@ -91,6 +92,7 @@ describe("other queries", () => {
       "tcp/443",
     ]);
     const exp = await ringfence(["exposure", ...cloudmapper, "--json"]);
+    assert.equal(exp.code, 0, exp.stderr);
     const findings = JSON.parse(exp.stdout) as { interfaceId: string; service: string; grade: string }[];
     assert.deepEqual(
       findings.map((f) => `${f.grade} ${f.interfaceId} ${f.service}`),
@@ -174,7 +176,7 @@ describe("other queries", () => {
       RINGFENCE_ACCESS_KEY_ID: "a",
       RINGFENCE_SECRET_ACCESS_KEY: "b",
     });
-    assert.equal(down.code, 2);
+    assert.equal(down.code, 2, down.stderr);
     assert.match(down.stderr, /cannot reach the ringfence server|reading the ringfence server/);
   });
 });
