@@ -747,6 +747,58 @@ describe("launch details", () => {
     assert.equal(await freeAddresses(id), 0);
   });
 
+  test("NetworkInterfaces: a public address on request, the per-instance group quota, one VPC, device index 0 required", async () => {
+    const [instance] = await run({
+      NetworkInterfaces: [
+        {
+          DeviceIndex: 0,
+          SubnetId: subnetId,
+          AssociatePublicIpAddress: true,
+          SecondaryPrivateIpAddressCount: 1,
+        },
+      ],
+    });
+    assert.ok(instance?.PublicIpAddress, "asked for a public address");
+    const secondary = instance?.NetworkInterfaces?.[0]?.PrivateIpAddresses?.find(
+      (a) => !a.Primary,
+    )?.PrivateIpAddress;
+    assert.ok(secondary);
+    const found = await cp.ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: "network-interface.addresses.private-ip-address", Values: [secondary as string] }],
+      }),
+    );
+    assert.deepEqual(
+      (found.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId)),
+      [instance?.InstanceId],
+    );
+    const code = (NetworkInterfaces: RunInstancesCommandInput["NetworkInterfaces"]) =>
+      errorCode(
+        cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, NetworkInterfaces })),
+      );
+    assert.equal(
+      await code([{ DeviceIndex: 0, SubnetId: subnetId, Groups: groups }]),
+      "SecurityGroupsPerInstanceLimitExceeded",
+    );
+    assert.equal(await code([{ DeviceIndex: 1, SubnetId: subnetId }]), "InvalidParameterValue");
+    const defaultSubnets = await cp.ec2.send(
+      new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] }),
+    );
+    const elsewhere = defaultSubnets.Subnets?.[0]?.SubnetId as string;
+    assert.equal(
+      await code([
+        { DeviceIndex: 0, SubnetId: subnetId },
+        { DeviceIndex: 1, SubnetId: elsewhere },
+      ]),
+      "InvalidParameterValue",
+      "interfaces in two VPCs",
+    );
+    assert.equal(
+      await code([{ DeviceIndex: 0, SubnetId: elsewhere, Groups: [groups[0] as string] }]),
+      "InvalidParameter",
+    );
+  });
+
   test("terminating a stopped instance reports 80 → 32; two unknown ids are named together", async () => {
     const [instance] = await run({ SubnetId: subnetId });
     const id = instance?.InstanceId as string;
