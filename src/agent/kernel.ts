@@ -25,6 +25,13 @@ export class NftApplyError extends Error {
   }
 }
 
+/** The digest of `nft list table` text, without counter values (they move with traffic). */
+export function checksumOfText(listing: string): string {
+  return createHash("sha256")
+    .update(listing.replace(/counter packets \d+ bytes \d+/g, "counter"))
+    .digest("hex");
+}
+
 /**
  * The digest of `nft -j list table` output: the metainfo, object handles and counter values change
  * without anyone editing the table, so they are left out.

@@ -1,5 +1,5 @@
 // `ringfence agent` as a process: follows the controller protocol double and enforces inside a
-// namespace this test creates (`rf-t-nft-*`); nft never runs in the machine's own namespace.
+// namespace this test creates (`rf-t-agt-*`); nft never runs in the machine's own namespace.
 
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
@@ -22,16 +22,18 @@ function listTable(netns: string): string {
   return r.status === 0 ? r.stdout : "";
 }
 
-async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+let output = "";
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; agent said:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 describe("ringfence agent (process)", { skip: canRun ? false : "needs root and nft" }, () => {
-  const netns = `rf-t-nft-${randomBytes(3).toString("hex")}-a`;
+  const netns = `rf-t-agt-${randomBytes(3).toString("hex")}`;
   const controller = new ControllerProtocolDouble(100);
   let stateDir = "";
   let child: ChildProcess | undefined;
@@ -52,7 +54,6 @@ describe("ringfence agent (process)", { skip: canRun ? false : "needs root and n
 
   it("enforces the streamed policy in the namespace, saves it, and leaves the table on SIGTERM", async () => {
     controller.publish("i-0123456789abcdef0", webPolicy(["10.0.9.9"]));
-    let output = "";
     child = spawn(
       process.execPath,
       [
