@@ -625,6 +625,25 @@ describe("spec details", () => {
     await cp.ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
   });
 
+  test("200 subnets per VPC: the 201st is SubnetLimitExceeded", async () => {
+    const client = regionClient("ap-northeast-1");
+    try {
+      const vpc = await client.send(new CreateVpcCommand({ CidrBlock: "10.0.0.0/16" }));
+      const vpcId = vpc.Vpc?.VpcId as string;
+      // /28 blocks: 16 per /24, so 200 of them fill 10.0.0.0 .. 10.0.12.112.
+      const block = (i: number) => `10.0.${Math.floor(i / 16)}.${(i % 16) * 16}/28`;
+      for (let i = 0; i < 200; i++)
+        await client.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: block(i) }));
+      assert.equal(
+        await errorCode(client.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: block(200) }))),
+        "SubnetLimitExceeded",
+      );
+      assert.equal((await subnetsOf(vpcId, client)).length, 200);
+    } finally {
+      client.destroy();
+    }
+  });
+
   test("a malformed id as a vpc-id filter value is InvalidParameterValue (spec 1.9)", {
     todo: "bug: a malformed vpc-id filter value matches nothing instead of failing",
   }, async () => {
