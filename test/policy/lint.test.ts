@@ -149,6 +149,31 @@ describe("internet exposure of security groups", () => {
     assert.match(found[0]?.reason ?? "", /^tcp\/22 \(ssh\)/);
   });
 
+  it("looks inside prefix lists", () => {
+    const list = (id: string, cidr: string) => ({
+      id,
+      name: id,
+      ownerId: ACCOUNT,
+      addressFamily: "IPv4" as const,
+      maxEntries: 5,
+      entries: [{ cidr }],
+    });
+    const found = run(
+      [
+        sg("sg-a", [
+          inbound("sgr-open", "tcp", 22, 22, "pl-open"),
+          inbound("sgr-office", "tcp", 23, 23, "pl-office"),
+        ]),
+      ],
+      "internet-sensitive-port",
+      { prefixLists: [list("pl-open", "0.0.0.0/0"), list("pl-office", "8.8.8.0/24")] },
+    );
+    assert.deepEqual(
+      found.map((f) => f.resource),
+      ["sg-a/sgr-open"],
+    );
+  });
+
   it("does not report ssh from a small public range or from a group", () => {
     const found = run(
       [
@@ -198,6 +223,22 @@ describe("wide public CIDRs and egress", () => {
       ["sg-a/sgr-wide"],
     );
     assert.equal(found[0]?.severity, "medium");
+  });
+
+  it("reports a public IPv6 /16 but not a /48", () => {
+    const found = run(
+      [
+        sg("sg-a", [
+          inbound("sgr-wide6", "tcp", 443, 443, "2600::/16"),
+          inbound("sgr-narrow6", "tcp", 443, 443, "2600:1f18::/48"),
+        ]),
+      ],
+      "wide-public-cidr",
+    );
+    assert.deepEqual(
+      found.map((f) => f.resource),
+      ["sg-a/sgr-wide6"],
+    );
   });
 
   it("reports all traffic out to the internet, not a single port out", () => {
