@@ -9,6 +9,12 @@ const TABLE = "inet ringfence";
 
 export class NamespaceNftKernel implements NftKernel {
   private session: NftSession;
+  /**
+   * The listing nft printed right after the last apply, in the same exchange. The enforcer asks
+   * for the checksum right after applying; the first such question is answered from it, later
+   * ones (drift checks) ask the kernel again.
+   */
+  private listedAfterApply: string | undefined;
 
   constructor(readonly namespace: string) {
     this.session = new NftSession(namespace);
@@ -20,15 +26,22 @@ export class NamespaceNftKernel implements NftKernel {
   }
 
   async apply(script: string): Promise<void> {
+    this.listedAfterApply = undefined;
     try {
-      await this.live().run(script);
+      this.listedAfterApply = await this.live().runThen(script, `list table ${TABLE}`);
     } catch (error) {
       throw new NftApplyError(error instanceof Error ? error.message : String(error), script);
     }
   }
 
   async listTable(): Promise<string | undefined> {
-    const out = (await this.live().query(`list table ${TABLE}`)).trim();
+    const prefetched = this.listedAfterApply;
+    this.listedAfterApply = undefined;
+    return this.listing(prefetched ?? (await this.live().query(`list table ${TABLE}`)));
+  }
+
+  private listing(text: string): string | undefined {
+    const out = text.trim();
     if (out.includes("Error:")) {
       if (/No such file or directory/.test(out)) return undefined;
       throw new Error(`nft list table in ${this.namespace}: ${out}`);

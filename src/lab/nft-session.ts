@@ -25,7 +25,8 @@ export function scriptLine(script: string): string {
 export class NftSession {
   private readonly child: ChildProcessByStdio<Writable, Readable, null>;
   private output = "";
-  private waiting: ((text: string) => void) | undefined;
+  /** One per command written and not yet answered, in order. */
+  private readonly waiting: ((text: string) => void)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private exited = false;
 
@@ -37,19 +38,17 @@ export class NftSession {
     this.child.stdin.on("error", () => {});
     this.child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       this.output += chunk;
-      const end = this.output.indexOf(MARKER);
-      if (end >= 0 && this.waiting) {
+      for (;;) {
+        const end = this.output.indexOf(MARKER);
+        if (end < 0 || this.waiting.length === 0) break;
         const text = this.output.slice(0, end);
         this.output = this.output.slice(end + MARKER.length);
-        const done = this.waiting;
-        this.waiting = undefined;
-        done(text);
+        this.waiting.shift()?.(text);
       }
     });
     this.child.on("close", () => {
       this.exited = true;
-      this.waiting?.(`Error: nft in ${namespace} exited\n${this.output}`);
-      this.waiting = undefined;
+      for (const done of this.waiting.splice(0)) done(`Error: nft in ${namespace} exited\n${this.output}`);
     });
     this.child.on("error", () => {
       this.exited = true;
@@ -60,23 +59,35 @@ export class NftSession {
   async run(script: string): Promise<void> {
     const line = scriptLine(script);
     if (line.length === 0) return;
-    const text = await this.send(line);
+    const [text = ""] = await this.send([line]);
     if (text.includes("Error:"))
       throw new NftError(`nft in ${this.namespace}: ${text.trim().slice(0, 2000)}`);
   }
 
-  /** Runs one command and returns what nft printed (JSON for listings, or an `Error:` text). */
-  query(command: string): Promise<string> {
-    return this.send(scriptLine(command));
+  /**
+   * Runs a script as one transaction and then `command`, written together so that nft runs both
+   * without waiting for us in between. Returns the command's output, or rejects if the script failed.
+   */
+  async runThen(script: string, command: string): Promise<string> {
+    const [text = "", output = ""] = await this.send([scriptLine(script), scriptLine(command)]);
+    if (text.includes("Error:"))
+      throw new NftError(`nft in ${this.namespace}: ${text.trim().slice(0, 2000)}`);
+    return output;
   }
 
-  private send(line: string): Promise<string> {
+  /** Runs one command and returns what nft printed (JSON for listings, or an `Error:` text). */
+  async query(command: string): Promise<string> {
+    const [text = ""] = await this.send([scriptLine(command)]);
+    return text;
+  }
+
+  private send(lines: readonly string[]): Promise<string[]> {
     const sent = this.queue.then(async () => {
       if (this.exited) throw new NftError(`nft in ${this.namespace} has exited`);
-      return new Promise<string>((resolve) => {
-        this.waiting = resolve;
-        this.child.stdin.write(`${line}\n${MARKER_COMMAND}\n`);
-      });
+      // Every line is followed by the marker, so every line gets exactly one answer (maybe "").
+      const answers = lines.map(() => new Promise<string>((resolve) => this.waiting.push(resolve)));
+      this.child.stdin.write(lines.map((line) => `${line}\n${MARKER_COMMAND}\n`).join(""));
+      return Promise.all(answers);
     });
     this.queue = sent.catch(() => {});
     return sent;
