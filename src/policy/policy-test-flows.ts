@@ -212,6 +212,23 @@ function pieces(apps: IntervalSet, cuts: readonly bigint[]): IntervalSet[] {
  */
 export type PieceCache = Map<string, IntervalSet[]>;
 
+/**
+ * Pairs with the same key have the same decision. When one end is an address, the evaluator looks
+ * at the other end only through its groups' rules and its subnet's ACL (the same-subnet shortcut
+ * needs two interfaces), so interfaces with the same group set behind the same ACL are
+ * interchangeable. Undefined when both ends are interfaces: their addresses then matter.
+ */
+export function sharedDecisionKey(index: PolicyIndex, pair: FlowPair): string | undefined {
+  const { source, destination } = pair;
+  if (source.kind === "address" && destination.kind === "interface") {
+    return `${source.address}>${sideKey(index, destination)}|${pair.family}`;
+  }
+  if (source.kind === "interface" && destination.kind === "address") {
+    return `${sideKey(index, source)}>${destination.address}|${pair.family}`;
+  }
+  return undefined;
+}
+
 /** Which of `apps` the evaluator allows from the pair's source to its destination. */
 export function decidePair(
   index: PolicyIndex,

@@ -24,6 +24,8 @@ import {
   FAMILY_SPACE,
   type FlowPair,
   flowPairs,
+  type PairDecision,
+  sharedDecisionKey,
   type TestEndpoint,
 } from "./policy-test-flows.js";
 import { resolveSelector } from "./policy-test-selectors.js";
@@ -194,8 +196,14 @@ function checkPairs(
   }
   const failures: PairFailure[] = [];
   const caches = { 4: new Map(), 6: new Map() };
+  const decisions = new Map<string, PairDecision>();
   for (const pair of pairs) {
-    const decision = decidePair(ctx.index, pair, apps(pair.family), caches[pair.family]);
+    const key = sharedDecisionKey(ctx.index, pair);
+    let decision = key === undefined ? undefined : decisions.get(key);
+    if (!decision) {
+      decision = decidePair(ctx.index, pair, apps(pair.family), caches[pair.family]);
+      if (key !== undefined) decisions.set(key, decision);
+    }
     const wrong = want === "allowed" ? decision.denied : decision.allowed;
     const sample = want === "allowed" ? decision.firstDenied : decision.firstAllowed;
     if (wrong.isEmpty || !sample) continue;
