@@ -197,7 +197,7 @@ function statement(current: FakeTable | undefined, line: string): FakeTable | un
     if (m[1] === "flush") {
       chain.rules = [];
     } else {
-      if (chain.rules.length > 0) throw new Error(`Device or resource busy (chain ${name} not empty)`);
+      // nft deletes a chain with its rules; only a reference to it keeps it
       if (references(table, name, "chain")) throw new Error(`Device or resource busy (chain ${name} in use)`);
       table.chains.delete(name);
     }

@@ -114,3 +114,41 @@ export function randomEstate(r: Random): Estate {
   }
   return estate(groups, interfaces, lists);
 }
+
+/** A few random edits: rules added, removed or changed; interfaces joining or leaving groups. */
+export function mutate(r: Random, e: Estate): Estate {
+  let groups = [...e.securityGroups];
+  let interfaces = [...e.networkInterfaces];
+  const edits = r.int(1, 4);
+  for (let k = 0; k < edits; k++) {
+    const choice = r.int(0, 3);
+    const g = r.int(0, groups.length - 1);
+    const target = groups[g] as SecurityGroup;
+    if (choice === 0) {
+      const added = randomRule(r, `sgr-new${k}`, target.id, groups.length, 2);
+      groups[g] = { ...target, rules: [...target.rules, added] };
+    } else if (choice === 1 && target.rules.length > 0) {
+      const drop = r.int(0, target.rules.length - 1);
+      groups[g] = { ...target, rules: target.rules.filter((_, i) => i !== drop) };
+    } else if (choice === 2 && target.rules.length > 0) {
+      const swap = r.int(0, target.rules.length - 1);
+      const old = target.rules[swap];
+      if (old) {
+        const replacement = {
+          ...randomRule(r, old.id, target.id, groups.length, 2),
+          direction: old.direction,
+        };
+        groups[g] = { ...target, rules: target.rules.map((x, i) => (i === swap ? replacement : x)) };
+      }
+    } else {
+      const i = r.int(0, interfaces.length - 1);
+      const iface = interfaces[i];
+      if (iface) {
+        const groupIds = r.chance(0.5) ? [...new Set([...iface.groupIds, target.id])] : [target.id];
+        interfaces = interfaces.map((x, j) => (j === i ? { ...x, groupIds } : x));
+      }
+    }
+  }
+  groups = groups.map((x) => ({ ...x }));
+  return { ...e, securityGroups: groups, networkInterfaces: interfaces };
+}

@@ -1,0 +1,78 @@
+// The fake kernel stands in for nft in the delta and agent tests, so it must refuse what nft
+// refuses; these cases were checked against nft 1.0.6 in a namespace (see nft-delta.test).
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FakeKernel } from "../../src/agent/fake-kernel.js";
+import { NftApplyError } from "../../src/agent/kernel.js";
+
+const BASE = `add table inet ringfence
+add set inet ringfence s { type ipv4_addr; flags interval; }
+add element inet ringfence s { 10.0.0.0/24, 10.0.1.1 }
+add chain inet ringfence target
+add chain inet ringfence input { type filter hook input priority filter; policy drop; }
+add rule inet ringfence input ip saddr @s jump target
+`;
+
+async function kernel(): Promise<FakeKernel> {
+  const k = new FakeKernel();
+  await k.apply(BASE);
+  return k;
+}
+
+describe("FakeKernel", () => {
+  it("applies the statements the compiler writes", async () => {
+    const k = await kernel();
+    assert.deepEqual(k.elements("s"), ["10.0.0.0/24", "10.0.1.1"]);
+    assert.deepEqual(k.rules("input"), ["ip saddr @s jump target"]);
+  });
+
+  for (const [what, script, message] of [
+    ["an overlapping interval", "add element inet ringfence s { 10.0.0.128/25 }", /conflicting intervals/],
+    [
+      "deleting an element that is not there",
+      "delete element inet ringfence s { 10.0.2.0/24 }",
+      /No such file/,
+    ],
+    ["a rule in a missing chain", "add rule inet ringfence nochain accept", /No such file/],
+    ["a rule naming a missing set", "add rule inet ringfence target ip saddr @nope accept", /No such file/],
+    ["a jump to a missing chain", "add rule inet ringfence target jump nowhere", /No such file/],
+    ["deleting a set a rule uses", "delete set inet ringfence s", /busy/],
+    ["deleting a chain a rule jumps to", "delete chain inet ringfence target", /busy/],
+    ["an unknown statement", "insert something", /syntax error/],
+  ] as const) {
+    it(`refuses ${what}, and the whole script with it`, async () => {
+      const k = await kernel();
+      const before = await k.listTable();
+      await assert.rejects(
+        k.apply(`add element inet ringfence s { 10.9.9.9 }\n${script}\n`),
+        (error: unknown) => {
+          assert.ok(error instanceof NftApplyError);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
+      assert.equal(await k.listTable(), before, "nothing of a failed script remains");
+    });
+  }
+
+  it("deletes a chain together with its rules, as nft does", async () => {
+    const k = await kernel();
+    await k.apply(
+      "delete chain inet ringfence input\ndelete chain inet ringfence target\ndelete set inet ringfence s\n",
+    );
+    assert.equal(k.rules("input"), undefined);
+    assert.equal(k.elements("s"), undefined);
+  });
+
+  it("deletes a table only when there is one, and flush keeps the objects", async () => {
+    const k = new FakeKernel();
+    await assert.rejects(k.apply("delete table inet ringfence\n"), /No such file/);
+    await k.apply("add table inet ringfence\ndelete table inet ringfence\n");
+    assert.equal(k.hasTable, false);
+    const full = await kernel();
+    full.tamper("flush table inet ringfence\n");
+    assert.deepEqual(full.elements("s"), []);
+    assert.deepEqual(full.rules("input"), []);
+  });
+});
