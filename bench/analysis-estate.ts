@@ -240,6 +240,9 @@ export function generateEstate(options: GeneratedEstateOptions): Estate {
     const sameVpc = serviceIds.filter((s) => s.vpc === g.vpc);
     const allOut = rnd() < 0.85;
     if (allOut) g.rules.push(rule(g.id, "egress", "-1", -1, -1, { kind: "ipv4", cidr: "0.0.0.0/0" }));
+    // dual-stack services also open IPv6 egress, as the console does for VPCs with IPv6
+    if (allOut && rnd() < 0.5)
+      g.rules.push(rule(g.id, "egress", "-1", -1, -1, { kind: "ipv6", cidr: "::/0" }));
     while (g.rules.length < target) {
       const r = rnd();
       const port = pick(PORTS);

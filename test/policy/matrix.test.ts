@@ -42,6 +42,33 @@ for (const seed of [1, 2, 3]) {
   });
 }
 
+test("IPv6 matrix agrees with the evaluator (interfaces with IPv6 addresses only)", () => {
+  const index = PolicyIndex.build(generateEstate({ interfaces: 300, seed: 5, groupRatio: 0.15 }));
+  const traffic: Traffic[] = [{ protocol: 6, port: 443 }, { protocol: 58, icmpType: 128 }, { protocol: -1 }];
+  const m = computeMatrix(index, traffic, 6);
+  const withV6 = [...index.interfaces.values()].filter((i) => i.addresses.some((a) => a.family === 6));
+  assert.equal(m.interfaces.length, withV6.length);
+  assert.ok(withV6.length > 20 && withV6.length < 300);
+  for (let t = 0; t < traffic.length; t++) {
+    let total = 0;
+    for (let s = 0; s < m.interfaces.length; s++) {
+      for (let d = 0; d < m.interfaces.length; d++) {
+        if (s === d) continue;
+        const expected = isAllowedBetween(
+          index,
+          sideOf(m.interfaces[s] as never, 6) as never,
+          sideOf(m.interfaces[d] as never, 6) as never,
+          traffic[t] as Traffic,
+        );
+        if (expected) total++;
+        assert.equal(m.allowed(t, s, d), expected);
+      }
+    }
+    assert.equal(m.totalAllowed[t], total);
+    assert.ok(total > 0, `some IPv6 flows are allowed for traffic ${t}`);
+  }
+});
+
 test("matrix of a small hand-built estate: counts worked out by hand", () => {
   // web (2 interfaces) may reach db on 5432; db reaches nobody (no egress); web members reach each other on 443.
   const e = estate({
