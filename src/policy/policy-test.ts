@@ -109,8 +109,6 @@ export class PolicyTestFailure extends Error {
   }
 }
 
-class SelectorError extends Error {}
-
 const indexes = new WeakMap<Estate, PolicyIndex>();
 
 function indexOf(target: Estate | PolicyIndex): PolicyIndex {
@@ -143,11 +141,9 @@ function endpointsOf(ctx: Context, selectors: readonly string[]): TestEndpoint[]
     try {
       found = ctx.resolve(ctx.index, selector);
     } catch (error) {
-      throw new SelectorError(
-        `selector '${selector}': ${error instanceof Error ? error.message : String(error)}`,
-      );
+      throw new Error(`selector '${selector}': ${error instanceof Error ? error.message : String(error)}`);
     }
-    if (found.length === 0) throw new SelectorError(`selector '${selector}' matches nothing in the estate`);
+    if (found.length === 0) throw new Error(`selector '${selector}' matches nothing in the estate`);
     for (const e of found) {
       const key = `${e.kind}:${endpointLabel(e)}`;
       if (!seen.has(key)) {
