@@ -26,6 +26,12 @@ function timeoutOf(text: string | undefined): number {
   return ms;
 }
 
+/** The controller's estate; the SDK's notice about future Node versions is noise on a CLI's stderr. */
+function controllerEstate(endpoint: string | undefined) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  return fetchControllerEstate(controllerFromEnvironment(endpoint));
+}
+
 async function requireNamespace(instanceId: string): Promise<string> {
   const namespace = instanceNamespace(instanceId);
   if (!(await listNamespaces()).includes(namespace)) {
@@ -84,7 +90,7 @@ ${CONTROLLER_OPTIONS}`,
     const target = parseProbeTarget(targetText);
     if (!target) throw new UsageError(`'${targetText}' is not tcp/PORT, udp/PORT or icmp`);
     const timeoutMs = timeoutOf(values.timeout);
-    const estate = await fetchControllerEstate(controllerFromEnvironment(values.endpoint));
+    const estate = await controllerEstate(values.endpoint);
     const hosts = labTopology(estate).hosts;
     const to = hosts.get(destination);
     if (!hosts.has(source)) throw new Error(`${source} is not a running lab instance`);
@@ -145,7 +151,7 @@ ${CONTROLLER_OPTIONS}`,
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const targets = targetsOf(values.ports ?? DEFAULT_VERIFY_TARGETS);
     const timeoutMs = timeoutOf(values.timeout);
-    const estate = await fetchControllerEstate(controllerFromEnvironment(values.endpoint));
+    const estate = await controllerEstate(values.endpoint);
     const present = new Set(await listNamespaces());
     const hosts = [...labTopology(estate).hosts.values()].filter((h) => present.has(h.namespace));
     const prober = new Prober(timeoutMs);
