@@ -171,6 +171,14 @@ export class Agent {
       this.emit({ kind: "heartbeat", revision: message.revision });
       return;
     }
+    if (message.policy.instanceId !== this.options.instanceId) {
+      // never enforce another host's policy, whatever the controller sends
+      this.healthy = false;
+      this.message = `revision ${message.revision} carries the policy of ${message.policy.instanceId}, not ${this.options.instanceId}; ignored`;
+      this.emit({ kind: "apply-failed", revision: message.revision, error: this.message });
+      await this.sendStatus();
+      return;
+    }
     await this.enforce(message.revision, message.policy);
   }
 

@@ -10,6 +10,7 @@ import {
   type NftMatch,
   type NftRule,
   type NftTable,
+  nftComment,
   TABLE_FAMILY,
   TABLE_NAME,
 } from "./nft-table.js";
@@ -90,7 +91,7 @@ export function renderRule(rule: NftRule): string {
   if (rule.counter) parts.push("counter");
   const action = renderAction(rule.action);
   if (action) parts.push(action);
-  if (rule.comment) parts.push(`comment "${rule.comment}"`);
+  if (rule.comment) parts.push(`comment "${nftComment(rule.comment)}"`);
   return parts.join(" ");
 }
 

@@ -89,6 +89,11 @@ export interface NftTable {
   readonly chains: readonly NftChain[];
 }
 
+/** A comment nft accepts: printable, no quote, at most 128 bytes (synthetic ids can be anything). */
+export function nftComment(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.:/@+=-]/g, "_").slice(0, 128);
+}
+
 /** nft identifiers: letters, digits, `_`, `-`, `.`; anything else in an id becomes `_`. */
 export function nftName(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, "_");

@@ -184,4 +184,14 @@ describe("Agent against the controller protocol double", () => {
     assert.match(status?.message ?? "", /revision 2.*nft exploded/);
     assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.9"]);
   });
+
+  it("refuses a policy addressed to another instance", async () => {
+    const c = await controller();
+    c.publish("i-web", { ...webPolicy(), instanceId: "i-other" });
+    const { agent, events } = await startAgent({ url: c.url });
+    await until("refusal", () => events.some((e) => e.kind === "apply-failed"));
+    assert.equal(agent.appliedRevision, undefined);
+    await until("unhealthy status", () => c.statuses.some((s) => s.status.healthy === false));
+    assert.match(c.statuses.at(-1)?.status.message ?? "", /policy of i-other/);
+  });
 });

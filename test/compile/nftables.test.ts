@@ -225,6 +225,22 @@ describe("the nft script", () => {
     assert.doesNotMatch(script, /hook forward/);
   });
 
+  it("keeps comments to what nft accepts", () => {
+    const policy = hostPolicyFor(web, "i-web");
+    assert.ok(policy);
+    const odd = {
+      ...policy,
+      interfaces: policy.interfaces.map((i) => ({
+        ...i,
+        ingress: i.ingress.map((r) => ({ ...r, id: `imported "rule" ${"x".repeat(200)}` })),
+      })),
+    };
+    const script = fullScript(compileHostPolicy(odd));
+    const comments = [...script.matchAll(/comment "([^"]*)"/g)].map((m) => m[1] ?? "");
+    assert.ok(comments.some((c) => c.startsWith("imported__rule__x")));
+    assert.ok(comments.every((c) => c.length <= 128 && !c.includes('"')));
+  });
+
   it("is the same text for the same state", () => {
     assert.equal(fullScript(table()), fullScript(table()));
   });
