@@ -185,6 +185,8 @@ describe("lab network (root, real namespaces)", () => {
     } finally {
       await fresh.close();
     }
+    await assert.rejects(fresh.sync(b.build(), 7), /closed/, "a closed lab builds nothing");
+    await fresh.close();
     const names = await listNamespaces();
     assert.ok(!names.some((n) => n === instanceNamespace(a) || n === routerNamespace(vpc)));
   });
