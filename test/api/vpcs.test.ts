@@ -620,9 +620,35 @@ describe("spec details", () => {
     const subnet = await cp.ec2.send(
       new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.9.1.0/24", Ipv6CidrBlock: `${block}::/64` }),
     );
-    assert.equal(subnet.Subnet?.Ipv6CidrBlockAssociationSet?.[0]?.Ipv6CidrBlock, `${block}::/64`);
+    // Canonical IPv6 text drops leading zeros in each group (the VPC's own block is checked below).
+    const canonical = block
+      .split(":")
+      .map((group) => group.replace(/^0+(?=.)/, ""))
+      .join(":");
+    assert.equal(subnet.Subnet?.Ipv6CidrBlockAssociationSet?.[0]?.Ipv6CidrBlock, `${canonical}::/64`);
     await cp.ec2.send(new DeleteSubnetCommand({ SubnetId: subnet.Subnet?.SubnetId }));
     await cp.ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
+  });
+
+  test("a VPC's Amazon-provided IPv6 block is written canonically (no leading zeros in a group)", {
+    todo: "bug: the /56 is built from the VPC id without canonicalising, e.g. 'fdf8:0a3b:9500::/56'",
+  }, async () => {
+    // About one VPC in eight draws a group with a leading zero; sixty tries make a miss very unlikely.
+    const client = regionClient("ca-central-1");
+    try {
+      const seen: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        const out = await client.send(
+          new CreateVpcCommand({ CidrBlock: "10.0.0.0/16", AmazonProvidedIpv6CidrBlock: true }),
+        );
+        seen.push(out.Vpc?.Ipv6CidrBlockAssociationSet?.[0]?.Ipv6CidrBlock ?? "");
+        await client.send(new DeleteVpcCommand({ VpcId: out.Vpc?.VpcId }));
+      }
+      const written = seen.filter((cidr) => cidr.split(/[:/]/).some((group) => /^0[0-9a-f]/.test(group)));
+      assert.deepEqual(written, []);
+    } finally {
+      client.destroy();
+    }
   });
 
   test("200 subnets per VPC: the 201st is SubnetLimitExceeded", async () => {
