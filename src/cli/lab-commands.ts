@@ -128,7 +128,7 @@ const verify: Command = {
   summary: "Probe every pair of lab instances and compare with the policy evaluator",
   usage: `Usage: ringfence lab verify [--ports LIST] [--json] [--timeout MS] [--endpoint URL]
 
-Probes every ordered pair of running lab instances on every target in LIST, over IPv4 and, where
+Probes every ordered pair of running lab instances of the same VPC on every target in LIST, over IPv4 and, where
 both have one, IPv6, and compares each result with what the policy evaluator says the security
 groups and network ACLs allow. Prints expected, actual and mismatch tables ('.' open, 'X' blocked,
 '!' mismatch). Exits 1 on any mismatch.

@@ -63,6 +63,9 @@ describe("lab network ACLs (root, real nftables in the router)", () => {
   const f2 = b.instance(front, "10.65.1.11", [open]);
   const b1 = b.instance(back, "10.65.2.10", [open]);
   const b2 = b.instance(back, "10.65.2.11", [open]);
+  // Another VPC, reachable by the groups' CIDR rules but not routed to: never compared.
+  const elsewhere = b.vpc("10.66.0.0/16");
+  const outsider = b.instance(b.subnet(elsewhere, "10.66.1.0/24"), "10.66.1.10", []);
   const ns = instanceNamespace;
   const ssh: ProbeTarget = { protocol: "tcp", port: 22 };
   let revision = 0;
@@ -128,6 +131,8 @@ describe("lab network ACLs (root, real nftables in the router)", () => {
     ];
     const report = await verifyLab(b.build(), lab.hosts.values(), prober, { targets });
     assert.deepEqual(report.mismatches, [], renderTruthTables(report));
+    assert.ok(!report.cells.some((c) => c.source === outsider || c.destination === outsider));
+    assert.equal(report.cells.length, 4 * 3 * targets.length, "every ordered pair within the VPC");
     const cell = (from: string, to: string, target: ProbeTarget) =>
       report.cells.find((c) => c.source === from && c.destination === to && c.target === target);
     assert.equal(cell(f1, b1, ssh)?.actual, "blocked");
