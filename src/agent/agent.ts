@@ -78,6 +78,8 @@ export class Agent {
 
   private emit(event: AgentEvent): void {
     for (const listener of this.listeners) listener(event);
+    // heartbeats and successful reports are routine: the log keeps what changed
+    if (event.kind === "heartbeat" || event.kind === "status-sent") return;
     this.options.log?.(JSON.stringify({ time: new Date().toISOString(), ...event }));
   }
 

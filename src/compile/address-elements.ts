@@ -90,7 +90,12 @@ function ipv4Elements(texts: readonly string[]): string[] {
       merged.push([range[0], range[1]]);
     }
   }
-  return merged.map(([lo, hi]) => {
+  return numberElements(merged);
+}
+
+/** Disjoint, sorted IPv4 intervals as elements: an address, a CIDR or a range. */
+function numberElements(intervals: readonly (readonly [number, number])[]): string[] {
+  return intervals.map(([lo, hi]) => {
     if (lo === hi) return formatIpv4Number(lo);
     const size = hi - lo + 1;
     const bits = Math.log2(size);
@@ -100,6 +105,7 @@ function ipv4Elements(texts: readonly string[]): string[] {
 }
 
 export function intervalElements(space: IntervalSet, family: IpFamily): string[] {
+  if (family === 4) return numberElements(space.intervals.map((i) => [Number(i.lo), Number(i.hi)]));
   return space.intervals.map((i) => formatInterval(i, family));
 }
 
