@@ -14,7 +14,7 @@ import {
   type Severity,
 } from "../policy/lint.js";
 import { AppListError, parseAppList } from "../policy/lint-apps.js";
-import type { PolicyTest } from "../policy/policy-test.js";
+import type { PolicyTest, PolicyTestReport } from "../policy/policy-test.js";
 import { runPolicyTests } from "../policy/policy-test.js";
 import { loadPolicyTests, PolicyFileError } from "../policy/policy-test-file.js";
 import { formatPolicyReport, toJUnitXml } from "../policy/policy-test-report.js";
@@ -97,19 +97,22 @@ Exit status: 0 all tests pass, 1 any FAIL, PARTIAL or ERROR, 2 on a bad file or 
     const { values, positionals } = parseCommandArgs(args, { ...SOURCE_OPTIONS, junit: { type: "string" } });
     if (positionals.length === 0) throw new UsageError("give at least one policy-test FILE");
     const tests: PolicyTest[] = [];
-    const problems: string[] = [];
+    const invalid: PolicyFileError[] = [];
     for (const file of positionals) {
       try {
         tests.push(...(await loadPolicyTests(file)));
       } catch (error) {
         if (!(error instanceof PolicyFileError)) throw error;
-        problems.push(...error.problems);
+        invalid.push(error);
       }
     }
-    if (problems.length > 0) {
+    if (invalid.length > 0) {
+      const problems = invalid.flatMap((e) => e.problems);
       console.error(
         `ringfence test: invalid policy-test file(s):\n${problems.map((p) => `  ${p}`).join("\n")}`,
       );
+      // CI still gets a report to show: one error per unreadable file
+      if (values.junit !== undefined) await writeFile(values.junit, toJUnitXml(fileErrorReport(invalid)));
       return 2;
     }
     const report = runPolicyTests(await loadIndex(values), tests);
@@ -118,5 +121,25 @@ Exit status: 0 all tests pass, 1 any FAIL, PARTIAL or ERROR, 2 on a bad file or 
     return report.passed ? 0 : 1;
   },
 };
+
+function fileErrorReport(invalid: readonly PolicyFileError[]): PolicyTestReport {
+  const results = invalid.map((e) => ({
+    name: "(file)",
+    file: e.file,
+    outcome: "ERROR" as const,
+    expectations: [
+      {
+        test: "(file)",
+        file: e.file,
+        expectation: "is a valid policy-test file",
+        outcome: "ERROR" as const,
+        message: e.problems.join("\n"),
+        checkedPairs: 0,
+        failures: [],
+      },
+    ],
+  }));
+  return { results, counts: { PASS: 0, PARTIAL: 0, FAIL: 0, ERROR: results.length }, passed: false };
+}
 
 export const auditCommands: Command[] = [lint, policyTest];

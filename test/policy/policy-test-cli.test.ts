@@ -76,9 +76,21 @@ describe("ringfence test", () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /malformed\.yaml:2: test 'missing destination': key 'to': required/);
     assert.match(r.stderr, /malformed\.yaml:5: test 'bad port': key 'denies': 'tcp\/65536'/);
-    const broken = ringfence("test", join(TESTS, "broken-yaml.yaml"), "--snapshot", BATFISH);
+    const junit = join(scratch, "broken.xml");
+    const broken = ringfence(
+      "test",
+      join(TESTS, "broken-yaml.yaml"),
+      "--snapshot",
+      BATFISH,
+      "--junit",
+      junit,
+    );
     assert.equal(broken.code, 2);
     assert.match(broken.stderr, /broken-yaml\.yaml:\d+: invalid YAML/);
+    // CI still gets a JUnit file, with the file as an error
+    const xml = readFileSync(junit, "utf8");
+    assert.match(xml, /<testsuites [^>]*tests="1" failures="0" errors="1">/);
+    assert.match(xml, /<error type="ERROR" message="[^"]*broken-yaml\.yaml:\d+: invalid YAML/);
   });
 
   it("exits 2 without files, without a source, or with a missing snapshot", () => {
