@@ -128,10 +128,11 @@ interface ClassCounts {
 
 /**
  * Allowed pairs per class pair, sparse by destination class: for destination class B the entries
- * rowStart[B] .. rowStart[B + 1] - 1 give a source class and its allowed pair count (nonzero).
+ * rowStart[B] .. rowEnd[B] - 1 give a source class and its allowed pair count (nonzero).
  */
 export interface ClassPairs {
   readonly rowStart: Int32Array;
+  readonly rowEnd: Int32Array;
   readonly source: Int32Array;
   readonly allowed: Float64Array;
 }
@@ -293,7 +294,6 @@ export function computeMatrix(
   for (const t of traffic) {
     const cache = new Map<string, SideBits | Bits>();
     const egress = classInfo.map((c) => sideBits(c, true, t, cache));
-    const ingress: SideBits[] = [];
     // Classes of one group set in several subnets share their ingress bits: count them once.
     const counted = new Map<Bits, ClassCounts>();
     const countsOf = (bits: Bits) => {
@@ -304,16 +304,30 @@ export function computeMatrix(
       }
       return c;
     };
-    const rowStart = [0];
+    const rowStart = new Int32Array(cCount);
+    const rowEnd = new Int32Array(cCount);
     const rowClass: number[] = [];
     const rowAllowed: number[] = [];
     let total = 0;
+    // Destinations in order of their ingress bits, so that without expansion each set of bits and
+    // its counts can be dropped as soon as the last class using it is done.
+    const ingressKey = (b: number) => {
+      const c = classInfo[b] as (typeof classInfo)[number];
+      return `${c.rep.groupKey}|${index.networkAclOf(c.subnetId)?.id ?? ""}`;
+    };
+    const keys = classInfo.map((_, b) => ingressKey(b));
+    const order = Array.from({ length: cCount }, (_, b) => b).sort((x, y) =>
+      (keys[x] as string) < (keys[y] as string) ? -1 : (keys[x] as string) > (keys[y] as string) ? 1 : 0,
+    );
+    const ingress: SideBits[] = new Array(expand ? cCount : 0);
     // Ingress sets are usually narrow (group references, a few CIDRs): walk the source classes
     // they admit, and only then look at those classes' egress towards b.
-    for (let b = 0; b < cCount; b++) {
+    for (let o = 0; o < cCount; o++) {
+      const b = order[o] as number;
       const c = classInfo[b] as (typeof classInfo)[number];
       const i = sideBits(c, false, t, cache);
-      if (expand) ingress.push(i);
+      if (expand) ingress[b] = i;
+      rowStart[b] = rowClass.length;
       if (i.sg.count > 0) {
         const sg = countsOf(i.sg);
         const full = i.full === i.sg ? undefined : countsOf(i.full);
@@ -348,12 +362,21 @@ export function computeMatrix(
         }
         if (full) for (let k = 0; k < full.classes.length; k++) fullCount[full.classes[k] as number] = 0;
       }
-      if (keepPairs) rowStart.push(rowClass.length);
+      rowEnd[b] = rowClass.length;
+      const next = order[o + 1];
+      if (!expand && (next === undefined || keys[next] !== keys[b])) {
+        counted.delete(i.sg);
+        counted.delete(i.full);
+        cache.delete(`false|${c.rep.groupKey}|${index.networkAclOf(c.subnetId)?.id ?? ""}`);
+        const nextGroups = next === undefined ? undefined : classInfo[next]?.rep.groupKey;
+        if (nextGroups !== c.rep.groupKey) cache.delete(`false|${c.rep.groupKey}`);
+      }
     }
     totalAllowed.push(total);
     if (keepPairs) {
       classPairs.push({
-        rowStart: Int32Array.from(rowStart),
+        rowStart,
+        rowEnd,
         source: Int32Array.from(rowClass),
         allowed: Float64Array.from(rowAllowed),
       });
@@ -411,7 +434,7 @@ export function groupMatrix(
       let allowed = 0;
       let total = 0;
       for (const b of classesOf.get(destination) ?? []) {
-        for (let k = pairs.rowStart[b.id] as number; k < (pairs.rowStart[b.id + 1] as number); k++) {
+        for (let k = pairs.rowStart[b.id] as number; k < (pairs.rowEnd[b.id] as number); k++) {
           if (sources.has(pairs.source[k] as number)) allowed += pairs.allowed[k] as number;
         }
         for (const a of classesOf.get(source) ?? []) {
