@@ -53,7 +53,10 @@ describe("ringfence agent (process)", { skip: canRun ? false : "needs root and n
   });
 
   it("enforces the streamed policy in the namespace, saves it, and leaves the table on SIGTERM", async () => {
-    controller.publish("i-0123456789abcdef0", webPolicy(["10.0.9.9"]));
+    controller.publish("i-0123456789abcdef0", {
+      ...webPolicy(["10.0.9.9"]),
+      instanceId: "i-0123456789abcdef0",
+    });
     child = spawn(
       process.execPath,
       [
@@ -81,7 +84,10 @@ describe("ringfence agent (process)", { skip: canRun ? false : "needs root and n
     await until("table in namespace", () => /elements = \{ 10\.0\.9\.9 \}/.test(listTable(netns)));
     await until("status report", () => controller.statuses.some((s) => s.status.appliedRevision === 1));
 
-    controller.publish("i-0123456789abcdef0", webPolicy(["10.0.9.9", "10.0.9.44"]));
+    controller.publish("i-0123456789abcdef0", {
+      ...webPolicy(["10.0.9.9", "10.0.9.44"]),
+      instanceId: "i-0123456789abcdef0",
+    });
     await until("membership delta", () => /10\.0\.9\.44/.test(listTable(netns)));
 
     execFileSync("ip", ["netns", "exec", netns, "nft", "flush", "table", "inet", "ringfence"]);
