@@ -25,22 +25,16 @@ export class NftApplyError extends Error {
   }
 }
 
-/** The digest of `nft list table` text, without counter values (they move with traffic). */
-export function checksumOfText(listing: string): string {
-  return createHash("sha256")
-    .update(listing.replace(/counter packets \d+ bytes \d+/g, "counter"))
-    .digest("hex");
-}
-
 /**
- * The digest of `nft -j list table` output: the metainfo, object handles and counter values change
- * without anyone editing the table, so they are left out.
+ * The digest of a table listing, `nft -j list table` JSON or `nft list table` text: the metainfo,
+ * object handles and counter values change without anyone editing the table, so they are left out.
+ * Textual rather than JSON.parse: a large table lists as megabytes, checked every 30 s.
  */
-export function checksumOfListing(json: string): string {
-  // textual rather than JSON.parse: a large table lists as megabytes, checked every 30 s
-  const normalised = json
+export function checksumOfListing(listing: string): string {
+  const normalised = listing
     .replace(/\{"metainfo": \{[^}]*\}\}, ?/, "")
     .replace(/"handle": \d+/g, '"handle": 0')
-    .replace(/"counter": \{"packets": \d+, "bytes": \d+\}/g, '"counter": {}');
+    .replace(/"counter": \{"packets": \d+, "bytes": \d+\}/g, '"counter": {}')
+    .replace(/counter packets \d+ bytes \d+/g, "counter");
   return createHash("sha256").update(normalised).digest("hex");
 }

@@ -2,7 +2,7 @@
 // `ip netns exec NAME` (the lab's instances and the tests' namespaces).
 
 import { spawn } from "node:child_process";
-import { checksumOfText, NftApplyError, type NftKernel } from "./kernel.js";
+import { checksumOfListing, NftApplyError, type NftKernel } from "./kernel.js";
 
 export interface NftCommandOptions {
   /** Run inside this network namespace (`ip netns exec NAME nft ...`). */
@@ -65,7 +65,7 @@ export class NftCommandKernel implements NftKernel {
   async tableChecksum(): Promise<string | undefined> {
     // the text listing is a third of the JSON one: less for the agent to hold every 30 s
     const listing = await this.listText();
-    return listing === undefined ? undefined : checksumOfText(listing);
+    return listing === undefined ? undefined : checksumOfListing(listing);
   }
 
   async deleteTable(): Promise<void> {

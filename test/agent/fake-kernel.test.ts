@@ -76,3 +76,17 @@ describe("FakeKernel", () => {
     assert.deepEqual(full.rules("input"), []);
   });
 });
+
+describe("checksumOfListing", () => {
+  it("ignores counter values, handles and metainfo, in JSON and in text, and nothing else", async () => {
+    const { checksumOfListing } = await import("../../src/agent/kernel.js");
+    const text = (packets: number, port = 22) =>
+      `table inet ringfence {\n\tchain c {\n\t\ttcp dport ${port} counter packets ${packets} bytes ${packets * 60} accept comment "sgr-1"\n\t}\n}\n`;
+    assert.equal(checksumOfListing(text(0)), checksumOfListing(text(12345)));
+    assert.notEqual(checksumOfListing(text(0)), checksumOfListing(text(0, 23)));
+    const json = (handle: number, packets: number, port = 22) =>
+      `{"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}, {"rule": {"handle": ${handle}, "expr": [{"match": {"right": ${port}}}, {"counter": {"packets": ${packets}, "bytes": 0}}]}}]}`;
+    assert.equal(checksumOfListing(json(4, 0)), checksumOfListing(json(9, 77)));
+    assert.notEqual(checksumOfListing(json(4, 0)), checksumOfListing(json(4, 0, 23)));
+  });
+});
