@@ -177,6 +177,12 @@ export class PolicyIndex {
     for (const s of estate.subnets) this.subnets.set(s.id, s);
     for (const i of estate.instances) this.instances.set(i.id, i);
     for (const acl of estate.networkAcls) for (const s of acl.subnetIds) this.aclBySubnet.set(s, acl);
+    // A subnet without an explicit association uses its VPC's default ACL, as on EC2.
+    const defaultAcl = new Map(estate.networkAcls.filter((a) => a.isDefault).map((a) => [a.vpcId, a]));
+    for (const subnet of estate.subnets) {
+      const fallback = defaultAcl.get(subnet.vpcId);
+      if (!this.aclBySubnet.has(subnet.id) && fallback) this.aclBySubnet.set(subnet.id, fallback);
+    }
     for (const pl of estate.prefixLists) {
       const sets = { 4: [] as IntervalSet[], 6: [] as IntervalSet[] };
       for (const entry of pl.entries) {
@@ -304,7 +310,9 @@ export class PolicyIndex {
       protocol === PROTOCOL_NUMBERS.udp ||
       protocol === PROTOCOL_NUMBERS.icmp ||
       protocol === PROTOCOL_NUMBERS.icmpv6;
-    const ruleProtocol = Number.isNaN(protocol) ? ALL_PROTOCOLS : protocol;
+    // A protocol that cannot be read matches nothing: never widen a rule to all traffic.
+    if (!Number.isInteger(protocol) || protocol < ALL_PROTOCOLS || protocol > 255) return [];
+    const ruleProtocol = protocol;
     const from = hasRange ? rule.fromPort : -1;
     const to = hasRange ? rule.toPort : -1;
     const peer = rule.peer;
