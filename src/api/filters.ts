@@ -2,6 +2,7 @@
 // wildcards with backslash escapes, and the tag filters every taggable resource has.
 
 import { Ec2Error, invalidCombination, invalidValue } from "../model/errors.js";
+import { ID_KINDS, type IdKindName, isIdOf } from "../model/ids.js";
 import type { Tags } from "../model/resources.js";
 import type { ActionContext } from "./context.js";
 
@@ -48,11 +49,32 @@ function tagMatcher(name: string, patterns: RegExp[]): ((tags: Tags) => boolean)
   return undefined;
 }
 
+/** Filters whose values are ids: a value that is no such id (and no pattern) is refused, as EC2 does. */
+const ID_FILTERS: Record<string, IdKindName> = {
+  "vpc-id": "vpc",
+  "subnet-id": "subnet",
+  "group-id": "group",
+  "instance-id": "instance",
+  "network-interface-id": "networkInterface",
+  "allocation-id": "allocation",
+  "prefix-list-id": "prefixList",
+  "network-acl-id": "networkAcl",
+  "security-group-rule-id": "rule",
+};
+
 export function parseFilters(ctx: ActionContext): ParsedFilter[] {
   return ctx.params.list("Filters", "Filter").map((filter) => {
     const name = filter.requiredString("Name", `${filter.path}.Name`);
     const values = filter.strings("Values");
     if (values.length === 0) throw invalidValue(`The filter '${name}' needs at least one value`);
+    const idKind = ID_FILTERS[name];
+    for (const value of idKind ? values : []) {
+      if (!/[*?]/.test(value) && !isIdOf(idKind as IdKindName, value)) {
+        throw invalidValue(
+          `The filter value '${value}' for filter '${name}' is not a valid ${ID_KINDS[idKind as IdKindName].prefix}- id`,
+        );
+      }
+    }
     return { name, patterns: values.map(wildcardPattern) };
   });
 }

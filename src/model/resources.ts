@@ -126,7 +126,6 @@ export interface AddressRecord extends Scoped {
     readonly id: string;
     readonly networkInterfaceId: string;
     readonly privateIp: string;
-    readonly instanceId?: string;
   };
 }
 

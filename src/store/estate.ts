@@ -101,7 +101,7 @@ export function estateOf(view: Transaction, region: string): Estate {
       publicIp: address.publicIp,
       networkInterfaceId: address.association?.networkInterfaceId,
       privateIp: address.association?.privateIp,
-      instanceId: address.association?.instanceId,
+      instanceId: address.association && eniById.get(address.association.networkInterfaceId)?.instanceId,
     })),
   };
 }

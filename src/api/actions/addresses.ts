@@ -110,7 +110,6 @@ const associateAddress: Action = (ctx) => {
     id: newId("eipassoc"),
     networkInterfaceId: eni.id,
     privateIp,
-    instanceId: eni.attachment?.instanceId,
   };
   ctx.tx.put({ ...address, association });
   return { AssociationId: association.id };
@@ -148,17 +147,23 @@ const releaseAddress: Action = (ctx) => {
   return {};
 };
 
-const ADDRESS_FILTERS: FilterFields<AddressRecord> = {
+/** The instance an address serves is whatever its interface is attached to now. */
+function instanceOf(ctx: ActionContext, address: AddressRecord): string | undefined {
+  const eniId = address.association?.networkInterfaceId;
+  return eniId ? ctx.tx.get("eni", eniId)?.attachment?.instanceId : undefined;
+}
+
+const addressFilters = (ctx: ActionContext): FilterFields<AddressRecord> => ({
   "allocation-id": (a) => [a.id],
   "association-id": (a) => [a.association?.id],
-  "instance-id": (a) => [a.association?.instanceId],
+  "instance-id": (a) => [instanceOf(ctx, a)],
   "network-border-group": (a) => [a.region],
   "network-interface-id": (a) => [a.association?.networkInterfaceId],
   "network-interface-owner-id": (a) => [a.association ? a.account : undefined],
   "private-ip-address": (a) => [a.association?.privateIp],
   "public-ip": (a) => [a.publicIp],
   domain: () => ["vpc"],
-};
+});
 
 const describeAddresses: Action = (ctx) => {
   const ids = ctx.params.strings("AllocationIds");
@@ -173,12 +178,12 @@ const describeAddresses: Action = (ctx) => {
     addresses = addresses.filter((a) => wanted.has(a.id));
   }
   return {
-    Addresses: applyFilters(ctx, addresses, ADDRESS_FILTERS).map((a) => ({
+    Addresses: applyFilters(ctx, addresses, addressFilters(ctx)).map((a) => ({
       PublicIp: a.publicIp,
       AllocationId: a.id,
       Domain: "vpc",
       AssociationId: a.association?.id,
-      InstanceId: a.association?.instanceId,
+      InstanceId: instanceOf(ctx, a),
       NetworkInterfaceId: a.association?.networkInterfaceId,
       NetworkInterfaceOwnerId: a.association ? a.account : undefined,
       PrivateIpAddress: a.association?.privateIp,

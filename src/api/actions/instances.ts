@@ -266,7 +266,7 @@ const runInstances: Action = (ctx) => {
       `You have requested more instances (${minCount}) than your current instance limit of ${MAX_PER_LAUNCH} allows for the specified instance type.`,
     );
   }
-  const count = Math.min(maxCount, MAX_PER_LAUNCH);
+  let count = Math.min(maxCount, MAX_PER_LAUNCH);
   const imageId = p.string("ImageId");
   if (!imageId && !p.has("LaunchTemplate")) throw missingParameter("ImageId");
   const clientToken = p.string("ClientToken");
@@ -290,6 +290,23 @@ const runInstances: Action = (ctx) => {
     }
     return allocator;
   };
+  // EC2 launches as many as fit between MinCount and MaxCount.
+  const needed = new Map<string, number>();
+  for (const planned of plan) {
+    if (planned.existing) continue;
+    const perInstance = 1 + planned.secondaryIps.length + (planned.secondaryCount ?? 0);
+    needed.set(planned.subnet.id, (needed.get(planned.subnet.id) ?? 0) + perInstance);
+  }
+  for (const planned of plan) {
+    const perInstance = needed.get(planned.subnet.id);
+    if (perInstance) count = Math.min(count, Math.floor(addressesOf(planned.subnet).free / perInstance));
+  }
+  if (count < minCount) {
+    throw new Ec2Error(
+      "InsufficientFreeAddressesInSubnet",
+      `The specified subnet does not have enough free addresses to satisfy the request for ${minCount} instance(s).`,
+    );
+  }
   const instances: InstanceRecord[] = [];
   for (let launchIndex = 0; launchIndex < count; launchIndex++) {
     const instanceId = newId("i");

@@ -66,6 +66,16 @@ export class SubnetAddresses {
     return text;
   }
 
+  /** How many addresses are still free. */
+  get free(): number {
+    let used = 0;
+    for (const ip of this.used) {
+      const value = parseIp(ip);
+      if (value?.family === 4 && value.value >= this.first && value.value <= this.last) used++;
+    }
+    return Number(this.last - this.first + 1n) - used;
+  }
+
   next(): string {
     for (let value = this.first; value <= this.last; value++) {
       const text = formatIpv4(value);

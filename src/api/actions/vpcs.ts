@@ -5,7 +5,15 @@ import { Ec2Error, invalidValue } from "../../model/errors.js";
 import type { NetworkAclEntry } from "../../model/estate.js";
 import { newId } from "../../model/ids.js";
 import type { GroupRecord, NetworkAclRecord, SubnetRecord, VpcRecord } from "../../model/resources.js";
-import { cidrCovers, cidrSize, cidrsOverlap, formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
+import {
+  canonicalCidr,
+  cidrCovers,
+  cidrSize,
+  cidrsOverlap,
+  formatCidr,
+  parseCidr4,
+  parseCidr6,
+} from "../../net/cidr.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
 import { applyFilters, type FilterFields, paginate } from "../filters.js";
 import { defaultGroupOf, requireOwn, requireVpc } from "./lookup.js";
@@ -104,7 +112,9 @@ function createVpcWithDefaults(
     cidr,
     cidrAssociationId: newId("vpc-cidr-assoc"),
     // A /56 from the IPv6 unique-local range, derived from the VPC id so it is stable and distinct.
-    ipv6Cidr: options.ipv6 ? `fd${id.slice(4, 6)}:${id.slice(6, 10)}:${id.slice(10, 12)}00::/56` : undefined,
+    ipv6Cidr: options.ipv6
+      ? canonicalCidr(`fd${id.slice(4, 6)}:${id.slice(6, 10)}:${id.slice(10, 12)}00::/56`, 6)
+      : undefined,
     ipv6AssociationId: options.ipv6 ? newId("vpc-cidr-assoc") : undefined,
     isDefault: options.isDefault,
     instanceTenancy: options.tenancy,
@@ -300,14 +310,8 @@ const deleteVpc: Action = (ctx) => {
     throw new Ec2Error("DependencyViolation", `The vpc '${vpc.id}' has dependencies and cannot be deleted.`);
   }
   const defaultGroup = defaultGroupOf(ctx, vpc.id);
-  for (const group of ctx.tx.all("group")) {
-    if (
-      group.id !== defaultGroup.id &&
-      group.rules.some((r) => r.peer.kind === "group" && r.peer.groupId === defaultGroup.id)
-    ) {
-      throw new Ec2Error("DependencyViolation", `resource ${defaultGroup.id} has a dependent object`);
-    }
-  }
+  // Only the default group is left in the VPC (others are dependencies above); rules of other
+  // accounts' groups that reference it become stale, as with DeleteSecurityGroup.
   ctx.tx.delete(defaultGroup);
   for (const acl of ctx.tx.scoped("network-acl", ctx.account, ctx.region))
     if (acl.vpcId === vpc.id) ctx.tx.delete(acl);
@@ -412,7 +416,8 @@ const deleteSubnet: Action = (ctx) => {
   return {};
 };
 
-const SUBNET_FILTERS: FilterFields<SubnetRecord> = {
+const subnetFilters = (ctx: ActionContext): FilterFields<SubnetRecord> => ({
+  "available-ip-address-count": (s) => [availableAddresses(ctx, s)],
   "subnet-id": (s) => [s.id],
   "vpc-id": (s) => [s.vpcId],
   "cidr-block": (s) => [s.cidr],
@@ -428,7 +433,7 @@ const SUBNET_FILTERS: FilterFields<SubnetRecord> = {
   "subnet-arn": (s) => [`arn:aws:ec2:${s.region}:${s.account}:subnet/${s.id}`],
   "ipv6-cidr-block-association.ipv6-cidr-block": (s) => [s.ipv6Cidr],
   "ipv6-cidr-block-association.association-id": (s) => [s.ipv6AssociationId],
-};
+});
 
 const describeSubnets: Action = (ctx) => {
   const ids = ctx.params.strings("SubnetIds");
@@ -436,7 +441,7 @@ const describeSubnets: Action = (ctx) => {
     ids.length > 0
       ? ids.map((id) => requireOwn(ctx, "subnet", id))
       : [...ctx.tx.scoped("subnet", ctx.account, ctx.region)];
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, subnets, SUBNET_FILTERS), {
+  const { page, nextToken } = paginate(ctx, applyFilters(ctx, subnets, subnetFilters(ctx)), {
     min: 5,
     max: 1000,
   });
