@@ -229,7 +229,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         throw new Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.");
       }
       const revision = store.commit(tx, { account: ctx.account, region, action, requestId });
-      if (runtime && tx.hasWrites) await runtime.sync(() => [estateOf(store.view(), region), revision]);
+      // The lab runs every region's instances, so it always converges on all of them.
+      if (runtime && tx.hasWrites) await runtime.sync(() => [estateOf(store.view()), revision]);
       send(200, encodeResponse(action, requestId, output));
     } catch (error) {
       if (error instanceof Ec2Error) {
@@ -271,6 +272,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolve();
     });
   });
+  // Instances recorded before a restart come back up before the first request is answered.
+  if (runtime) await runtime.sync(() => [estateOf(store.view()), store.revision]);
   const address = server.address() as AddressInfo;
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {

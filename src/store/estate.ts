@@ -4,9 +4,10 @@
 import type { Estate, NetworkInterface } from "../model/estate.js";
 import type { Transaction } from "./transaction.js";
 
-export function estateOf(view: Transaction, region: string): Estate {
+/** The estate of one region, or of every region when none is given (ids never repeat across regions). */
+export function estateOf(view: Transaction, region?: string): Estate {
   const inRegion = <R extends { region: string }>(records: Iterable<R>) =>
-    [...records].filter((r) => r.region === region);
+    [...records].filter((r) => region === undefined || r.region === region);
   const addresses = inRegion(view.all("address"));
   const elasticByEni = new Map<string, string>();
   for (const address of addresses) {
