@@ -141,8 +141,9 @@ function residentMb(pid: number): { rss: number; peak: number } {
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 }
 
-async function startServerProcess(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, "server", "--data", dataDir, "--listen", `127.0.0.1:${port}`], {
+async function startServerProcess(port: number, dataDir: string, profileDir?: string): Promise<ChildProcess> {
+  const profile = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
+  const child = spawn(process.execPath, [...profile, CLI, "server", "--data", dataDir, "--listen", `127.0.0.1:${port}`], {
     env: { ...process.env, RINGFENCE_ACCESS_KEY_ID: KEY.id, RINGFENCE_SECRET_ACCESS_KEY: KEY.secret },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -164,6 +165,8 @@ export async function run(options: BenchOptions): Promise<void> {
       writes: { type: "string", default: "5000" },
       describes: { type: "string", default: "200" },
       concurrency: { type: "string", default: "16" },
+      // Writes a V8 CPU profile of the server into this directory.
+      profile: { type: "string" },
     },
   });
   const groups = Number(values.groups);
@@ -173,7 +176,7 @@ export async function run(options: BenchOptions): Promise<void> {
   const concurrency = Number(values.concurrency);
   const dataDir = mkdtempSync(join(tmpdir(), "ringfence-bench-api-"));
   const port = await freePort();
-  const server = await startServerProcess(port, dataDir);
+  const server = await startServerProcess(port, dataDir, values.profile);
   const client = new Client(port);
   const log = (line: string) => {
     if (!options.json) console.log(line);

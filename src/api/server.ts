@@ -228,7 +228,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (input.DryRun === true) {
         throw new Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.");
       }
-      const revision = store.commit(tx, { account: ctx.account, region, action, requestId });
+      const { revision, durable } = store.commit(tx, { account: ctx.account, region, action, requestId });
+      await durable;
       // The lab runs every region's instances, so it always converges on all of them.
       if (runtime && tx.hasWrites) await runtime.sync(() => [estateOf(store.view()), revision]);
       send(200, encodeResponse(action, requestId, output));

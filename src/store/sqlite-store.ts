@@ -42,6 +42,13 @@ export interface AgentStatus {
 
 export type Durability = "normal" | "full";
 
+interface PendingCommit {
+  tx: Transaction;
+  change: Change;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS resources (
   id TEXT PRIMARY KEY,
@@ -89,7 +96,11 @@ export class SqliteStore {
   private readonly regions = new Set<string>();
   /** Every request looks its key up: keys live in memory, written through to SQLite. */
   private readonly keys = new Map<string, AccessKey>();
-  private readonly commitStatement: (tx: Transaction, change: Change) => void;
+  private readonly commitStatement: (batch: readonly PendingCommit[]) => void;
+  /** Commits applied in memory and waiting for the next group flush to SQLite. */
+  private pending: PendingCommit[] = [];
+  /** Set when a flush failed: memory is ahead of disk, so nothing more may be acknowledged. */
+  private failure?: Error;
 
   constructor(dataDir: string, durability: Durability = "normal") {
     mkdirSync(dataDir, { recursive: true });
@@ -142,7 +153,10 @@ export class SqliteStore {
     const append = this.db.prepare(
       "INSERT INTO changes (revision, at, account, region, action, request_id, ids) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
-    this.commitStatement = this.db.transaction((tx: Transaction, change: Change) => {
+    this.commitStatement = this.db.transaction((batch: readonly PendingCommit[]) => {
+      for (const { tx, change } of batch) writeOne(tx, change);
+    });
+    const writeOne = (tx: Transaction, change: Change) => {
       for (const { account, region } of tx.regionsSetUp) setUp.run(account, region);
       const writes = tx.writes;
       for (const [id, write] of writes) {
@@ -159,7 +173,7 @@ export class SqliteStore {
         change.requestId,
         JSON.stringify(change.ids),
       );
-    });
+    };
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -181,16 +195,20 @@ export class SqliteStore {
     return new Transaction(this.records);
   }
 
-  /** Makes the transaction's writes durable and visible; returns the new revision (or the current one if nothing changed). */
-  commit(tx: Transaction, meta: ChangeMeta): number {
-    if (!tx.hasWrites) return this.currentRevision;
+  /**
+   * Makes the transaction's writes visible at once, so the next request sees them, and durable
+   * together with every other commit of this turn of the event loop in one SQL transaction (group
+   * commit). A request may be acknowledged only when `durable` has resolved.
+   */
+  commit(tx: Transaction, meta: ChangeMeta): { revision: number; durable: Promise<void> } {
+    if (this.failure) throw this.failure;
+    if (!tx.hasWrites) return { revision: this.currentRevision, durable: Promise.resolve() };
     const change: Change = {
       ...meta,
       revision: this.currentRevision + 1,
       at: new Date().toISOString(),
       ids: [...tx.writes.keys()],
     };
-    this.commitStatement(tx, change);
     this.currentRevision = change.revision;
     for (const { account, region } of tx.regionsSetUp) this.regions.add(`${account}/${region}`);
     for (const [id, write] of tx.writes) {
@@ -198,8 +216,27 @@ export class SqliteStore {
       if (write.record === null) map.delete(id);
       else map.set(id, write.record);
     }
-    this.events.emit("change", change);
-    return change.revision;
+    const durable = new Promise<void>((resolve, reject) => {
+      this.pending.push({ tx, change, resolve, reject });
+    });
+    if (this.pending.length === 1) setImmediate(() => this.flush());
+    return { revision: change.revision, durable };
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      this.commitStatement(batch);
+    } catch (error) {
+      this.failure = new Error(`the store could not write to disk and stopped accepting changes: ${String(error)}`);
+      for (const entry of batch) entry.reject(this.failure);
+      return;
+    }
+    for (const entry of batch) {
+      entry.resolve();
+      this.events.emit("change", entry.change);
+    }
   }
 
   /** Read-only view of the committed state. */
@@ -298,6 +335,7 @@ export class SqliteStore {
   }
 
   close(): void {
+    if (this.pending.length > 0) this.flush();
     this.db.close();
   }
 }
