@@ -109,15 +109,29 @@ interface Measured {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU time the server process spent per request (user + system), in microseconds. */
+  serverCpuUs: number;
+  /** The same for this load generator, which shares the machine with the server. */
+  clientCpuUs: number;
+}
+
+/** CPU seconds a process has used so far, from /proc (clock ticks are 100 Hz on Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function measure(
+  serverPid: number,
   count: number,
   concurrency: number,
   one: (i: number) => Promise<unknown>,
 ): Promise<Measured> {
   const latencies: number[] = [];
   let next = 0;
+  const cpuBefore = cpuSeconds(serverPid);
+  const clientBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -129,10 +143,21 @@ async function measure(
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const serverCpuUs = ((cpuSeconds(serverPid) - cpuBefore) * 1e6) / count;
+  const clientUsage = process.cpuUsage(clientBefore);
+  const clientCpuUs = (clientUsage.user + clientUsage.system) / count;
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number;
-  return { requests: count, seconds, perSecond: count / seconds, p50: at(0.5), p99: at(0.99) };
+  return {
+    requests: count,
+    seconds,
+    perSecond: count / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    serverCpuUs,
+    clientCpuUs,
+  };
 }
 
 function residentMb(pid: number): { rss: number; peak: number } {
@@ -141,11 +166,16 @@ function residentMb(pid: number): { rss: number; peak: number } {
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 }
 
+/** The V8 flags `npm start` and docs/control-plane.md start the server with (a small young generation). */
+const SERVER_NODE_FLAGS = (process.env.RINGFENCE_BENCH_SERVER_FLAGS ?? "--max-semi-space-size=2")
+  .split(" ")
+  .filter(Boolean);
+
 async function startServerProcess(port: number, dataDir: string, profileDir?: string): Promise<ChildProcess> {
   const profile = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
   const child = spawn(
     process.execPath,
-    [...profile, CLI, "server", "--data", dataDir, "--listen", `127.0.0.1:${port}`],
+    [...SERVER_NODE_FLAGS, ...profile, CLI, "server", "--data", dataDir, "--listen", `127.0.0.1:${port}`],
     {
       env: { ...process.env, RINGFENCE_ACCESS_KEY_ID: KEY.id, RINGFENCE_SECRET_ACCESS_KEY: KEY.secret },
       stdio: ["ignore", "pipe", "inherit"],
@@ -182,13 +212,14 @@ export async function run(options: BenchOptions): Promise<void> {
   const port = await freePort();
   const server = await startServerProcess(port, dataDir, values.profile);
   const client = new Client(port);
+  const pid = server.pid as number;
   const log = (line: string) => {
     if (!options.json) console.log(line);
   };
   try {
     log(`setting up ${groups} groups with ${rulesPerGroup} rules each...`);
     const groupIds: string[] = [];
-    await measure(groups, concurrency, async (i) => {
+    await measure(pid, groups, concurrency, async (i) => {
       const xml = await client.call({
         Action: "CreateSecurityGroup",
         GroupName: `bench-${i}`,
@@ -196,7 +227,7 @@ export async function run(options: BenchOptions): Promise<void> {
       });
       groupIds[i] = /<groupId>([^<]+)<\/groupId>/.exec(xml)?.[1] as string;
     });
-    await measure(groups, concurrency, async (i) => {
+    await measure(pid, groups, concurrency, async (i) => {
       const params: Record<string, string> = {
         Action: "AuthorizeSecurityGroupIngress",
         GroupId: groupIds[i] as string,
@@ -218,12 +249,14 @@ export async function run(options: BenchOptions): Promise<void> {
       "IpPermissions.1.ToPort": String(20000 + Math.floor(i / groups)),
       "IpPermissions.1.IpRanges.1.CidrIp": "192.0.2.0/24",
     });
-    const authorize = await measure(writes, concurrency, (i) =>
+    const authorize = await measure(pid, writes, concurrency, (i) =>
       client.call({ Action: "AuthorizeSecurityGroupIngress", ...permission(i) }),
     );
     // Latency of one client asking for everything, as an operator's `aws ec2 describe-security-groups`.
-    const describe = await measure(describes, 1, () => client.call({ Action: "DescribeSecurityGroups" }));
-    const revoke = await measure(writes, concurrency, (i) =>
+    const describe = await measure(pid, describes, 1, () =>
+      client.call({ Action: "DescribeSecurityGroups" }),
+    );
+    const revoke = await measure(pid, writes, concurrency, (i) =>
       client.call({ Action: "RevokeSecurityGroupIngress", ...permission(i) }),
     );
     const memory = residentMb(server.pid as number);
@@ -235,15 +268,15 @@ export async function run(options: BenchOptions): Promise<void> {
     ] as const;
     log("");
     log(
-      `ringfence control plane, ${groups} groups x ${rulesPerGroup} rules, concurrency ${concurrency}, SQLite WAL`,
+      `ringfence control plane, ${groups} groups x ${rulesPerGroup} rules, concurrency ${concurrency}, SQLite WAL, node ${SERVER_NODE_FLAGS.join(" ") || "(no flags)"}`,
     );
     log("");
     log(
-      `${"action".padEnd(48)}${"requests".padStart(10)}${"req/s".padStart(10)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}`,
+      `${"action".padEnd(48)}${"requests".padStart(10)}${"req/s".padStart(10)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}${"server CPU µs/req".padStart(19)}${"client CPU µs/req".padStart(19)}`,
     );
     for (const [name, m] of rows) {
       log(
-        `${name.padEnd(48)}${String(m.requests).padStart(10)}${m.perSecond.toFixed(0).padStart(10)}${m.p50.toFixed(2).padStart(10)}${m.p99.toFixed(2).padStart(10)}`,
+        `${name.padEnd(48)}${String(m.requests).padStart(10)}${m.perSecond.toFixed(0).padStart(10)}${m.p50.toFixed(2).padStart(10)}${m.p99.toFixed(2).padStart(10)}${m.serverCpuUs.toFixed(0).padStart(19)}${m.clientCpuUs.toFixed(0).padStart(19)}`,
       );
     }
     log("");
@@ -260,6 +293,7 @@ export async function run(options: BenchOptions): Promise<void> {
           groups,
           rulesPerGroup,
           concurrency,
+          serverNodeFlags: SERVER_NODE_FLAGS.join(" "),
           authorize,
           revoke,
           describe,

@@ -67,8 +67,19 @@ function headerValue(headers: SignedRequest["headers"], name: string): string | 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
 
+/** Derived keys change once a day per secret and scope; deriving one costs four HMACs. */
+const derivedKeys = new Map<string, Buffer>();
+const MAX_DERIVED_KEYS = 4096;
+
 export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), "aws4_request");
+  const cacheKey = `${secret}\n${date}\n${region}\n${service}`;
+  let key = derivedKeys.get(cacheKey);
+  if (key === undefined) {
+    key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), "aws4_request");
+    if (derivedKeys.size >= MAX_DERIVED_KEYS) derivedKeys.clear();
+    derivedKeys.set(cacheKey, key);
+  }
+  return key;
 }
 
 function parseCredential(text: string): Credential {

@@ -1,13 +1,15 @@
 // The embedded store: every record lives in memory for reads and in SQLite (WAL) for durability.
 // A request runs against a Transaction; its writes reach SQLite in one SQL transaction together
 // with the next revision and its change-feed entry, and only then become visible in memory.
+// A security group's rules are rows of their own, so a rule change writes that rule and not the
+// whole group.
 
 import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import type { ResourceKind, ResourceRecord } from "../model/resources.js";
-import { emptyRecordMaps, type RecordMaps, Transaction } from "./transaction.js";
+import type { GroupRecord, ResourceKind, ResourceRecord, RuleRecord } from "../model/resources.js";
+import { deepFreeze, emptyRecordMaps, type RecordMaps, Transaction } from "./transaction.js";
 
 export interface ChangeMeta {
   account: string;
@@ -45,6 +47,8 @@ export type Durability = "normal" | "full";
 interface PendingCommit {
   tx: Transaction;
   change: Change;
+  /** The committed versions of the groups this transaction rewrites, to write only changed rules. */
+  previousGroups: Map<string, GroupRecord>;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -55,6 +59,11 @@ CREATE TABLE IF NOT EXISTS resources (
   kind TEXT NOT NULL,
   account TEXT NOT NULL,
   region TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rules (
+  id TEXT PRIMARY KEY,
+  group_id TEXT NOT NULL,
   doc TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS changes (
@@ -111,16 +120,8 @@ export class SqliteStore {
     this.db.pragma("foreign_keys = ON");
     this.db.exec(SCHEMA);
     this.events.setMaxListeners(0);
-
-    for (const row of this.db
-      .prepare("SELECT kind, doc FROM resources ORDER BY rowid")
-      .iterate() as Iterable<{
-      kind: ResourceKind;
-      doc: string;
-    }>) {
-      const record = JSON.parse(row.doc) as ResourceRecord;
-      (this.records[row.kind] as Map<string, ResourceRecord>).set(record.id, Object.freeze(record));
-    }
+    this.migrate();
+    this.loadRecords();
     for (const row of this.db.prepare("SELECT account, region FROM regions").all() as {
       account: string;
       region: string;
@@ -153,16 +154,36 @@ export class SqliteStore {
     const append = this.db.prepare(
       "INSERT INTO changes (revision, at, account, region, action, request_id, ids) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
+    const upsertRule = this.db.prepare(
+      "INSERT INTO rules (id, group_id, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+    );
+    const removeRule = this.db.prepare("DELETE FROM rules WHERE id = ?");
     this.commitStatement = this.db.transaction((batch: readonly PendingCommit[]) => {
-      for (const { tx, change } of batch) writeOne(tx, change);
+      for (const entry of batch) writeOne(entry);
     });
-    const writeOne = (tx: Transaction, change: Change) => {
+    // Rules are immutable values, so an unchanged rule is the very same object in both versions.
+    const writeRules = (groupId: string, before: GroupRecord | undefined, after: GroupRecord | null) => {
+      const afterIds = new Set(after?.rules.map((rule) => rule.id));
+      for (const rule of before?.rules ?? []) {
+        if (!afterIds.has(rule.id)) removeRule.run(rule.id);
+      }
+      const previous = new Set(before?.rules);
+      for (const rule of after?.rules ?? []) {
+        if (!previous.has(rule)) upsertRule.run(rule.id, groupId, JSON.stringify(rule));
+      }
+    };
+    const writeOne = ({ tx, change, previousGroups }: PendingCommit) => {
       for (const { account, region } of tx.regionsSetUp) setUp.run(account, region);
-      const writes = tx.writes;
-      for (const [id, write] of writes) {
-        if (write.record === null) remove.run(id);
-        else
-          upsert.run(id, write.kind, write.record.account, write.record.region, JSON.stringify(write.record));
+      for (const [id, write] of tx.writes) {
+        const record = write.record;
+        if (write.kind === "group") {
+          const previous = previousGroups.get(id);
+          writeRules(id, previous, record as GroupRecord | null);
+          // Most group writes change only rules; the group's own row stays as it is then.
+          if (previous && record && sameExceptRules(previous, record as GroupRecord)) continue;
+        }
+        if (record === null) remove.run(id);
+        else upsert.run(id, write.kind, record.account, record.region, JSON.stringify(storedDoc(record)));
       }
       append.run(
         change.revision,
@@ -174,6 +195,47 @@ export class SqliteStore {
         JSON.stringify(change.ids),
       );
     };
+  }
+
+  /** Schema 1 keeps rules in their own table; schema 0 stored them inside the group's document. */
+  private migrate(): void {
+    if (this.db.pragma("user_version", { simple: true }) !== 0) return;
+    const rewrite = this.db.prepare("UPDATE resources SET doc = ? WHERE id = ?");
+    const insertRule = this.db.prepare("INSERT OR REPLACE INTO rules (id, group_id, doc) VALUES (?, ?, ?)");
+    this.db.transaction(() => {
+      for (const row of this.db.prepare("SELECT doc FROM resources WHERE kind = 'group'").all() as {
+        doc: string;
+      }[]) {
+        const group = JSON.parse(row.doc) as GroupRecord;
+        for (const rule of group.rules ?? []) insertRule.run(rule.id, group.id, JSON.stringify(rule));
+        rewrite.run(JSON.stringify(storedDoc(group)), group.id);
+      }
+      this.db.pragma("user_version = 1");
+    })();
+  }
+
+  private loadRecords(): void {
+    const groupRules = new Map<string, RuleRecord[]>();
+    for (const row of this.db
+      .prepare("SELECT group_id, doc FROM rules ORDER BY rowid")
+      .iterate() as Iterable<{
+      group_id: string;
+      doc: string;
+    }>) {
+      const rules = groupRules.get(row.group_id) ?? [];
+      if (rules.length === 0) groupRules.set(row.group_id, rules);
+      rules.push(JSON.parse(row.doc) as RuleRecord);
+    }
+    for (const row of this.db
+      .prepare("SELECT kind, doc FROM resources ORDER BY rowid")
+      .iterate() as Iterable<{
+      kind: ResourceKind;
+      doc: string;
+    }>) {
+      let record = JSON.parse(row.doc) as ResourceRecord;
+      if (record.kind === "group") record = { ...record, rules: groupRules.get(record.id) ?? [] };
+      (this.records[row.kind] as Map<string, ResourceRecord>).set(record.id, deepFreeze(record));
+    }
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -211,13 +273,18 @@ export class SqliteStore {
     };
     this.currentRevision = change.revision;
     for (const { account, region } of tx.regionsSetUp) this.regions.add(`${account}/${region}`);
+    const previousGroups = new Map<string, GroupRecord>();
     for (const [id, write] of tx.writes) {
       const map = this.records[write.kind] as Map<string, ResourceRecord>;
+      if (write.kind === "group") {
+        const previous = map.get(id) as GroupRecord | undefined;
+        if (previous) previousGroups.set(id, previous);
+      }
       if (write.record === null) map.delete(id);
       else map.set(id, write.record);
     }
     const durable = new Promise<void>((resolve, reject) => {
-      this.pending.push({ tx, change, resolve, reject });
+      this.pending.push({ tx, change, previousGroups, resolve, reject });
     });
     if (this.pending.length === 1) setImmediate(() => this.flush());
     return { revision: change.revision, durable };
@@ -229,7 +296,9 @@ export class SqliteStore {
     try {
       this.commitStatement(batch);
     } catch (error) {
-      this.failure = new Error(`the store could not write to disk and stopped accepting changes: ${String(error)}`);
+      this.failure = new Error(
+        `the store could not write to disk and stopped accepting changes: ${String(error)}`,
+      );
       for (const entry of batch) entry.reject(this.failure);
       return;
     }
@@ -338,4 +407,21 @@ export class SqliteStore {
     if (this.pending.length > 0) this.flush();
     this.db.close();
   }
+}
+
+/** The stored form of a record: a group without its rules, which are rows of their own. */
+function storedDoc(record: ResourceRecord): unknown {
+  if (record.kind !== "group") return record;
+  const { rules: _rules, ...group } = record;
+  return group;
+}
+
+/** Whether two versions of a group agree on everything but their rules (records are immutable). */
+function sameExceptRules(a: GroupRecord, b: GroupRecord): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    if (key !== "rules" && a[key as keyof GroupRecord] !== b[key as keyof GroupRecord]) return false;
+  }
+  return true;
 }

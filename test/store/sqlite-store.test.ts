@@ -1,0 +1,169 @@
+// The store's SQLite layout: a group's rules are rows of their own, written only when they change,
+// and read back in creation order; data written by the older layout (rules inside the group's
+// document) is carried over on open.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import Database from "better-sqlite3";
+import type { GroupRecord, RuleRecord } from "../../src/model/resources.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function dataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "ringfence-store-"));
+  dirs.push(dir);
+  return dir;
+}
+
+const meta = { account: "123456789012", region: "us-east-1", action: "Test", requestId: "r" };
+
+function rule(id: string, port: number, description?: string): RuleRecord {
+  return {
+    id,
+    egress: false,
+    protocol: "tcp",
+    fromPort: port,
+    toPort: port,
+    peer: { kind: "ipv4", cidr: "10.0.0.0/8" },
+    // As JSON keeps it: a rule without a description has no such key.
+    ...(description === undefined ? {} : { description }),
+    tags: {},
+  };
+}
+
+function group(rules: RuleRecord[]): GroupRecord {
+  return {
+    kind: "group",
+    id: "sg-0123456789abcdef0",
+    account: meta.account,
+    region: meta.region,
+    tags: {},
+    vpcId: "vpc-0123456789abcdef0",
+    name: "web",
+    description: "web servers",
+    isDefault: false,
+    rules,
+  };
+}
+
+/** Commits one change to the group: its next version, or null to delete it. */
+async function write(store: SqliteStore, change: (g: GroupRecord | undefined) => GroupRecord | null) {
+  const tx = store.begin();
+  const before = tx.get("group", "sg-0123456789abcdef0");
+  const next = change(before);
+  if (next) tx.put(next);
+  else if (before) tx.delete(before);
+  await store.commit(tx, meta).durable;
+}
+
+/** Commits a new version of the existing group. */
+const update = (store: SqliteStore, change: (g: GroupRecord) => GroupRecord) =>
+  write(store, (g) => {
+    assert.ok(g, "the group exists");
+    return change(g);
+  });
+
+const rowCount = (dir: string, table: string): number => {
+  const db = new Database(join(dir, "ringfence.db"), { readonly: true });
+  try {
+    return (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+};
+
+test("rules survive a restart in creation order, with changed and removed rules applied", async () => {
+  const dir = dataDir();
+  const store = new SqliteStore(dir);
+  await write(store, () => group([rule("sgr-000000000000000a1", 22), rule("sgr-000000000000000b2", 80)]));
+  await update(store, (g) => ({ ...g, rules: [...g.rules, rule("sgr-000000000000000c3", 443)] }));
+  // A description change replaces the rule object but keeps its place.
+  await update(store, (g) => ({
+    ...g,
+    rules: g.rules.map((r) => (r.id === "sgr-000000000000000b2" ? rule(r.id, 80, "http") : r)),
+  }));
+  await update(store, (g) => ({ ...g, rules: g.rules.filter((r) => r.id !== "sgr-000000000000000a1") }));
+  const expected = store.view().get("group", "sg-0123456789abcdef0");
+  store.close();
+
+  const reopened = new SqliteStore(dir);
+  const loaded = reopened.view().get("group", "sg-0123456789abcdef0");
+  assert.deepEqual(loaded, expected);
+  assert.deepEqual(
+    loaded?.rules.map((r) => [r.id, r.description]),
+    [
+      ["sgr-000000000000000b2", "http"],
+      ["sgr-000000000000000c3", undefined],
+    ],
+  );
+  assert.ok(Object.isFrozen(loaded?.rules[0]?.peer), "loaded records are immutable all the way down");
+  reopened.close();
+  assert.equal(rowCount(dir, "rules"), 2);
+});
+
+test("deleting a group deletes its rule rows", async () => {
+  const dir = dataDir();
+  const store = new SqliteStore(dir);
+  await write(store, () => group([rule("sgr-000000000000000a1", 22), rule("sgr-000000000000000b2", 80)]));
+  await write(store, () => null);
+  store.close();
+  assert.equal(rowCount(dir, "rules"), 0);
+  assert.equal(rowCount(dir, "resources"), 0);
+  const reopened = new SqliteStore(dir);
+  assert.equal(reopened.view().get("group", "sg-0123456789abcdef0"), undefined);
+  reopened.close();
+});
+
+test("a data directory of the older layout, rules inside the group, is carried over", async () => {
+  const dir = dataDir();
+  const old = group([rule("sgr-000000000000000a1", 22), rule("sgr-000000000000000b2", 80)]);
+  const db = new Database(join(dir, "ringfence.db"));
+  db.exec(
+    "CREATE TABLE resources (id TEXT PRIMARY KEY, kind TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL)",
+  );
+  db.prepare("INSERT INTO resources VALUES (?, 'group', ?, ?, ?)").run(
+    old.id,
+    old.account,
+    old.region,
+    JSON.stringify(old),
+  );
+  db.close();
+
+  const store = new SqliteStore(dir);
+  assert.deepEqual(store.view().get("group", old.id), old);
+  // The next change writes only what changed; the carried-over rules must still be there after it.
+  await update(store, (g) => ({ ...g, rules: [...g.rules, rule("sgr-000000000000000c3", 443)] }));
+  store.close();
+  const reopened = new SqliteStore(dir);
+  assert.deepEqual(
+    reopened
+      .view()
+      .get("group", old.id)
+      ?.rules.map((r) => r.id),
+    ["sgr-000000000000000a1", "sgr-000000000000000b2", "sgr-000000000000000c3"],
+  );
+  reopened.close();
+});
+
+test("a change to the group itself is written even when its rules stay the same", async () => {
+  const dir = dataDir();
+  const store = new SqliteStore(dir);
+  await write(store, () => group([rule("sgr-000000000000000a1", 22)]));
+  await update(store, (g) => ({ ...g, tags: { Name: "web" } }));
+  store.close();
+  const reopened = new SqliteStore(dir);
+  const loaded = reopened.view().get("group", "sg-0123456789abcdef0");
+  assert.deepEqual(loaded?.tags, { Name: "web" });
+  assert.deepEqual(
+    loaded?.rules.map((r) => r.id),
+    ["sgr-000000000000000a1"],
+  );
+  reopened.close();
+});
