@@ -1,6 +1,8 @@
 // New TCP connections per second between two lab instances, with no firewall and with the policy
 // of a large estate (1,000 groups, 20,000 rules, 10,000 group members) compiled for the server
-// instance, measured side by side in alternating rounds, with the ratio. The client and the echo
+// instance, measured side by side in alternating rounds, with the ratio. A third pair runs a table
+// that only tracks connections and accepts everything: it splits the firewall's cost into what
+// any stateful firewall pays (connection tracking) and what the compiled rules add. The client and the echo
 // server are the lab's Node probe agents, so the absolute rates are theirs; the ratio is the cost
 // of the firewall. Each connection is a full connect, one echo round trip and close. Needs root:
 // it creates and removes its own namespaces.
@@ -10,6 +12,7 @@ import { hostPolicyFor } from "../src/compile/host-policy.js";
 import { execInNamespace } from "../src/lab/iproute.js";
 import { Lab } from "../src/lab/lab.js";
 import { instanceNamespace } from "../src/lab/names.js";
+import { NamespaceNftKernel } from "../src/lab/namespace-kernel.js";
 import { Prober } from "../src/lab/probe.js";
 import type {
   Estate,
@@ -264,7 +267,9 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
   );
   const hostMembers = (serverPolicy?.groups ?? []).reduce((n, g) => n + g.ipv4.length + g.ipv6.length, 0);
 
+  const tracked = buildPair(212, undefined, 3);
   const bareLab = new Lab({ firewall: () => ({ apply: async () => {} }) });
+  const trackedLab = new Lab({ firewall: trackingOnly });
   const policyLab = new Lab();
   const prober = new Prober(1000);
   try {
@@ -272,7 +277,8 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
     await policyLab.sync(policy.estate, 1);
     const policySyncMs = performance.now() - syncStart;
     await bareLab.sync(bare.estate, 1);
-    for (const pair of [bare, policy]) {
+    await trackedLab.sync(tracked.estate, 1);
+    for (const pair of [bare, tracked, policy]) {
       // Many short connections from one address: reuse TIME_WAIT ports as a busy client would.
       const tuned = await execInNamespace(instanceNamespace(pair.client.id), [
         "sysctl",
@@ -300,15 +306,20 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
       return { rate: ((reply.completed ?? 0) * 1000) / durationMs, failed: reply.failed ?? 0 };
     };
     const bareRates: number[] = [];
+    const trackedRates: number[] = [];
     const policyRates: number[] = [];
     let failed = 0;
     for (let r = 0; r < rounds; r++) {
       const a = await measure(bare);
+      const t = await measure(tracked);
       const b = await measure(policy);
       bareRates.push(a.rate);
+      trackedRates.push(t.rate);
       policyRates.push(b.rate);
-      failed += a.failed + b.failed;
+      failed += a.failed + t.failed + b.failed;
     }
+    const ratioOf = (num: number[], den: number[]) =>
+      Math.round(median(num.map((p, i) => p / (den[i] || 1))) * 1000) / 1000;
     const result = {
       benchmark: "dataplane",
       estate: counts,
@@ -318,10 +329,13 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
       secondsPerRound: durationMs / 1000,
       concurrency,
       noFirewallConnPerSec: Math.round(median(bareRates)),
+      trackingOnlyConnPerSec: Math.round(median(trackedRates)),
       policyConnPerSec: Math.round(median(policyRates)),
       // Each round pairs a no-firewall and a policy measurement taken back to back: the median of
       // the per-round ratios is robust to the machine's load changing between rounds.
-      ratio: Math.round(median(policyRates.map((p, i) => p / (bareRates[i] || 1))) * 1000) / 1000,
+      ratio: ratioOf(policyRates, bareRates),
+      trackingOnlyRatio: ratioOf(trackedRates, bareRates),
+      policyToTrackingRatio: ratioOf(policyRates, trackedRates),
       ratioOfMedians: Math.round((median(policyRates) / median(bareRates)) * 1000) / 1000,
       failedConnections: failed,
     };
@@ -336,15 +350,33 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
       `${"no firewall".padEnd(14)}${String(result.noFirewallConnPerSec).padStart(10)}   ${bareRates.map(Math.round).join(" ")}`,
     );
     console.log(
+      `${"tracking only".padEnd(14)}${String(result.trackingOnlyConnPerSec).padStart(10)}   ${trackedRates.map(Math.round).join(" ")}`,
+    );
+    console.log(
       `${"policy".padEnd(14)}${String(result.policyConnPerSec).padStart(10)}   ${policyRates.map(Math.round).join(" ")}`,
     );
     console.log(
       `${"ratio".padEnd(14)}${result.ratio.toFixed(3).padStart(10)}   median of per-round ratios (ratio of medians ${result.ratioOfMedians.toFixed(3)}); failed connections: ${failed}`,
     );
+    console.log(
+      `${"".padEnd(14)}${"".padStart(10)}   tracking only / no firewall ${result.trackingOnlyRatio.toFixed(3)}; policy / tracking only ${result.policyToTrackingRatio.toFixed(3)}`,
+    );
     if (json) console.log(JSON.stringify(result));
   } finally {
     await prober.close();
     await bareLab.close();
+    await trackedLab.close();
     await policyLab.close();
   }
+}
+
+/** A table that tracks every connection and accepts everything: a stateful firewall's floor. */
+function trackingOnly(namespace: string) {
+  const kernel = new NamespaceNftKernel(namespace);
+  const chain = (hook: string) =>
+    `chain ${hook} { type filter hook ${hook} priority filter; policy accept; ct state established,related accept; ct state invalid drop; }`;
+  return {
+    apply: () => kernel.apply(`table inet ringfence {\n${chain("input")}\n${chain("output")}\n}\n`),
+    close: () => kernel.close(),
+  };
 }

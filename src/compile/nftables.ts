@@ -1,8 +1,8 @@
 // HostPolicy -> NftTable: the stateful firewall of one host (spec 3.11).
 //
 // Layout (every name derives from an id, so a change touches only what it names):
-//   input/output      base chains, policy drop: loopback, ICMPv6 neighbour discovery and MLD,
-//                     established/related accepted, invalid dropped, then dispatch by the local
+//   input/output      base chains, policy drop: established/related, loopback, ICMPv6 neighbour
+//                     discovery and MLD accepted, invalid dropped, then dispatch by the local
 //                     address (`ip daddr vmap @in_v4`) to the chain of the interface owning it.
 //   in_<eni>/out_<eni>   a jump to the chain of each attached group, in group id order;
 //   gin_<group>/gout_<group>   the group's rules of protocol -1 and other numbers, then a protocol
@@ -219,7 +219,8 @@ class TableBuilder {
           if (from > to) continue;
           const port: NftMatch[] =
             from === 0 && to === 65535 ? [] : [{ m: "port", protocol: name, field: "dport", from, to }];
-          pushTo(byProtocol, name, tagged([...match, ...port]));
+          // The port first: a compare fails faster than a set lookup, and most rules miss.
+          pushTo(byProtocol, name, tagged([...port, ...match]));
         } else if (name === "icmp" || name === "icmpv6") {
           // -1 is "any" for type and code alike
           const icmp: NftMatch = {
@@ -279,19 +280,20 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 function baseRules(side: "in" | "out", options: CompileOptions): NftRule[] {
+  // Established traffic first: it is nearly every packet, and every rule here only accepts.
   const rules: NftRule[] = [
+    {
+      match: [{ m: "ct", states: ["established", "related"] }],
+      action: { a: "accept" },
+      counter: true,
+      comment: "established",
+    },
     { match: [{ m: side === "in" ? "iif-lo" : "oif-lo" }], action: { a: "accept" }, counter: false },
     {
       match: [{ m: "icmpv6-types", types: ICMPV6_INFRASTRUCTURE }],
       action: { a: "accept" },
       counter: true,
       comment: "ipv6-neighbour-discovery",
-    },
-    {
-      match: [{ m: "ct", states: ["established", "related"] }],
-      action: { a: "accept" },
-      counter: true,
-      comment: "established",
     },
     { match: [{ m: "ct", states: ["invalid"] }], action: { a: "drop" }, counter: true, comment: "invalid" },
   ];

@@ -89,7 +89,10 @@ describe("NftCommandKernel in a network namespace", {
     assert.equal(connect(peer, "10.0.9.9", "10.0.0.5", 22), "refused");
     assert.equal(connect(peer, "10.0.9.10", "10.0.0.5", 22), "timeout");
     text = (await kernel.listText()) ?? "";
-    const counted = /tcp dport 22 counter packets (\d+) bytes \d+ accept comment "sgr-ssh"/.exec(text);
+    const counted =
+      /tcp dport 22 ip saddr @g_sg-admin_v4 counter packets (\d+) bytes \d+ accept comment "sgr-ssh"/.exec(
+        text,
+      );
     assert.ok(counted && Number(counted[1]) >= 1, text);
 
     // the second address joins sg-admin: element statements only (adjacent addresses merge into

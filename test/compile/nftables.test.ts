@@ -201,7 +201,7 @@ describe("the nft script", () => {
     assert.match(script, /add set inet ringfence g_sg-admin_v4 \{ type ipv4_addr; flags interval; \}/);
     assert.match(script, /add element inet ringfence g_sg-admin_v4 \{ 10\.0\.9\.9 \}/);
     assert.match(script, /add element inet ringfence g_sg-admin_v6 \{ fd00::9 \}/);
-    assert.match(script, /ip saddr @g_sg-admin_v4 tcp dport 22 counter accept comment "sgr-ssh"/);
+    assert.match(script, /tcp dport 22 ip saddr @g_sg-admin_v4 counter accept comment "sgr-ssh"/);
     assert.match(
       script,
       /chain inet ringfence input \{ type filter hook input priority filter; policy drop; \}/,
