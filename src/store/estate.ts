@@ -1,7 +1,9 @@
 // The control plane's records of one region, all accounts, as the Estate the policy engine, the
 // compiler and the lab read. Cross-account group references resolve because every account is in.
 
+import { awsManagedPrefixList } from "../model/aws-managed-prefix-lists.js";
 import type { Estate, NetworkInterface } from "../model/estate.js";
+import type { GroupRecord, PrefixListRecord } from "../model/resources.js";
 import type { Transaction } from "./transaction.js";
 
 /** The estate of one region, or of every region when none is given (ids never repeat across regions). */
@@ -89,7 +91,10 @@ export function estateOf(view: Transaction, region?: string): Estate {
       subnetIds: acl.associations.map((a) => a.subnetId),
       tags: acl.tags,
     })),
-    prefixLists: inRegion(view.all("prefix-list")).map((list) => ({
+    prefixLists: [
+      ...inRegion(view.all("prefix-list")),
+      ...awsListsReferenced(inRegion(view.all("group"))),
+    ].map((list) => ({
       id: list.id,
       name: list.name,
       ownerId: list.account,
@@ -105,4 +110,17 @@ export function estateOf(view: Transaction, region?: string): Estate {
       instanceId: address.association && eniById.get(address.association.networkInterfaceId)?.instanceId,
     })),
   };
+}
+
+/** The AWS-managed lists that rules name: they are not records, but the rules need their entries. */
+function awsListsReferenced(groups: readonly GroupRecord[]): PrefixListRecord[] {
+  const lists = new Map<string, PrefixListRecord>();
+  for (const group of groups) {
+    for (const rule of group.rules) {
+      if (rule.peer.kind !== "prefix-list" || lists.has(rule.peer.prefixListId)) continue;
+      const list = awsManagedPrefixList(group.region, rule.peer.prefixListId);
+      if (list) lists.set(list.id, list);
+    }
+  }
+  return [...lists.values()];
 }

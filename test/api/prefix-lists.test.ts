@@ -1,9 +1,10 @@
-// Customer-managed prefix lists: create, versions, entries, paging, references from group rules,
-// against the real server through the SDK and the aws CLI.
+// Managed prefix lists: customer lists (create, versions, entries, paging, references from group
+// rules) and AWS-managed lists, against the real server through the SDK and the aws CLI.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
+  AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateManagedPrefixListCommand,
   type CreateManagedPrefixListCommandInput,
@@ -14,8 +15,14 @@ import {
   GetManagedPrefixListEntriesCommand,
   ModifyManagedPrefixListCommand,
   type ModifyManagedPrefixListCommandInput,
+  RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
+  RunInstancesCommand,
 } from "@aws-sdk/client-ec2";
+import { PROTOCOL_NUMBERS } from "../../src/net/protocol.js";
+import { evaluateFlow } from "../../src/policy/evaluate.js";
+import { PolicyIndex } from "../../src/policy/policy-index.js";
+import { estateOf } from "../../src/store/estate.js";
 import { errorCode, startControlPlane, type TestControlPlane } from "../support/control-plane.js";
 
 let cp: TestControlPlane;
@@ -323,14 +330,147 @@ describe("DeleteManagedPrefixList", () => {
 });
 
 describe("AWS-managed lists", () => {
-  test("DescribeManagedPrefixLists includes AWS-managed lists owned by AWS (spec 2.22)", {
-    todo: "missing: no AWS-managed prefix lists (com.amazonaws.<region>.*) are listed",
-  }, async () => {
+  const west = () => cp.clientFor(cp.server.accessKeyId, cp.server.secretAccessKey, "us-west-2");
+
+  test("DescribeManagedPrefixLists lists the region's AWS-managed lists, owned by AWS (spec 2.22)", async () => {
     const out = await cp.ec2.send(
       new DescribeManagedPrefixListsCommand({ Filters: [{ Name: "owner-id", Values: ["AWS"] }] }),
     );
-    const names = (out.PrefixLists ?? []).map((l) => l.PrefixListName);
-    assert.ok(names.includes("com.amazonaws.us-east-1.s3"), `AWS lists: ${names.join(", ")}`);
+    const lists = out.PrefixLists ?? [];
+    assert.deepEqual(lists.map((l) => l.PrefixListName).sort(), [
+      "com.amazonaws.us-east-1.dynamodb",
+      "com.amazonaws.us-east-1.s3",
+    ]);
+    const s3 = lists.find((l) => l.PrefixListName === "com.amazonaws.us-east-1.s3");
+    assert.equal(s3?.PrefixListId, "pl-63a5400a");
+    assert.equal(s3?.OwnerId, "AWS");
+    assert.equal(s3?.AddressFamily, "IPv4");
+    assert.equal(s3?.State, "create-complete");
+    assert.equal(s3?.PrefixListArn, "arn:aws:ec2:us-east-1:aws:prefix-list/pl-63a5400a");
+    // The account's own lists are not AWS's.
+    const own = await cp.ec2.send(
+      new DescribeManagedPrefixListsCommand({
+        Filters: [{ Name: "owner-id", Values: [cp.server.accountId] }],
+      }),
+    );
+    assert.ok((own.PrefixLists ?? []).every((l) => l.OwnerId === cp.server.accountId));
+  });
+
+  test("entries where AWS published them; by id, by name filter, and in every account", async () => {
+    const client = west();
+    try {
+      const byName = await client.send(
+        new DescribeManagedPrefixListsCommand({
+          Filters: [{ Name: "prefix-list-name", Values: ["com.amazonaws.us-west-2.s3"] }],
+        }),
+      );
+      assert.equal(byName.PrefixLists?.[0]?.PrefixListId, "pl-68a54001");
+      const entries = await client.send(
+        new GetManagedPrefixListEntriesCommand({ PrefixListId: "pl-68a54001" }),
+      );
+      assert.deepEqual((entries.Entries ?? []).map((e) => e.Cidr).sort(), [
+        "52.218.128.0/17",
+        "52.92.32.0/22",
+        "54.231.160.0/19",
+      ]);
+      // Another region's AWS list is not this region's.
+      assert.equal(
+        await errorCode(cp.ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: "pl-68a54001" }))),
+        "InvalidPrefixListID.NotFound",
+      );
+    } finally {
+      client.destroy();
+    }
+  });
+
+  test("AWS-managed lists cannot be modified or deleted", async () => {
+    assert.equal(
+      await errorCode(modify("pl-63a5400a", { CurrentVersion: 1, AddEntries: [{ Cidr: "10.0.0.0/8" }] })),
+      "UnsupportedOperation",
+    );
+    assert.equal(
+      await errorCode(cp.ec2.send(new DeleteManagedPrefixListCommand({ PrefixListId: "pl-63a5400a" }))),
+      "UnsupportedOperation",
+    );
+    assert.equal((await describeList("pl-63a5400a")).PrefixListName, "com.amazonaws.us-east-1.s3");
+  });
+
+  test("names reserved for AWS: the prefixes com.amazonaws., com.amazon. and com.aws., dot included", async () => {
+    for (const name of ["com.amazonaws.probe", "com.amazon.probe", "com.aws.probe"]) {
+      assert.equal(await errorCode(newList({ PrefixListName: name })), "InvalidParameterValue", name);
+    }
+    for (const name of ["com.amazonaws-probe", "comamazonaws.probe"]) {
+      const list = await newList({ PrefixListName: name });
+      assert.equal(list.PrefixListName, name);
+      await cp.ec2.send(new DeleteManagedPrefixListCommand({ PrefixListId: list.PrefixListId }));
+    }
+  });
+
+  test("a rule may name an AWS-managed list, and the analysis expands its entries", async () => {
+    const client = west();
+    try {
+      const group = await client.send(
+        new CreateSecurityGroupCommand({ GroupName: "to-s3", Description: "egress to S3 only" }),
+      );
+      const groupId = group.GroupId as string;
+      // Without the default all-egress rule, only the list's addresses are reachable.
+      await client.send(
+        new RevokeSecurityGroupEgressCommand({
+          GroupId: groupId,
+          IpPermissions: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
+        }),
+      );
+      const authorized = await client.send(
+        new AuthorizeSecurityGroupEgressCommand({
+          GroupId: groupId,
+          IpPermissions: [
+            {
+              IpProtocol: "tcp",
+              FromPort: 443,
+              ToPort: 443,
+              PrefixListIds: [{ PrefixListId: "pl-68a54001" }],
+            },
+          ],
+        }),
+      );
+      const ruleId = authorized.SecurityGroupRules?.[0]?.SecurityGroupRuleId;
+      const described = await client.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }));
+      const rule = described.SecurityGroups?.[0]?.IpPermissionsEgress?.find((p) => p.FromPort === 443);
+      assert.deepEqual(
+        rule?.PrefixListIds?.map((p) => p.PrefixListId),
+        ["pl-68a54001"],
+      );
+
+      const run = await client.send(
+        new RunInstancesCommand({
+          ImageId: "ami-any",
+          MinCount: 1,
+          MaxCount: 1,
+          SecurityGroupIds: [groupId],
+        }),
+      );
+      const eniId = run.Instances?.[0]?.NetworkInterfaces?.[0]?.NetworkInterfaceId as string;
+      const index = PolicyIndex.build(estateOf(cp.server.store.view(), "us-west-2"));
+      const to = (address: string) =>
+        evaluateFlow(index, {
+          source: { kind: "interface", interfaceId: eniId },
+          destination: { kind: "address", address },
+          traffic: { protocol: PROTOCOL_NUMBERS.tcp, port: 443 },
+        });
+      const allowed = to("52.92.33.7");
+      assert.equal(allowed.allowed, true);
+      assert.deepEqual(
+        allowed.steps.sourceEgress.kind === "allowed"
+          ? allowed.steps.sourceEgress.matches.map((m) => m.ruleId)
+          : [],
+        [ruleId],
+      );
+      const outside = to("52.92.36.1");
+      assert.equal(outside.allowed, false);
+      assert.equal(outside.blockedAt, "source-egress");
+    } finally {
+      client.destroy();
+    }
   });
 });
 

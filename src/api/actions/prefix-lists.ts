@@ -1,6 +1,12 @@
-// Customer-managed prefix lists (spec 2.22, 3.14): one address family, canonical CIDRs, a version
-// per entry change, and rules that reference them always see the latest entries.
+// Managed prefix lists (spec 2.22, 3.14): customer-managed lists have one address family,
+// canonical CIDRs, a version per entry change, and rules that reference them always see the latest
+// entries; AWS-managed lists are listed beside them and are read-only.
 
+import {
+  AWS_OWNER,
+  awsManagedPrefixList,
+  awsManagedPrefixLists,
+} from "../../model/aws-managed-prefix-lists.js";
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
 import type { PrefixListEntry, PrefixListRecord } from "../../model/resources.js";
@@ -12,17 +18,37 @@ import type { Params } from "../params.js";
 import { tagsFromSpecifications } from "./tags.js";
 
 const MAX_ENTRIES_LIMIT = 1000;
+/** Names AWS keeps for its own lists; the dot is part of each (`com.amazonaws-x` is allowed). */
+const RESERVED_NAME_PREFIXES = ["com.amazonaws.", "com.amazon.", "com.aws."];
 const ENTRIES_PER_CALL = 100;
+
+/** The account's own list or an AWS-managed list of the region. */
+export function visiblePrefixList(ctx: ActionContext, id: string): PrefixListRecord | undefined {
+  const list = ctx.tx.get("prefix-list", id);
+  if (list && list.account === ctx.account && list.region === ctx.region) return list;
+  return awsManagedPrefixList(ctx.region, id);
+}
 
 function requirePrefixList(ctx: ActionContext, id: string, message = "ref"): PrefixListRecord {
   checkId("prefixList", id);
-  const list = ctx.tx.get("prefix-list", id);
-  if (!list || list.account !== ctx.account || list.region !== ctx.region) {
+  const list = visiblePrefixList(ctx, id);
+  if (!list) {
     throw new Ec2Error(
       "InvalidPrefixListID.NotFound",
       message === "entries"
         ? `The prefix list (${id}) does not exist.`
         : `The prefix list ID '${id}' does not exist`,
+    );
+  }
+  return list;
+}
+
+function requireOwnPrefixList(ctx: ActionContext, id: string): PrefixListRecord {
+  const list = requirePrefixList(ctx, id);
+  if (list.account === AWS_OWNER) {
+    throw new Ec2Error(
+      "UnsupportedOperation",
+      `The prefix list ${list.id} (${list.name}) is managed by AWS and cannot be modified or deleted.`,
     );
   }
   return list;
@@ -58,8 +84,8 @@ function readEntries(
 function checkName(name: string): string {
   if (name.length === 0 || name.length > 255)
     throw invalidValue("The prefix list name must have 1 to 255 characters.");
-  if (name.toLowerCase().startsWith("com.amazonaws")) {
-    throw invalidValue(`The prefix list name '${name}' is reserved: names may not start with com.amazonaws.`);
+  if (RESERVED_NAME_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+    throw invalidValue(`The prefix list name cannot begin with (${RESERVED_NAME_PREFIXES.join(", ")}).`);
   }
   return name;
 }
@@ -78,7 +104,10 @@ function present(ctx: ActionContext, list: PrefixListRecord, state: string) {
     PrefixListId: list.id,
     AddressFamily: list.addressFamily,
     State: state,
-    PrefixListArn: arn(ctx, "prefix-list", list.id),
+    PrefixListArn:
+      list.account === AWS_OWNER
+        ? `arn:aws:ec2:${ctx.region}:aws:prefix-list/${list.id}`
+        : arn(ctx, "prefix-list", list.id),
     PrefixListName: list.name,
     MaxEntries: list.maxEntries,
     Version: list.version,
@@ -141,7 +170,7 @@ const describeManagedPrefixLists: Action = (ctx) => {
   const lists =
     ids.length > 0
       ? ids.map((id) => requirePrefixList(ctx, id))
-      : [...ctx.tx.scoped("prefix-list", ctx.account, ctx.region)];
+      : [...awsManagedPrefixLists(ctx.region), ...ctx.tx.scoped("prefix-list", ctx.account, ctx.region)];
   const fields: FilterFields<PrefixListRecord> = {
     "owner-id": (l) => [l.account],
     "prefix-list-id": (l) => [l.id],
@@ -165,7 +194,7 @@ const getManagedPrefixListEntries: Action = (ctx) => {
 };
 
 const modifyManagedPrefixList: Action = (ctx) => {
-  const list = requirePrefixList(ctx, ctx.params.requiredString("PrefixListId"));
+  const list = requireOwnPrefixList(ctx, ctx.params.requiredString("PrefixListId"));
   const currentVersion = ctx.params.int("CurrentVersion");
   const adds = readEntries(ctx.params.list("AddEntries", "AddEntry"), list.addressFamily, true);
   const removes = readEntries(ctx.params.list("RemoveEntries", "RemoveEntry"), list.addressFamily, false);
@@ -218,7 +247,7 @@ const modifyManagedPrefixList: Action = (ctx) => {
 };
 
 const deleteManagedPrefixList: Action = (ctx) => {
-  const list = requirePrefixList(ctx, ctx.params.requiredString("PrefixListId"));
+  const list = requireOwnPrefixList(ctx, ctx.params.requiredString("PrefixListId"));
   for (const group of ctx.tx.all("group")) {
     if (group.rules.some((r) => r.peer.kind === "prefix-list" && r.peer.prefixListId === list.id)) {
       throw new Ec2Error(

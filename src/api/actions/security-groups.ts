@@ -31,6 +31,7 @@ import {
   requireGroup,
   requireVpc,
 } from "./lookup.js";
+import { visiblePrefixList } from "./prefix-lists.js";
 import { tagsFromSpecifications } from "./tags.js";
 import { initialRules } from "./vpcs.js";
 
@@ -101,8 +102,7 @@ function referencedGroup(
 function prefixListPeer(ctx: ActionContext, id: string | undefined, forMatching: boolean): RulePeer {
   if (!id) throw missingParameter("PrefixListId");
   checkId("prefixList", id);
-  const list = ctx.tx.get("prefix-list", id);
-  if (!forMatching && (!list || list.region !== ctx.region || list.account !== ctx.account)) {
+  if (!forMatching && !visiblePrefixList(ctx, id)) {
     throw new Ec2Error("InvalidPrefixListID.NotFound", `The prefix list ID '${id}' does not exist`);
   }
   return { kind: "prefix-list", prefixListId: id };
@@ -232,7 +232,7 @@ function requestedRules(
 }
 
 function prefixListWeight(ctx: ActionContext): (id: string) => number {
-  return (id) => ctx.tx.get("prefix-list", id)?.maxEntries ?? 1;
+  return (id) => visiblePrefixList(ctx, id)?.maxEntries ?? 1;
 }
 
 function checkQuota(ctx: ActionContext, rules: readonly RuleSpec[], egress: boolean): void {
