@@ -166,16 +166,11 @@ function residentMb(pid: number): { rss: number; peak: number } {
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
 }
 
-/** The V8 flags `npm start` and docs/control-plane.md start the server with (a small young generation). */
-const SERVER_NODE_FLAGS = (process.env.RINGFENCE_BENCH_SERVER_FLAGS ?? "--max-semi-space-size=2")
-  .split(" ")
-  .filter(Boolean);
-
 async function startServerProcess(port: number, dataDir: string, profileDir?: string): Promise<ChildProcess> {
   const profile = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
   const child = spawn(
     process.execPath,
-    [...SERVER_NODE_FLAGS, ...profile, CLI, "server", "--data", dataDir, "--listen", `127.0.0.1:${port}`],
+    [...profile, CLI, "server", "--data", dataDir, "--listen", `127.0.0.1:${port}`],
     {
       env: { ...process.env, RINGFENCE_ACCESS_KEY_ID: KEY.id, RINGFENCE_SECRET_ACCESS_KEY: KEY.secret },
       stdio: ["ignore", "pipe", "inherit"],
@@ -268,7 +263,7 @@ export async function run(options: BenchOptions): Promise<void> {
     ] as const;
     log("");
     log(
-      `ringfence control plane, ${groups} groups x ${rulesPerGroup} rules, concurrency ${concurrency}, SQLite WAL, node ${SERVER_NODE_FLAGS.join(" ") || "(no flags)"}`,
+      `ringfence control plane, ${groups} groups x ${rulesPerGroup} rules, concurrency ${concurrency}, SQLite WAL`,
     );
     log("");
     log(
@@ -293,7 +288,6 @@ export async function run(options: BenchOptions): Promise<void> {
           groups,
           rulesPerGroup,
           concurrency,
-          serverNodeFlags: SERVER_NODE_FLAGS.join(" "),
           authorize,
           revoke,
           describe,

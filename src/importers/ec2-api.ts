@@ -13,19 +13,10 @@
 
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  DescribeAddressesCommand,
-  DescribeInstancesCommand,
-  DescribeManagedPrefixListsCommand,
-  DescribeNetworkAclsCommand,
-  DescribeNetworkInterfacesCommand,
-  DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeSubnetsCommand,
-  DescribeVpcsCommand,
-  EC2Client,
-  GetManagedPrefixListEntriesCommand,
-} from "@aws-sdk/client-ec2";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+
+// The SDK is large (tens of MB once loaded); only the commands that read a live estate load it.
+const loadSdk = () => import("@aws-sdk/client-ec2");
 
 export const DEFAULT_ENDPOINT = "http://127.0.0.1:4780";
 
@@ -53,7 +44,8 @@ export interface DescribeOutputs {
   addresses: Record<string, unknown>[];
 }
 
-export function clientFor(source: Ec2Source): EC2Client {
+async function clientFor(source: Ec2Source): Promise<EC2Client> {
+  const { EC2Client } = await loadSdk();
   const env = source.env ?? process.env;
   const region = source.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
   if (source.aws) return new EC2Client({ region });
@@ -83,7 +75,19 @@ async function allPages(
 
 /** Pull every describe output the analysis reads. */
 export async function pullDescribeOutputs(source: Ec2Source): Promise<DescribeOutputs> {
-  const client = clientFor(source);
+  const client = await clientFor(source);
+  const {
+    DescribeAddressesCommand,
+    DescribeInstancesCommand,
+    DescribeManagedPrefixListsCommand,
+    DescribeNetworkAclsCommand,
+    DescribeNetworkInterfacesCommand,
+    DescribeSecurityGroupRulesCommand,
+    DescribeSecurityGroupsCommand,
+    DescribeSubnetsCommand,
+    DescribeVpcsCommand,
+    GetManagedPrefixListEntriesCommand,
+  } = await loadSdk();
   try {
     const page = async (command: unknown): Promise<Page> =>
       (await client.send(command as Parameters<EC2Client["send"]>[0])) as unknown as Page;
