@@ -385,53 +385,30 @@ function expectPass(
   return r;
 }
 
-/** Throws PolicyTestFailure unless every source reaches every destination on every application. */
-export function expectPermits(
-  target: Estate | PolicyIndex,
-  from: string | readonly string[],
-  to: string | readonly string[],
-  applications: string | readonly string[],
-  options?: PolicyTestOptions,
-): PolicyTestResult {
-  const name = `${asList(from).join(", ")} -> ${asList(to).join(", ")} permits ${asList(applications).join(", ")}`;
-  return expectPass(
-    target,
-    { name, from: asList(from), to: asList(to), permits: asList(applications) },
-    options,
-  );
+/** A check between sources and destinations on applications, of one kind. */
+function expectBetween(kind: "permits" | "denies" | "only") {
+  return (
+    target: Estate | PolicyIndex,
+    from: string | readonly string[],
+    to: string | readonly string[],
+    applications: string | readonly string[],
+    options?: PolicyTestOptions,
+  ): PolicyTestResult => {
+    const [sources, destinations, apps] = [asList(from), asList(to), asList(applications)];
+    const name = `${sources.join(", ")} -> ${destinations.join(", ")} ${kind} ${apps.join(", ")}`;
+    const test: PolicyTest = { name, from: sources, to: destinations, [kind]: apps };
+    return expectPass(target, test, options);
+  };
 }
+
+/** Throws PolicyTestFailure unless every source reaches every destination on every application. */
+export const expectPermits = expectBetween("permits");
 
 /** Throws PolicyTestFailure if any source reaches any destination on any of the applications. */
-export function expectDenies(
-  target: Estate | PolicyIndex,
-  from: string | readonly string[],
-  to: string | readonly string[],
-  applications: string | readonly string[],
-  options?: PolicyTestOptions,
-): PolicyTestResult {
-  const name = `${asList(from).join(", ")} -> ${asList(to).join(", ")} denies ${asList(applications).join(", ")}`;
-  return expectPass(
-    target,
-    { name, from: asList(from), to: asList(to), denies: asList(applications) },
-    options,
-  );
-}
+export const expectDenies = expectBetween("denies");
 
 /** The applications are permitted, and nothing else, between the sources and destinations. */
-export function expectOnly(
-  target: Estate | PolicyIndex,
-  from: string | readonly string[],
-  to: string | readonly string[],
-  applications: string | readonly string[],
-  options?: PolicyTestOptions,
-): PolicyTestResult {
-  const name = `${asList(from).join(", ")} -> ${asList(to).join(", ")} only ${asList(applications).join(", ")}`;
-  return expectPass(
-    target,
-    { name, from: asList(from), to: asList(to), only: asList(applications) },
-    options,
-  );
-}
+export const expectOnly = expectBetween("only");
 
 /** The listed sources, and no other, reach the destinations on the applications. */
 export function expectOnlyFrom(
