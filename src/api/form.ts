@@ -6,6 +6,8 @@ import { invalidValue } from "../model/errors.js";
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function decodeComponent(text: string): string {
+  // Most names and values (Action, ids, ports) have nothing encoded.
+  if (!text.includes("%") && !text.includes("+")) return text;
   try {
     return decodeURIComponent(text.replace(/\+/g, " "));
   } catch {
