@@ -157,12 +157,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   async function handleQuery(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const requestId = newRequestId();
     const send = (status: number, body: string) => {
+      // Encoded once, its length known: the body goes out unchunked, as EC2 sends it.
+      const payload = Buffer.from(body, "utf8");
       res.writeHead(status, {
         "Content-Type": "text/xml;charset=UTF-8",
+        "Content-Length": payload.length,
         "x-amzn-RequestId": requestId,
         Server: "ringfence",
       });
-      res.end(body);
+      res.end(payload);
     };
     try {
       const body = await readBody(req);
@@ -245,8 +248,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   }
 
+  // SDKs and the CLI post every request to `/`: that URL needs no parsing.
+  const root = new URL("/", "http://ringfence.invalid");
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://ringfence.invalid");
+    const url = req.url === "/" ? root : new URL(req.url ?? "/", "http://ringfence.invalid");
     if (url.pathname.startsWith("/ringfence/v1/")) {
       feed.handle(req, res, url).catch((error: unknown) => {
         log(`agent feed error: ${error instanceof Error ? error.message : String(error)}`);

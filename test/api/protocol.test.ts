@@ -52,7 +52,7 @@ interface RawOptions {
   tamper?: (body: string) => string;
 }
 
-async function raw(options: RawOptions): Promise<{ status: number; body: string }> {
+async function raw(options: RawOptions): Promise<{ status: number; body: string; headers: Headers }> {
   const url = new URL(cp.server.url);
   const body = options.body ?? "";
   const headers: Record<string, string> = {
@@ -97,7 +97,7 @@ async function raw(options: RawOptions): Promise<{ status: number; body: string 
           : new Uint8Array(finalBody)
         : undefined,
   });
-  return { status: response.status, body: await response.text() };
+  return { status: response.status, body: await response.text(), headers: response.headers };
 }
 
 function errorOf(body: string): { code: string; message: string } {
@@ -120,6 +120,32 @@ describe("envelope", () => {
       body,
       /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<DescribeVpcsResponse xmlns="http:\/\/ec2\.amazonaws\.com\/doc\/2016-11-15\/"><requestId>[0-9a-f-]{36}<\/requestId><vpcSet><item><cidrBlock>172\.31\.0\.0\/16<\/cidrBlock>/,
     );
+  });
+
+  test("every answer is framed by Content-Length, counted in UTF-8 bytes, never chunked", async () => {
+    const created = await raw({
+      body: form({ Action: "CreateSecurityGroup", GroupName: "framed", GroupDescription: "framed" }),
+    });
+    const groupId = /<groupId>(sg-[0-9a-f]+)<\/groupId>/.exec(created.body)?.[1] as string;
+    await raw({
+      body: form({
+        Action: "CreateTags",
+        "ResourceId.1": groupId,
+        "Tag.1.Key": "city",
+        "Tag.1.Value": "Zürich ☃",
+      }),
+    });
+    const described = await raw({
+      body: form({ Action: "DescribeTags", "Filter.1.Name": "key", "Filter.1.Value.1": "city" }),
+    });
+    const refused = await raw({ body: form({ Action: "DescribeSecurityGroups", "GroupId.1": "sg-nope" }) });
+    assert.match(described.body, /Zürich ☃/);
+    for (const { status, body, headers } of [described, refused]) {
+      assert.ok(status === 200 || status === 400);
+      assert.equal(headers.get("transfer-encoding"), null);
+      assert.equal(Number(headers.get("content-length")), Buffer.byteLength(body, "utf8"));
+    }
+    assert.ok(Buffer.byteLength(described.body, "utf8") > described.body.length);
   });
 
   test("operations without output answer <return>true</return>", async () => {
