@@ -9,7 +9,8 @@
 //   gin_<group>_tcp ...        vmap to one chain per protocol holding that protocol's rules.
 //   g_<group>_v4/_v6  members of a referenced group; p_<list>_v4 entries of a prefix list;
 //   c_<rule>          the CIDR of a CIDR rule. Membership and CIDR changes are element changes.
-//   raw_in/raw_out    `notrack` for untracked flows (see untrackedFlows), before conntrack.
+//   raw_in/raw_out    `notrack` for untracked flows (see untrackedFlows), before conntrack; only
+//                     while there are such flows.
 // Every security-group rule is one nft rule per address family, with a counter tagged by its id.
 
 import { setElements } from "./address-elements.js";
@@ -351,10 +352,20 @@ export function compileHostPolicy(policy: HostPolicy, options: CompileOptions = 
       hook: { hook: "output", priority: "filter", policy: "drop" },
       rules: baseRules("out", options),
     },
-    { name: "raw_in", hook: { hook: "prerouting", priority: "raw", policy: "accept" }, rules: builder.rawIn },
-    { name: "raw_out", hook: { hook: "output", priority: "raw", policy: "accept" }, rules: builder.rawOut },
     ...builder.chains,
   ];
+  // A base chain costs every packet a hook call even when empty: the raw chains exist only while
+  // some flow is untracked.
+  if (builder.rawIn.length > 0 || builder.rawOut.length > 0) {
+    chains.push(
+      {
+        name: "raw_in",
+        hook: { hook: "prerouting", priority: "raw", policy: "accept" },
+        rules: builder.rawIn,
+      },
+      { name: "raw_out", hook: { hook: "output", priority: "raw", policy: "accept" }, rules: builder.rawOut },
+    );
+  }
   return {
     sets: [...builder.sets.values()].sort(byName),
     maps: maps.sort(byName),

@@ -92,6 +92,49 @@ describe("tableDelta", () => {
     assert.ok(d.some((l) => /tcp dport 8080 ip6? saddr @\S+ counter accept/.test(l)));
   });
 
+  it("adds the raw chains with the first untracked flow and removes them with the last", async () => {
+    const tracked = base();
+    const web = tracked.securityGroups[0] as SecurityGroup;
+    const open = {
+      ...web,
+      rules: [
+        ...web.rules,
+        rule("sgr-world", "sg-web", "ingress", "tcp", 443, 443, "0.0.0.0/0"),
+        rule("sgr-all-out", "sg-web", "egress", "-1", -1, -1, "0.0.0.0/0"),
+      ],
+    };
+    const untracked = { ...tracked, securityGroups: [open, ...tracked.securityGroups.slice(1)] };
+    const without = tableOf(tracked, "i-web");
+    const withRaw = tableOf(untracked, "i-web");
+    assert.deepEqual(
+      without.chains.filter((c) => c.hook).map((c) => c.name),
+      ["input", "output"],
+    );
+    const added = lines(tableDelta(without, withRaw).script);
+    assert.ok(
+      added.includes(
+        "add chain inet ringfence raw_in { type filter hook prerouting priority raw; policy accept; }",
+      ),
+    );
+    assert.ok(
+      added.some((l) =>
+        /^add rule inet ringfence raw_out ip saddr 10\.0\.0\.5 tcp sport 443 notrack/.test(l),
+      ),
+    );
+    const removed = lines(tableDelta(withRaw, without).script);
+    for (const chain of ["raw_in", "raw_out"]) {
+      assert.ok(removed.includes(`flush chain inet ringfence ${chain}`), removed.join("\n"));
+      assert.ok(removed.includes(`delete chain inet ringfence ${chain}`), removed.join("\n"));
+    }
+    const kernel = new FakeKernel();
+    await kernel.apply(fullReplacement(without).script);
+    await kernel.apply(tableDelta(without, withRaw).script);
+    await kernel.apply(tableDelta(withRaw, without).script);
+    const fresh = new FakeKernel();
+    await fresh.apply(fullReplacement(without).script);
+    assert.equal(await kernel.listTable(), await fresh.listTable());
+  });
+
   it("applied to the old table in the fake kernel, yields exactly the new table (random changes)", async () => {
     const r = new Random(7);
     for (let n = 0; n < 150; n++) {
