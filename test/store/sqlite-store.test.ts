@@ -152,6 +152,57 @@ test("a data directory of the older layout, rules inside the group, is carried o
   reopened.close();
 });
 
+test("a data directory of schema 1, rule rows keyed by rule id, is carried over in creation order", async () => {
+  const dir = dataDir();
+  const rules = [rule("sgr-000000000000000f1", 22), rule("sgr-000000000000000a2", 80, "http")];
+  const { rules: _, ...stored } = group(rules);
+  const db = new Database(join(dir, "ringfence.db"));
+  db.exec(
+    "CREATE TABLE resources (id TEXT PRIMARY KEY, kind TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL); CREATE TABLE rules (id TEXT PRIMARY KEY, group_id TEXT NOT NULL, doc TEXT NOT NULL); PRAGMA user_version = 1;",
+  );
+  db.prepare("INSERT INTO resources VALUES (?, 'group', ?, ?, ?)").run(
+    stored.id,
+    stored.account,
+    stored.region,
+    JSON.stringify(stored),
+  );
+  // Inserted in creation order, which is not the order of the ids.
+  for (const r of rules)
+    db.prepare("INSERT INTO rules VALUES (?, ?, ?)").run(r.id, stored.id, JSON.stringify(r));
+  db.close();
+
+  const store = new SqliteStore(dir);
+  assert.deepEqual(store.view().get("group", stored.id), group(rules));
+  await update(store, (g) => ({
+    ...g,
+    rules: [...g.rules.filter((r) => r.id !== "sgr-000000000000000f1"), rule("sgr-000000000000000b3", 443)],
+  }));
+  await update(store, (g) => ({
+    ...g,
+    rules: g.rules.map((r) => (r.id === "sgr-000000000000000a2" ? { ...r, description: "web" } : r)),
+  }));
+  store.close();
+  const reopened = new SqliteStore(dir);
+  assert.deepEqual(
+    reopened
+      .view()
+      .get("group", stored.id)
+      ?.rules.map((r) => [r.id, r.description]),
+    [
+      ["sgr-000000000000000a2", "web"],
+      ["sgr-000000000000000b3", undefined],
+    ],
+  );
+  reopened.close();
+  assert.equal(rowCount(dir, "rules"), 2);
+  const check = new Database(join(dir, "ringfence.db"), { readonly: true });
+  const tables = check
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rules%'")
+    .all();
+  check.close();
+  assert.deepEqual(tables, [{ name: "rules" }]);
+});
+
 test("a change to the group itself is written even when its rules stay the same", async () => {
   const dir = dataDir();
   const store = new SqliteStore(dir);
