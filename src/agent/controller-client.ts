@@ -57,6 +57,37 @@ function parseMessage(line: string): PolicyMessage {
   return { revision: value.revision, policy };
 }
 
+/**
+ * Splits the stream into messages, one line at a time and only when asked, so that while a policy
+ * is compiled and applied neither its text (a quarter of a megabyte for a large policy) nor the
+ * next message's parsed policy is held, and a long line is joined once rather than per chunk.
+ */
+class MessageLines {
+  private readonly decoder = new TextDecoder();
+  /** Text after the last complete line, in the pieces it arrived in (joined once, when it ends). */
+  private pending: string[] = [];
+  /** Complete lines not parsed yet. */
+  private ready: string[] = [];
+
+  push(chunk: Buffer): void {
+    let text = this.decoder.decode(chunk, { stream: true });
+    for (let newline = text.indexOf("\n"); newline >= 0; newline = text.indexOf("\n")) {
+      this.pending.push(text.slice(0, newline));
+      this.ready.push(this.pending.join(""));
+      this.pending = [];
+      text = text.slice(newline + 1);
+    }
+    if (text !== "") this.pending.push(text);
+  }
+
+  next(): PolicyMessage | undefined {
+    for (let line = this.ready.shift(); line !== undefined; line = this.ready.shift()) {
+      if (line.trim() !== "") return parseMessage(line);
+    }
+    return undefined;
+  }
+}
+
 interface Exchange {
   readonly status: number;
   readonly body: AsyncIterable<Buffer>;
@@ -121,18 +152,11 @@ export async function watchPolicy(
       const body = (await response.text().catch(() => "")).slice(0, 300);
       throw new ControllerRefused(response.status, `controller answered ${response.status}: ${body}`.trim());
     }
-    const decoder = new TextDecoder();
-    let buffer = "";
+    const lines = new MessageLines();
     for await (const chunk of response.body) {
       armIdle();
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline = buffer.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline).trim();
-        buffer = buffer.slice(newline + 1);
-        if (line !== "") await onMessage(parseMessage(line));
-        newline = buffer.indexOf("\n");
-      }
+      lines.push(chunk);
+      for (let message = lines.next(); message; message = lines.next()) await onMessage(message);
     }
   } catch (error) {
     if (local.signal.aborted && !options.signal.aborted) throw local.signal.reason;

@@ -31,10 +31,52 @@ export class NftApplyError extends Error {
  * Textual rather than JSON.parse: a large table lists as megabytes, checked every 30 s.
  */
 export function checksumOfListing(listing: string): string {
-  const normalised = listing
-    .replace(/\{"metainfo": \{[^}]*\}\}, ?/, "")
-    .replace(/"handle": \d+/g, '"handle": 0')
-    .replace(/"counter": \{"packets": \d+, "bytes": \d+\}/g, '"counter": {}')
-    .replace(/counter packets \d+ bytes \d+/g, "counter");
-  return createHash("sha256").update(normalised).digest("hex");
+  const digest = new ListingDigest();
+  digest.update(listing);
+  return digest.digest();
+}
+
+/**
+ * checksumOfListing over a listing that arrives in pieces (nft's stdout), so that the agent never
+ * holds a large table's listing, nor its normalised copy, as a whole. Pieces are normalised a run
+ * of complete lines at a time: no pattern spans a line (nft -j prints its JSON on one line), so the
+ * digest is the same as that of the whole listing.
+ */
+export class ListingDigest {
+  private readonly hash = createHash("sha256");
+  /** The start of a line whose end has not arrived yet. */
+  private partial: string[] = [];
+  private metainfoSeen = false;
+
+  update(piece: string): void {
+    const end = piece.lastIndexOf("\n") + 1;
+    if (end === 0) {
+      this.partial.push(piece);
+      return;
+    }
+    const lines =
+      this.partial.length > 0 ? `${this.partial.join("")}${piece.slice(0, end)}` : piece.slice(0, end);
+    this.partial = end < piece.length ? [piece.slice(end)] : [];
+    this.hash.update(this.normalise(lines));
+  }
+
+  digest(): string {
+    this.hash.update(this.normalise(this.partial.join("")));
+    this.partial = [];
+    return this.hash.digest("hex");
+  }
+
+  private normalise(text: string): string {
+    let out = text;
+    // nft prints the metainfo once, at the start: only its first occurrence is dropped
+    if (!this.metainfoSeen) {
+      const without = out.replace(/\{"metainfo": \{[^}]*\}\}, ?/, "");
+      this.metainfoSeen = without !== out;
+      out = without;
+    }
+    return out
+      .replace(/"handle": \d+/g, '"handle": 0')
+      .replace(/"counter": \{"packets": \d+, "bytes": \d+\}/g, '"counter": {}')
+      .replace(/counter packets \d+ bytes \d+/g, "counter");
+  }
 }

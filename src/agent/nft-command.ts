@@ -2,7 +2,7 @@
 // `ip netns exec NAME` (the lab's instances and the tests' namespaces).
 
 import { spawn } from "node:child_process";
-import { checksumOfListing, NftApplyError, type NftKernel } from "./kernel.js";
+import { ListingDigest, NftApplyError, type NftKernel } from "./kernel.js";
 
 export interface NftCommandOptions {
   /** Run inside this network namespace (`ip netns exec NAME nft ...`). */
@@ -19,30 +19,46 @@ interface RunResult {
 
 const TABLE_ARGS = ["inet", "ringfence"];
 
+/**
+ * How much of a script is handed to nft's stdin at a time. `end(script)` would first copy a large
+ * table's whole script (half a megabyte for 1,000 rules) into one native buffer; slices of it,
+ * written as the pipe drains, keep that copy small.
+ */
+const STDIN_SLICE = 64 * 1024;
+
 export class NftCommandKernel implements NftKernel {
   constructor(private readonly options: NftCommandOptions = {}) {}
 
-  private run(args: string[], input?: string): Promise<RunResult> {
+  /**
+   * Runs nft once. With `onStdout`, the output goes there piece by piece instead of being
+   * collected: a large table's listing is digested as it arrives, never held whole.
+   */
+  private run(args: string[], input = "", onStdout?: (piece: string) => void): Promise<RunResult> {
     const nft = this.options.nft ?? "nft";
     const [command, argv] = this.options.netns
       ? ["ip", ["netns", "exec", this.options.netns, nft, ...args]]
       : [nft, args];
     return new Promise((resolve, reject) => {
       const child = spawn(command as string, argv as string[], { stdio: ["pipe", "pipe", "pipe"] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on("data", (b: Buffer) => out.push(b));
-      child.stderr.on("data", (b: Buffer) => err.push(b));
+      const out: string[] = [];
+      const err: string[] = [];
+      child.stdout.setEncoding("utf8");
+      child.stderr.setEncoding("utf8");
+      child.stdout.on("data", onStdout ?? ((piece: string) => out.push(piece)));
+      child.stderr.on("data", (piece: string) => err.push(piece));
       child.on("error", reject);
-      child.on("close", (code) =>
-        resolve({
-          code: code ?? 1,
-          stdout: Buffer.concat(out).toString("utf8"),
-          stderr: Buffer.concat(err).toString("utf8"),
-        }),
-      );
+      child.on("close", (code) => resolve({ code: code ?? 1, stdout: out.join(""), stderr: err.join("") }));
       child.stdin.on("error", () => {}); // nft may exit before reading everything; `close` reports it
-      child.stdin.end(input ?? "");
+      let offset = 0;
+      const feed = () => {
+        while (offset < input.length) {
+          const slice = input.slice(offset, offset + STDIN_SLICE);
+          offset += STDIN_SLICE;
+          if (!child.stdin.write(slice)) return void child.stdin.once("drain", feed);
+        }
+        child.stdin.end();
+      };
+      feed();
     });
   }
 
@@ -63,9 +79,10 @@ export class NftCommandKernel implements NftKernel {
   }
 
   async tableChecksum(): Promise<string | undefined> {
-    // the text listing is a third of the JSON one: less for the agent to hold every 30 s
-    const listing = await this.listText();
-    return listing === undefined ? undefined : checksumOfListing(listing);
+    // the text listing is a third of the JSON one, and is digested as nft prints it
+    const digest = new ListingDigest();
+    const result = await this.run(["list", "table", ...TABLE_ARGS], "", (piece) => digest.update(piece));
+    return result.code === 0 ? digest.digest() : undefined;
   }
 
   async deleteTable(): Promise<void> {

@@ -89,4 +89,20 @@ describe("checksumOfListing", () => {
     assert.equal(checksumOfListing(json(4, 0)), checksumOfListing(json(9, 77)));
     assert.notEqual(checksumOfListing(json(4, 0)), checksumOfListing(json(4, 0, 23)));
   });
+
+  it("is the same digested piece by piece, wherever the pieces break", async () => {
+    const { checksumOfListing, ListingDigest } = await import("../../src/agent/kernel.js");
+    const rule = (n: number) =>
+      `\t\ttcp dport ${n} counter packets ${n * 7} bytes ${n * 420} accept comment "sgr-${n}"\n`;
+    const text = `table inet ringfence {\n\tchain c {\n${Array.from({ length: 40 }, (_, n) => rule(n)).join("")}\t}\n}\n`;
+    const json = `{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"rule": {"handle": 7, "expr": [{"counter": {"packets": 3, "bytes": 9}}]}}]}`;
+    for (const listing of [text, json, text.slice(0, -1)]) {
+      const whole = checksumOfListing(listing);
+      for (const size of [1, 2, 5, 13, 64, listing.length]) {
+        const digest = new ListingDigest();
+        for (let i = 0; i < listing.length; i += size) digest.update(listing.slice(i, i + size));
+        assert.equal(digest.digest(), whole, `pieces of ${size}`);
+      }
+    }
+  });
 });
