@@ -106,19 +106,17 @@ export function tableDelta(from: NftTable, to: NftTable): TableDelta {
     removeChains.push(`delete chain ${TABLE} ${chain.name}`);
   }
 
-  const lines = [
-    ...create,
-    ...elements,
-    ...mapElementsAfterChains,
-    ...flushes,
-    ...rules,
-    ...removeChains,
-    ...removeSets,
-  ];
-  return { script: lines.map((l) => `${l}\n`).join(""), statements: lines.length };
+  const lines = create.concat(elements, mapElementsAfterChains, flushes, rules, removeChains, removeSets);
+  const statements = lines.length;
+  if (statements === 0) return { script: "", statements };
+  // the empty last line gives the final newline: one flat string, no copy per line or of the whole
+  lines.push("");
+  return { script: lines.join("\n"), statements };
 }
 
 export function fullReplacement(table: NftTable): TableDelta {
   const script = fullScript(table);
-  return { script, statements: script.split("\n").length - 1 };
+  let statements = 0;
+  for (let k = script.indexOf("\n"); k >= 0; k = script.indexOf("\n", k + 1)) statements++;
+  return { script, statements };
 }

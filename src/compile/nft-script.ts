@@ -155,5 +155,7 @@ export function tableContentStatements(table: NftTable): string[] {
 export function fullScript(table: NftTable): string {
   const lines = [`add table ${TABLE}`, `delete table ${TABLE}`, `add table ${TABLE}`];
   for (const line of tableContentStatements(table)) lines.push(line);
-  return `${lines.join("\n")}\n`;
+  // the empty last line gives the final newline without a second copy of the script
+  lines.push("");
+  return lines.join("\n");
 }
