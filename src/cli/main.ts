@@ -1,20 +1,12 @@
 #!/usr/bin/env node
-import { analysisCommands } from "./analysis-commands.js";
-import { auditCommands } from "./audit-commands.js";
 import { type Command, UsageError } from "./command.js";
-import { controlCommands } from "./control-commands.js";
-import { enforcementCommands } from "./enforcement-commands.js";
-import { labCommands } from "./lab-commands.js";
+import { FAMILIES } from "./families.js";
 
-const commands: Command[] = [
-  ...controlCommands,
-  ...analysisCommands,
-  ...auditCommands,
-  ...enforcementCommands,
-  ...labCommands,
-];
+async function allCommands(): Promise<Command[]> {
+  return (await Promise.all(FAMILIES.map((family) => family.load()))).flat();
+}
 
-function overview(): string {
+function overview(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
@@ -30,9 +22,11 @@ function overview(): string {
 }
 
 /** The longest command name that prefixes argv ("agents token" before "agents"). */
-function select(argv: string[]): { command: Command; rest: string[] } | undefined {
+async function select(argv: string[]): Promise<{ command: Command; rest: string[] } | undefined> {
+  const family = FAMILIES.find((f) => f.words.includes(argv[0] as string));
+  if (!family) return undefined;
   let best: { command: Command; rest: string[] } | undefined;
-  for (const command of commands) {
+  for (const command of await family.load()) {
     const words = command.name.split(" ");
     if (
       words.every((w, i) => argv[i] === w) &&
@@ -46,12 +40,12 @@ function select(argv: string[]): { command: Command; rest: string[] } | undefine
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
-    console.log(overview());
+    console.log(overview(await allCommands()));
     return argv.length === 0 ? 2 : 0;
   }
-  const chosen = select(argv);
+  const chosen = await select(argv);
   if (!chosen) {
-    console.error(`ringfence: unknown command '${argv[0]}'\n\n${overview()}`);
+    console.error(`ringfence: unknown command '${argv[0]}'\n\n${overview(await allCommands())}`);
     return 2;
   }
   if (chosen.rest.includes("--help") || chosen.rest.includes("-h")) {
