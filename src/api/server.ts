@@ -23,7 +23,7 @@ import { bodyText, parseForm } from "./form.js";
 import { Params } from "./params.js";
 import { readCredential, verifySignature } from "./sigv4.js";
 import { decodeInput } from "./wire/decode.js";
-import { encodeError, encodeResponse, escapeXml } from "./wire/encode.js";
+import { type EncodedBody, encodeError, encodeResponse, escapeXml } from "./wire/encode.js";
 import { ec2Model } from "./wire/shapes.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:4780";
@@ -156,16 +156,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   async function handleQuery(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const requestId = newRequestId();
-    const send = (status: number, body: string) => {
-      // Encoded once, its length known: the body goes out unchunked, as EC2 sends it.
-      const payload = Buffer.from(body, "utf8");
+    const send = (status: number, body: string | EncodedBody) => {
+      // With its length known the body goes out unchunked, as EC2 sends it; a large one (all the
+      // groups, each a cached fragment) in one writev of the fragments, never copied into one.
+      const buffers = typeof body === "string" ? [Buffer.from(body, "utf8")] : body.buffers;
       res.writeHead(status, {
         "Content-Type": "text/xml;charset=UTF-8",
-        "Content-Length": payload.length,
+        "Content-Length": typeof body === "string" ? (buffers[0] as Buffer).length : body.byteLength,
         "x-amzn-RequestId": requestId,
         Server: "ringfence",
       });
-      res.end(payload);
+      if (buffers.length === 1) {
+        res.end(buffers[0]);
+        return;
+      }
+      res.cork();
+      for (const buffer of buffers) res.write(buffer);
+      res.end();
+      res.uncork();
     };
     try {
       const body = await readBody(req);

@@ -4,10 +4,20 @@
 
 import { ec2Model, resolve, type Shape } from "./shapes.js";
 
-/** The already-encoded content of an element, for values that are rendered once and served often. */
+/**
+ * The already-encoded content of an element, for values that are rendered once and served often,
+ * kept as UTF-8 so that a response of many of them is assembled by copying bytes: neither joined
+ * into one large string nor encoded again per response.
+ */
 export class EncodedXml {
-  constructor(readonly xml: string) {}
+  readonly bytes: Buffer;
+  constructor(xml: string) {
+    this.bytes = Buffer.from(xml, "utf8");
+  }
 }
+
+/** Encoded output: text, with the bytes of cached fragments between. */
+type Pieces = (string | Buffer)[];
 
 export type Encodable =
   | string
@@ -31,9 +41,9 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] as string);
 }
 
-function encodeValue(shape: Shape, value: Encodable, out: string[]): void {
+function encodeValue(shape: Shape, value: Encodable, out: Pieces): void {
   if (value instanceof EncodedXml) {
-    out.push(value.xml);
+    out.push(value.bytes);
     return;
   }
   const resolved = resolve(shape);
@@ -75,14 +85,46 @@ function encodeValue(shape: Shape, value: Encodable, out: string[]): void {
 
 /** The content of one element of `shape`, to be cached and passed back as an EncodedXml. */
 export function encodeFragment(shape: Shape, value: Encodable): EncodedXml {
-  const out: string[] = [];
+  const out: Pieces = [];
   encodeValue(shape, value, out);
-  return new EncodedXml(out.join(""));
+  return new EncodedXml(out.map((piece) => piece.toString()).join(""));
 }
 
-export function encodeResponse(action: string, requestId: string, output: Record<string, Encodable>): string {
+/** A response body as UTF-8 buffers, to be written in order: cached fragments are not copied. */
+export interface EncodedBody {
+  readonly buffers: readonly Buffer[];
+  readonly byteLength: number;
+}
+
+function bodyOf(pieces: Pieces): EncodedBody {
+  const buffers: Buffer[] = [];
+  let byteLength = 0;
+  let text: string[] = [];
+  const add = (buffer: Buffer) => {
+    buffers.push(buffer);
+    byteLength += buffer.length;
+  };
+  for (const piece of pieces) {
+    if (typeof piece === "string") {
+      text.push(piece);
+      continue;
+    }
+    if (text.length > 0) add(Buffer.from(text.join(""), "utf8"));
+    text = [];
+    add(piece);
+  }
+  if (text.length > 0) add(Buffer.from(text.join(""), "utf8"));
+  return { buffers, byteLength };
+}
+
+/** The body of a success response. */
+export function encodeResponse(
+  action: string,
+  requestId: string,
+  output: Record<string, Encodable>,
+): EncodedBody {
   const shape = ec2Model.operations[action]?.output;
-  const out: string[] = [
+  const out: Pieces = [
     `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${ec2Model.xmlNamespace}"><requestId>${requestId}</requestId>`,
   ];
   if (shape) encodeValue(shape, output, out);
@@ -90,7 +132,7 @@ export function encodeResponse(action: string, requestId: string, output: Record
   // Operations without a modelled output still answer `return`, as EC2 does.
   else out.push("<return>true</return>");
   out.push(`</${action}Response>`);
-  return out.join("");
+  return bodyOf(out);
 }
 
 export function encodeError(code: string, message: string, requestId: string): string {
