@@ -20,6 +20,10 @@ export const TABLE = `${TABLE_FAMILY} ${TABLE_NAME}`;
 const FAMILY_KEYWORD: Record<IpFamily, string> = { 4: "ip", 6: "ip6" };
 const ADDRESS_TYPE: Record<IpFamily, string> = { 4: "ipv4_addr", 6: "ipv6_addr" };
 
+function portText(from: number, to: number): string {
+  return from === to ? String(from) : `${from}-${to}`;
+}
+
 function renderMatch(match: NftMatch): string {
   switch (match.m) {
     case "iif-lo":
@@ -39,7 +43,7 @@ function renderMatch(match: NftMatch): string {
         ? `meta l4proto ${match.protocols[0]}`
         : `meta l4proto { ${match.protocols.join(", ")} }`;
     case "port":
-      return `${match.protocol} ${match.field} ${match.from === match.to ? match.from : `${match.from}-${match.to}`}`;
+      return `${match.protocol} ${match.field} ${portText(match.from, match.to)}`;
     case "icmp": {
       const word = match.v6 ? "icmpv6" : "icmp";
       const parts: string[] = [];
@@ -66,6 +70,8 @@ function renderAction(action: NftAction): string {
       return `${FAMILY_KEYWORD[action.family]} ${action.field} vmap @${action.map}`;
     case "l4proto-vmap":
       return `meta l4proto vmap { ${action.entries.map((e) => `${e.protocol} : jump ${e.chain}`).join(", ")} }`;
+    case "port-vmap":
+      return `${action.protocol} dport vmap { ${action.entries.map((e) => `${portText(e.from, e.to)} : jump ${e.chain}`).join(", ")} }`;
   }
 }
 

@@ -67,6 +67,12 @@ export type NftAction =
   | {
       readonly a: "l4proto-vmap";
       readonly entries: readonly { readonly protocol: number; readonly chain: string }[];
+    }
+  /** Jump by destination port; the ranges are disjoint. */
+  | {
+      readonly a: "port-vmap";
+      readonly protocol: "tcp" | "udp";
+      readonly entries: readonly { readonly from: number; readonly to: number; readonly chain: string }[];
     };
 
 export interface NftRule {

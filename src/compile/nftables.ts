@@ -7,11 +7,14 @@
 //   in_<eni>/out_<eni>   a jump to the chain of each attached group, in group id order;
 //   gin_<group>/gout_<group>   the group's rules of protocol -1 and other numbers, then a protocol
 //   gin_<group>_tcp ...        vmap to one chain per protocol holding that protocol's rules.
+//   gin_<group>_tcp_<port>     with four or more tcp (udp) port rules, `tcp dport vmap` sends
+//                     each disjoint port range to a chain of the rules that cover it.
 //   g_<group>_v4/_v6  members of a referenced group; p_<list>_v4 entries of a prefix list;
 //   c_<rule>          the CIDR of a CIDR rule. Membership and CIDR changes are element changes.
 //   raw_in/raw_out    `notrack` for untracked flows (see untrackedFlows), before conntrack; only
 //                     while there are such flows.
-// Every security-group rule is one nft rule per address family, with a counter tagged by its id.
+// Every security-group rule is one nft rule per address family, with a counter tagged by its id
+// (a port rule behind the port vmap, once in each port chain its range reaches).
 
 import { setElements } from "./address-elements.js";
 import {
@@ -199,6 +202,7 @@ class TableBuilder {
     const field: AddressField = direction === "ingress" ? "saddr" : "daddr";
     const main: NftRule[] = [];
     const byProtocol = new Map<string, NftRule[]>();
+    const byPort: Record<"tcp" | "udp", PortRule[]> = { tcp: [], udp: [] };
     for (const rule of rules) {
       for (const family of [4, 6] as const) {
         const set = this.peerSet(rule, family);
@@ -218,10 +222,8 @@ class TableBuilder {
           const from = Math.max(0, rule.fromPort);
           const to = Math.min(65535, rule.toPort);
           if (from > to) continue;
-          const port: NftMatch[] =
-            from === 0 && to === 65535 ? [] : [{ m: "port", protocol: name, field: "dport", from, to }];
-          // The port first: a compare fails faster than a set lookup, and most rules miss.
-          pushTo(byProtocol, name, tagged([...port, ...match]));
+          if (from === 0 && to === 65535) pushTo(byProtocol, name, tagged(match));
+          else byPort[name].push({ from, to, rule: tagged(match) });
         } else if (name === "icmp" || name === "icmpv6") {
           // -1 is "any" for type and code alike
           const icmp: NftMatch = {
@@ -237,6 +239,13 @@ class TableBuilder {
         }
       }
     }
+    for (const protocol of ["tcp", "udp"] as const) {
+      if (byPort[protocol].length === 0) continue;
+      const chain = groupChainName(direction, groupId, protocol);
+      const dispatch = this.portDispatch(chain, protocol, byPort[protocol]);
+      // ahead of the rules open on every port: most first packets are for one port or another
+      byProtocol.set(protocol, [...dispatch, ...(byProtocol.get(protocol) ?? [])]);
+    }
     const entries: { protocol: number; chain: string }[] = [];
     for (const protocol of [...byProtocol.keys()].sort(compareText)) {
       const chain = groupChainName(direction, groupId, protocol);
@@ -246,6 +255,46 @@ class TableBuilder {
     entries.sort((a, b) => a.protocol - b.protocol);
     if (entries.length > 0) main.push({ match: [], action: { a: "l4proto-vmap", entries }, counter: false });
     this.chains.push({ name: groupChainName(direction, groupId), rules: main });
+  }
+
+  /**
+   * The rules of one protocol chain that match destination ports. A few stay rules of their own,
+   * port compare first (it fails faster than a set lookup, and most rules miss). More than that
+   * become a verdict map from disjoint port ranges to chains that hold only the rules covering
+   * each range, so that a first packet costs one lookup rather than a walk past every rule of the
+   * group (measured: the admitting rule last behind 55 others cost 4-5% of new connections/s).
+   */
+  private portDispatch(chain: string, protocol: "tcp" | "udp", rules: readonly PortRule[]): NftRule[] {
+    if (rules.length < PORT_VMAP_MIN_RULES) {
+      return rules.map(({ from, to, rule }) => ({
+        ...rule,
+        match: [{ m: "port", protocol, field: "dport", from, to }, ...rule.match],
+      }));
+    }
+    const bounds = [...new Set(rules.flatMap((r) => [r.from, r.to + 1]))].sort((a, b) => a - b);
+    // one chain per distinct list of covering rules, named by where its first range starts
+    const chains = new Map<string, NftChain>();
+    const entries: { from: number; to: number; chain: string }[] = [];
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const from = bounds[i] as number;
+      const to = (bounds[i + 1] as number) - 1;
+      const covering: number[] = [];
+      rules.forEach((r, k) => {
+        if (r.from <= from && to <= r.to) covering.push(k);
+      });
+      if (covering.length === 0) continue;
+      const key = covering.join(",");
+      let target = chains.get(key);
+      if (!target) {
+        target = { name: `${chain}_${from}`, rules: covering.map((k) => (rules[k] as PortRule).rule) };
+        chains.set(key, target);
+        this.chains.push(target);
+      }
+      const last = entries[entries.length - 1];
+      if (last && last.chain === target.name && last.to + 1 === from) last.to = to;
+      else entries.push({ from, to, chain: target.name });
+    }
+    return [{ match: [], action: { a: "port-vmap", protocol, entries }, counter: false }];
   }
 
   private addUntracked(iface: HostInterface, flow: UntrackedFlow): void {
@@ -273,6 +322,16 @@ class TableBuilder {
     }
   }
 }
+
+/** A tcp or udp rule's port range and its rule without the port. */
+interface PortRule {
+  readonly from: number;
+  readonly to: number;
+  readonly rule: NftRule;
+}
+
+/** Port-matching rules in one protocol chain from which on they go through a verdict map. */
+const PORT_VMAP_MIN_RULES = 4;
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);

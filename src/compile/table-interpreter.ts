@@ -148,6 +148,13 @@ function runAction(view: CompiledView, packet: Packet, rule: NftRule, marks: { n
       const chain = target === undefined ? undefined : view.chains.get(target);
       return chain ? runChain(view, packet, chain, marks) : undefined;
     }
+    case "port-vmap": {
+      const port = packet.destinationPort;
+      if (packet.protocol !== (action.protocol === "tcp" ? 6 : 17) || port === undefined) return undefined;
+      const target = action.entries.find((e) => e.from <= port && port <= e.to)?.chain;
+      const chain = target === undefined ? undefined : view.chains.get(target);
+      return chain ? runChain(view, packet, chain, marks) : undefined;
+    }
   }
 }
 

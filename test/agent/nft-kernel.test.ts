@@ -129,6 +129,48 @@ describe("NftCommandKernel in a network namespace", {
     assert.notEqual(await kernel.listTable(), undefined);
   });
 
+  it("dispatches a group's many port rules through a port verdict map, with real packets", async () => {
+    const kernel = new NftCommandKernel({ netns: host });
+    const enforcer = new HostEnforcer(kernel);
+    const base = webPolicy(["10.0.9.9"]);
+    const iface = base.interfaces[0] as (typeof base.interfaces)[number];
+    const tcp = (id: string, from: number, to: number, peer: (typeof iface.ingress)[number]["peer"]) => ({
+      id,
+      groupId: "sg-web",
+      protocol: 6,
+      fromPort: from,
+      toPort: to,
+      peer,
+    });
+    const admins = { kind: "group" as const, groupId: "sg-admin" };
+    const policy = {
+      ...base,
+      interfaces: [
+        {
+          ...iface,
+          ingress: [
+            ...iface.ingress,
+            tcp("sgr-range", 1000, 2000, admins),
+            tcp("sgr-one", 1500, 1500, { kind: "cidr", cidr: "10.0.9.10/32" }),
+            tcp("sgr-next", 3000, 3010, admins),
+          ],
+        },
+      ],
+    };
+    await enforcer.apply(1, policy);
+    assert.match(
+      (await kernel.listText()) ?? "",
+      /tcp dport vmap \{ 22 : jump gin_sg-web_tcp_22, 1000-1499 : jump/,
+    );
+    assert.equal(connect(peer, "10.0.9.9", "10.0.0.5", 22), "refused");
+    assert.equal(connect(peer, "10.0.9.9", "10.0.0.5", 1500), "refused");
+    assert.equal(connect(peer, "10.0.9.9", "10.0.0.5", 3010), "refused");
+    assert.equal(connect(peer, "10.0.9.9", "10.0.0.5", 2500), "timeout");
+    assert.equal(connect(peer, "10.0.9.10", "10.0.0.5", 1500), "refused");
+    assert.equal(connect(peer, "10.0.9.10", "10.0.0.5", 1501), "timeout");
+    await kernel.deleteTable();
+  });
+
   it("rejects a broken script without changing the table", async () => {
     const kernel = new NftCommandKernel({ netns: host });
     const enforcer = new HostEnforcer(kernel);

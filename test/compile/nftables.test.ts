@@ -169,6 +169,48 @@ describe("compileHostPolicy, run by the table interpreter", () => {
     );
   });
 
+  it("dispatches many port rules by a verdict map, with the answer of the rules themselves", () => {
+    // Overlapping, nested, adjacent and single-port ranges, from different sources.
+    const ranges: [number, number, string][] = [
+      [1000, 2000, "10.1.0.0/16"],
+      [1500, 1500, "10.2.0.0/16"],
+      [1800, 2500, "10.3.0.0/16"],
+      [2001, 2001, "10.1.0.0/16"],
+      [3000, 3010, "10.4.0.0/16"],
+      [3011, 3020, "10.4.0.0/16"],
+      [0, 65535, "10.9.0.0/16"],
+    ];
+    const rules = ranges.map(([from, to, cidr], i) =>
+      rule(`sgr-r${i}`, "sg-many", "ingress", "tcp", from, to, cidr),
+    );
+    const many = estate([group("sg-many", rules)], [eni("eni-many", ["sg-many"], [WEB], [], "i-many")]);
+    const policy = hostPolicyFor(many, "i-many");
+    assert.ok(policy);
+    const t = compileHostPolicy(policy);
+    assert.match(
+      fullScript(t),
+      /add rule inet ringfence gin_sg-many_tcp tcp dport vmap \{ 1000-1499 : jump gin_sg-many_tcp_1000, 1500 : jump gin_sg-many_tcp_1500, /,
+    );
+    // the rule open on every port is not copied into the port chains
+    assert.ok(
+      t.chains
+        .filter((c) => c.name.startsWith("gin_sg-many_tcp_"))
+        .every((c) => c.rules.every((r) => r.comment !== "sgr-r6")),
+    );
+    const ports = new Set([0, 1, 65535, 2600, 4000]);
+    for (const [from, to] of ranges)
+      for (const p of [from - 1, from, from + 1, to - 1, to, to + 1]) ports.add(p);
+    for (const port of [...ports].filter((p) => p >= 0 && p <= 65535)) {
+      for (const second of [1, 2, 3, 4, 9, 5]) {
+        const source = `10.${second}.7.7`;
+        const expected = ranges.some(
+          ([from, to, cidr]) => from <= port && port <= to && cidr === `10.${second}.0.0/16`,
+        );
+        assert.equal(evaluatePacket(t, tcpIn(source, port)).accepted, expected, `${source} -> ${port}`);
+      }
+    }
+  });
+
   it("with no policy, the lockdown table drops every new flow", () => {
     const t = lockdownTable();
     assert.equal(evaluatePacket(t, tcpIn("10.0.9.9", 22)).accepted, false);
