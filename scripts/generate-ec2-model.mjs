@@ -65,8 +65,18 @@ function structureAt(root, path) {
 const additions = [
   ["CreateSecurityGroup", [], "SecurityGroupArn", arn],
   ["DescribeSecurityGroups", ["SecurityGroups", "[]"], "SecurityGroupArn", arn],
-  ["AuthorizeSecurityGroupIngress", ["SecurityGroupRules", "[]"], "SecurityGroupRuleArn", { locationName: "securityGroupRuleArn" }],
-  ["DescribeSecurityGroupRules", ["SecurityGroupRules", "[]"], "SecurityGroupRuleArn", { locationName: "securityGroupRuleArn" }],
+  [
+    "AuthorizeSecurityGroupIngress",
+    ["SecurityGroupRules", "[]"],
+    "SecurityGroupRuleArn",
+    { locationName: "securityGroupRuleArn" },
+  ],
+  [
+    "DescribeSecurityGroupRules",
+    ["SecurityGroupRules", "[]"],
+    "SecurityGroupRuleArn",
+    { locationName: "securityGroupRuleArn" },
+  ],
   ["RevokeSecurityGroupIngress", [], "RevokedSecurityGroupRules", revokedRule],
   ["RevokeSecurityGroupEgress", [], "RevokedSecurityGroupRules", revokedRule],
 ];

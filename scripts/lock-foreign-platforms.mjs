@@ -12,14 +12,24 @@ const platform = (name) => {
 let added = 0;
 for (const [path, entry] of Object.entries(lock.packages)) {
   for (const [name, version] of Object.entries(entry.optionalDependencies ?? {})) {
-    const key = `${path ? `${path}/` : ""}node_modules/${name}`.replace(/^node_modules\/.*?\/node_modules\//, "node_modules/");
+    const key = `${path ? `${path}/` : ""}node_modules/${name}`.replace(
+      /^node_modules\/.*?\/node_modules\//,
+      "node_modules/",
+    );
     if (lock.packages[`node_modules/${name}`] || lock.packages[key]) continue;
     const target = platform(name);
     if (!target) continue;
-    lock.packages[`node_modules/${name}`] = { version, dev: entry.dev || undefined, optional: true, ...target };
+    lock.packages[`node_modules/${name}`] = {
+      version,
+      dev: entry.dev || undefined,
+      optional: true,
+      ...target,
+    };
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)));
+lock.packages = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)),
+);
 writeFileSync("package-lock.json", `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`package-lock.json: ${added} foreign-platform optional packages recorded`);
