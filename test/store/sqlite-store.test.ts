@@ -121,19 +121,28 @@ test("deleting a group deletes its rule rows", async () => {
   reopened.close();
 });
 
-test("a data directory of the older layout, rules inside the group, is carried over", async () => {
+/** A data directory as an older release left it: `resources`, the given SQL, one group's document. */
+function olderDataDir(
+  sql: string,
+  stored: Omit<GroupRecord, "rules">,
+): { dir: string; db: Database.Database } {
   const dir = dataDir();
-  const old = group([rule("sgr-000000000000000a1", 22), rule("sgr-000000000000000b2", 80)]);
   const db = new Database(join(dir, "ringfence.db"));
   db.exec(
-    "CREATE TABLE resources (id TEXT PRIMARY KEY, kind TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL)",
+    `CREATE TABLE resources (id TEXT PRIMARY KEY, kind TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL); ${sql}`,
   );
   db.prepare("INSERT INTO resources VALUES (?, 'group', ?, ?, ?)").run(
-    old.id,
-    old.account,
-    old.region,
-    JSON.stringify(old),
+    stored.id,
+    stored.account,
+    stored.region,
+    JSON.stringify(stored),
   );
+  return { dir, db };
+}
+
+test("a data directory of the older layout, rules inside the group, is carried over", async () => {
+  const old = group([rule("sgr-000000000000000a1", 22), rule("sgr-000000000000000b2", 80)]);
+  const { dir, db } = olderDataDir("", old);
   db.close();
 
   const store = new SqliteStore(dir);
@@ -153,18 +162,11 @@ test("a data directory of the older layout, rules inside the group, is carried o
 });
 
 test("a data directory of schema 1, rule rows keyed by rule id, is carried over in creation order", async () => {
-  const dir = dataDir();
   const rules = [rule("sgr-000000000000000f1", 22), rule("sgr-000000000000000a2", 80, "http")];
   const { rules: _, ...stored } = group(rules);
-  const db = new Database(join(dir, "ringfence.db"));
-  db.exec(
-    "CREATE TABLE resources (id TEXT PRIMARY KEY, kind TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL); CREATE TABLE rules (id TEXT PRIMARY KEY, group_id TEXT NOT NULL, doc TEXT NOT NULL); PRAGMA user_version = 1;",
-  );
-  db.prepare("INSERT INTO resources VALUES (?, 'group', ?, ?, ?)").run(
-    stored.id,
-    stored.account,
-    stored.region,
-    JSON.stringify(stored),
+  const { dir, db } = olderDataDir(
+    "CREATE TABLE rules (id TEXT PRIMARY KEY, group_id TEXT NOT NULL, doc TEXT NOT NULL); PRAGMA user_version = 1;",
+    stored,
   );
   // Inserted in creation order, which is not the order of the ids.
   for (const r of rules)
