@@ -55,6 +55,11 @@ interface PendingCommit {
   reject: (error: Error) => void;
 }
 
+/** The layout's version, in `PRAGMA user_version`. */
+const LAYOUT_VERSION = 2;
+const RULES_TABLE =
+  "rules (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, group_id TEXT NOT NULL, doc TEXT NOT NULL)";
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS resources (
   id TEXT PRIMARY KEY,
@@ -63,12 +68,7 @@ CREATE TABLE IF NOT EXISTS resources (
   region TEXT NOT NULL,
   doc TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS rules (
-  seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL,
-  group_id TEXT NOT NULL,
-  doc TEXT NOT NULL
-);
+CREATE TABLE IF NOT EXISTS ${RULES_TABLE};
 CREATE TABLE IF NOT EXISTS changes (
   revision INTEGER PRIMARY KEY,
   at TEXT NOT NULL,
@@ -127,6 +127,14 @@ export class SqliteStore {
     // WAL + NORMAL survives a crash of the process (kill -9); FULL also survives power loss.
     this.db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
     this.db.pragma("foreign_keys = ON");
+    // Before any table is created: a newer release's data directory is left exactly as it is.
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version > LAYOUT_VERSION) {
+      this.db.close();
+      throw new Error(
+        `the data directory has layout ${version}, written by a newer ringfence; this one reads layout ${LAYOUT_VERSION} and older`,
+      );
+    }
     this.db.exec(SCHEMA);
     this.events.setMaxListeners(0);
     this.migrate();
@@ -221,12 +229,13 @@ export class SqliteStore {
    * inside the group's document.
    */
   private migrate(): void {
-    const version = this.db.pragma("user_version", { simple: true });
-    if (version === 2) return;
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version === LAYOUT_VERSION) return;
+
     this.db.transaction(() => {
       if (version === 1) {
         this.db.exec(`ALTER TABLE rules RENAME TO rules_by_id;
-          CREATE TABLE rules (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, group_id TEXT NOT NULL, doc TEXT NOT NULL);
+          CREATE TABLE ${RULES_TABLE};
           INSERT INTO rules (id, group_id, doc) SELECT id, group_id, doc FROM rules_by_id ORDER BY rowid;
           DROP TABLE rules_by_id;`);
       } else {
@@ -240,7 +249,7 @@ export class SqliteStore {
           rewrite.run(JSON.stringify(storedDoc(group)), group.id);
         }
       }
-      this.db.pragma("user_version = 2");
+      this.db.pragma(`user_version = ${LAYOUT_VERSION}`);
     })();
   }
 

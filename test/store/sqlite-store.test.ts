@@ -205,6 +205,19 @@ test("a data directory of schema 1, rule rows keyed by rule id, is carried over 
   assert.deepEqual(tables, [{ name: "rules" }]);
 });
 
+test("a data directory of a newer layout is refused, and left as it was", () => {
+  const { rules: _, ...stored } = group([]);
+  const { dir, db } = olderDataDir("PRAGMA user_version = 3;", stored);
+  db.close();
+  assert.throws(() => new SqliteStore(dir), /layout 3, written by a newer ringfence/);
+  const check = new Database(join(dir, "ringfence.db"), { readonly: true });
+  assert.equal(check.pragma("user_version", { simple: true }), 3);
+  assert.deepEqual(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all(), [
+    { name: "resources" },
+  ]);
+  check.close();
+});
+
 test("a change to the group itself is written even when its rules stay the same", async () => {
   const dir = dataDir();
   const store = new SqliteStore(dir);
