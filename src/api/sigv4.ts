@@ -1,7 +1,7 @@
 // AWS Signature Version 4 verification, header form and presigned query form. The server
 // recomputes the signature from the secret of the access key and compares in constant time.
 
-import { createHmac, hash, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, hash, type KeyObject, timingSafeEqual } from "node:crypto";
 import { Ec2Error } from "../model/errors.js";
 
 export interface SignedRequest {
@@ -68,15 +68,18 @@ function headerValue(headers: SignedRequest["headers"], name: string): string | 
 const sha256 = (data: string | Buffer) => hash("sha256", data, "hex");
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data).digest();
 
-/** Derived keys change once a day per secret and scope; deriving one costs four HMACs. */
-const derivedKeys = new Map<string, Buffer>();
+/**
+ * Derived keys change once a day per secret and scope; deriving one costs four HMACs. Kept as key
+ * objects, which an HMAC takes without copying and checking the key bytes again.
+ */
+const derivedKeys = new Map<string, KeyObject>();
 const MAX_DERIVED_KEYS = 4096;
 
-export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+function signingKey(secret: string, date: string, region: string, service: string): KeyObject {
   const cacheKey = `${secret}\n${date}\n${region}\n${service}`;
   let key = derivedKeys.get(cacheKey);
   if (key === undefined) {
-    key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), "aws4_request");
+    key = createSecretKey(hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), "aws4_request"));
     if (derivedKeys.size >= MAX_DERIVED_KEYS) derivedKeys.clear();
     derivedKeys.set(cacheKey, key);
   }
