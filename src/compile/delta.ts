@@ -6,7 +6,6 @@
 // removed is unreferenced first): new sets and chains; element changes; rewritten chains; removed
 // chains; removed sets and maps.
 
-import { compareText } from "./host-policy.js";
 import {
   addChainStatement,
   addMapStatement,
@@ -19,6 +18,7 @@ import {
   TABLE,
 } from "./nft-script.js";
 import type { NftChain, NftHook, NftTable } from "./nft-table.js";
+import { compareText } from "./text-order.js";
 
 export interface TableDelta {
   /** nft -f text; empty when the tables are equal. */

@@ -10,15 +10,15 @@ import { formatCidr, parseCidr } from "../net/cidr.js";
 import { ALL_PROTOCOLS, PROTOCOL_NUMBERS, protocolNumber } from "../net/protocol.js";
 import type { IndexedInterface, PolicyIndex } from "../policy/policy-index.js";
 import { intervalElements } from "./address-elements.js";
-import {
-  compareText,
-  type GroupMembers,
-  type HostInterface,
-  type HostPeer,
-  type HostPolicy,
-  type HostRule,
-  type PrefixListEntries,
+import type {
+  GroupMembers,
+  HostInterface,
+  HostPeer,
+  HostPolicy,
+  HostRule,
+  PrefixListEntries,
 } from "./host-policy.js";
+import { compareText } from "./text-order.js";
 
 export class EstateRules {
   private readonly interfacesByInstance = new Map<string, IndexedInterface[]>();

@@ -91,7 +91,3 @@ export function hostPolicyFor(estate: Estate, instanceId: string): HostPolicy | 
 export function hostPolicyFromIndex(index: PolicyIndex, instanceId: string): HostPolicy | undefined {
   return rulesOfIndex(index).hostPolicy(instanceId);
 }
-
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

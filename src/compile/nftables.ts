@@ -17,14 +17,7 @@
 // (a port rule behind the port vmap, once in each port chain its range reaches).
 
 import { setElements } from "./address-elements.js";
-import {
-  compareText,
-  type GroupMembers,
-  type HostInterface,
-  type HostPolicy,
-  type HostRule,
-  type PrefixListEntries,
-} from "./host-policy.js";
+import type { GroupMembers, HostInterface, HostPolicy, HostRule, PrefixListEntries } from "./host-policy.js";
 import {
   type AddressField,
   type IpFamily,
@@ -36,6 +29,7 @@ import {
   type NftTable,
   nftName,
 } from "./nft-table.js";
+import { compareText } from "./text-order.js";
 
 export interface CompileOptions {
   /**
