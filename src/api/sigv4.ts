@@ -95,11 +95,17 @@ function parseCredential(text: string): Credential {
   return { accessKeyId, date, region, service };
 }
 
+/** The last X-Amz-Date read: most requests of a second carry the same one. */
+let lastAmzDate: { text: string; ms: number } | undefined;
+
 function parseAmzDate(text: string | undefined): number {
+  if (text !== undefined && lastAmzDate?.text === text) return lastAmzDate.ms;
   const match = text?.match(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/);
   if (!match) throw new Ec2Error("AuthFailure", "The request must contain a valid X-Amz-Date.");
   const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  return Date.UTC(y as number, (mo as number) - 1, d, h, mi, s);
+  const ms = Date.UTC(y as number, (mo as number) - 1, d, h, mi, s);
+  lastAmzDate = { text: text as string, ms };
+  return ms;
 }
 
 interface SignatureParts {

@@ -144,9 +144,17 @@ export interface RuleIdentity extends ProtocolPorts {
   peer: RulePeer;
 }
 
+/** Keys of stored rules: they are immutable and shared by every version of their group. */
+const storedRuleKeys = new WeakMap<RuleIdentity, string>();
+
 /** What makes two rules the same rule: direction, protocol, ports and peer; never the description. */
 export function ruleKey(rule: RuleIdentity): string {
-  return `${rule.egress ? "out" : "in"}|${rule.protocol}|${rule.fromPort}|${rule.toPort}|${rule.peer.kind}|${peerKey(rule.peer)}`;
+  let key = storedRuleKeys.get(rule);
+  if (key === undefined) {
+    key = `${rule.egress ? "out" : "in"}|${rule.protocol}|${rule.fromPort}|${rule.toPort}|${rule.peer.kind}|${peerKey(rule.peer)}`;
+    if (Object.isFrozen(rule)) storedRuleKeys.set(rule, key);
+  }
+  return key;
 }
 
 /** EC2's wording of a rule inside `InvalidPermission.Duplicate`. */
