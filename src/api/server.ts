@@ -23,7 +23,7 @@ import { bodyText, parseForm } from "./form.js";
 import { Params } from "./params.js";
 import { readCredential, verifySignature } from "./sigv4.js";
 import { decodeInput } from "./wire/decode.js";
-import { type EncodedBody, encodeError, encodeResponse, escapeXml } from "./wire/encode.js";
+import { encodeError, encodeResponse, escapeXml } from "./wire/encode.js";
 import { ec2Model } from "./wire/shapes.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:4780";
@@ -158,16 +158,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   async function handleQuery(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const requestId = newRequestId();
-    const send = (status: number, body: string | EncodedBody) => {
+    const send = (status: number, body: string | readonly Buffer[]) => {
       // With its length known the body goes out unchunked, as EC2 sends it; a large one (all the
       // groups, each a cached fragment) in one writev of the fragments, never copied into one.
-      const buffers = typeof body === "string" ? [Buffer.from(body, "utf8")] : body.buffers;
+      const buffers = typeof body === "string" ? [Buffer.from(body, "utf8")] : body;
+      let byteLength = 0;
+      for (const buffer of buffers) byteLength += buffer.length;
       // as a flat list, which node takes without walking an object's keys
       res.writeHead(status, [
         "Content-Type",
         "text/xml;charset=UTF-8",
         "Content-Length",
-        String(typeof body === "string" ? (buffers[0] as Buffer).length : body.byteLength),
+        String(byteLength),
         "x-amzn-RequestId",
         requestId,
         "Server",

@@ -10,10 +10,7 @@ import { ec2Model, resolve, type Shape } from "./shapes.js";
  * into one large string nor encoded again per response.
  */
 export class EncodedXml {
-  readonly bytes: Buffer;
-  constructor(xml: string) {
-    this.bytes = Buffer.from(xml, "utf8");
-  }
+  constructor(readonly bytes: Buffer) {}
 }
 
 /** Encoded output: text, with the bytes of cached fragments between. */
@@ -87,42 +84,35 @@ function encodeValue(shape: Shape, value: Encodable, out: Pieces): void {
 export function encodeFragment(shape: Shape, value: Encodable): EncodedXml {
   const out: Pieces = [];
   encodeValue(shape, value, out);
-  return new EncodedXml(out.map((piece) => piece.toString()).join(""));
+  return new EncodedXml(Buffer.concat(buffersOf(out)));
 }
 
-/** A response body as UTF-8 buffers, to be written in order: cached fragments are not copied. */
-export interface EncodedBody {
-  readonly buffers: readonly Buffer[];
-  readonly byteLength: number;
-}
-
-function bodyOf(pieces: Pieces): EncodedBody {
+/**
+ * The pieces as UTF-8 buffers, to be written in order: each run of text encoded once, cached
+ * fragments as they are, not copied.
+ */
+function buffersOf(pieces: Pieces): Buffer[] {
   const buffers: Buffer[] = [];
-  let byteLength = 0;
   let text: string[] = [];
-  const add = (buffer: Buffer) => {
-    buffers.push(buffer);
-    byteLength += buffer.length;
-  };
   for (const piece of pieces) {
     if (typeof piece === "string") {
       text.push(piece);
       continue;
     }
-    if (text.length > 0) add(Buffer.from(text.join(""), "utf8"));
+    if (text.length > 0) buffers.push(Buffer.from(text.join(""), "utf8"));
     text = [];
-    add(piece);
+    buffers.push(piece);
   }
-  if (text.length > 0) add(Buffer.from(text.join(""), "utf8"));
-  return { buffers, byteLength };
+  if (text.length > 0) buffers.push(Buffer.from(text.join(""), "utf8"));
+  return buffers;
 }
 
-/** The body of a success response. */
+/** The body of a success response, as UTF-8 buffers. */
 export function encodeResponse(
   action: string,
   requestId: string,
   output: Record<string, Encodable>,
-): EncodedBody {
+): Buffer[] {
   const shape = ec2Model.operations[action]?.output;
   const out: Pieces = [
     `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${ec2Model.xmlNamespace}"><requestId>${requestId}</requestId>`,
@@ -132,7 +122,7 @@ export function encodeResponse(
   // Operations without a modelled output still answer `return`, as EC2 does.
   else out.push("<return>true</return>");
   out.push(`</${action}Response>`);
-  return bodyOf(out);
+  return buffersOf(out);
 }
 
 export function encodeError(code: string, message: string, requestId: string): string {
