@@ -34,12 +34,26 @@ export interface AgentOptions extends ControllerEndpoint {
   /** Reconnect delays: doubling from `initialMs` up to `maxMs` (default 500 ms .. 30 s). */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly compile?: CompileOptions;
+  /**
+   * Compile options that need the network, such as the controller's address (DNS may not be up at
+   * boot). The saved policy or the lockdown is enforced first without them; they are resolved
+   * before each connection attempt until they are, and the table is then compiled again with them.
+   */
+  readonly resolveCompile?: () => Promise<CompileOptions>;
   readonly log?: (line: string) => void;
 }
 
 export type AgentEvent =
   | { readonly kind: "applied"; readonly outcome: ApplyOutcome }
-  | { readonly kind: "apply-failed"; readonly revision: number; readonly error: string }
+  | {
+      readonly kind: "apply-failed";
+      readonly revision: number;
+      readonly error: string;
+      /** When the same policy is tried again; absent when it will not be (another host's policy). */
+      readonly retryInMs?: number;
+    }
+  | { readonly kind: "state-unreadable"; readonly error: string }
+  | { readonly kind: "control-channel-unresolved"; readonly error: string }
   | { readonly kind: "restored"; readonly revision: number }
   | { readonly kind: "lockdown" }
   | { readonly kind: "connected" }
@@ -65,10 +79,24 @@ export class Agent {
   private healthy = true;
   private message = "starting";
   private wake: (() => void) | undefined;
+  /**
+   * The last policy the controller sent while the kernel does not hold it yet: tried again with
+   * backoff until it is applied or a newer one replaces it. Until then the host is not current.
+   */
+  private unapplied: { readonly revision: number; readonly policy: HostPolicy } | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs: number;
+  private compileResolved: boolean;
 
   constructor(private readonly options: AgentOptions) {
     this.enforcer = new HostEnforcer(options.kernel, options.compile ? { compile: options.compile } : {});
     this.state = options.stateDir ? new PolicyState(options.stateDir) : undefined;
+    this.retryDelayMs = this.backoff.initialMs;
+    this.compileResolved = options.resolveCompile === undefined;
+  }
+
+  private get backoff(): { readonly initialMs: number; readonly maxMs: number } {
+    return this.options.backoff ?? { initialMs: 500, maxMs: 30_000 };
   }
 
   /** Test and CLI hook: every state change of the agent, in order. */
@@ -89,7 +117,13 @@ export class Agent {
 
   /** Restores or locks down, then follows the controller in the background until stop(). */
   async start(): Promise<void> {
-    const saved = await this.state?.load(this.options.instanceId);
+    let saved: Awaited<ReturnType<PolicyState["load"]>>;
+    try {
+      saved = await this.state?.load(this.options.instanceId);
+    } catch (error) {
+      // an unreadable state file must not keep the host unfiltered: lock down, ask the controller
+      this.emit({ kind: "state-unreadable", error: errorText(error) });
+    }
     if (saved) {
       try {
         await this.enforcer.apply(saved.revision, saved.policy);
@@ -116,18 +150,19 @@ export class Agent {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    clearTimeout(this.retryTimer);
     this.stopping.abort(new Error("agent stopping"));
     this.wake?.();
     await this.loop;
   }
 
   private async follow(): Promise<void> {
-    const initial = this.options.backoff?.initialMs ?? 500;
-    const max = this.options.backoff?.maxMs ?? 30_000;
+    const { initialMs: initial, maxMs: max } = this.backoff;
     let delay = initial;
     while (!this.stopping.signal.aborted) {
       let gotMessage = false;
       try {
+        await this.resolveCompileOptions();
         await watchPolicy(
           this.options,
           async (message) => {
@@ -153,6 +188,20 @@ export class Agent {
     }
   }
 
+  /** Compiles the enforced table again once the options that need the network are known. */
+  private async resolveCompileOptions(): Promise<void> {
+    if (this.compileResolved || !this.options.resolveCompile) return;
+    let resolved: CompileOptions;
+    try {
+      resolved = await this.options.resolveCompile();
+    } catch (error) {
+      this.emit({ kind: "control-channel-unresolved", error: errorText(error) });
+      throw error;
+    }
+    await this.enforcer.reconfigure({ ...this.options.compile, ...resolved });
+    this.compileResolved = true;
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
@@ -167,8 +216,9 @@ export class Agent {
 
   private async receive(message: PolicyMessage): Promise<void> {
     if (!message.policy) {
-      // the controller sends a changed policy before any later heartbeat, so we are current
-      if (this.healthy && this.enforcer.appliedRevision !== undefined)
+      // the controller sends a changed policy before any later heartbeat, so we are current,
+      // unless that policy is not in the kernel yet
+      if (this.healthy && this.unapplied === undefined && this.enforcer.appliedRevision !== undefined)
         this.currentRevision = message.revision;
       this.emit({ kind: "heartbeat", revision: message.revision });
       return;
@@ -185,8 +235,15 @@ export class Agent {
   }
 
   private async enforce(revision: number, policy: HostPolicy): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.unapplied = { revision, policy };
     try {
       const outcome = await this.enforcer.apply(revision, policy);
+      // a newer policy that arrived meanwhile is applied after this one, by its own call
+      if (this.unapplied?.revision === revision) {
+        this.unapplied = undefined;
+        this.retryDelayMs = this.backoff.initialMs;
+      }
       this.currentRevision = revision;
       this.healthy = true;
       this.message = `applied revision ${revision} (${outcome.mode}, ${outcome.statements} statements)`;
@@ -198,8 +255,16 @@ export class Agent {
       }
     } catch (error) {
       this.healthy = false;
-      this.message = `could not apply revision ${revision}: ${errorText(error)}`;
-      this.emit({ kind: "apply-failed", revision, error: errorText(error) });
+      const retryInMs = this.retryDelayMs;
+      this.message = `could not apply revision ${revision}: ${errorText(error)}; trying again in ${retryInMs} ms`;
+      this.emit({ kind: "apply-failed", revision, error: errorText(error), retryInMs });
+      if (this.unapplied?.revision === revision && !this.stopping.signal.aborted) {
+        this.retryDelayMs = Math.min(this.backoff.maxMs, retryInMs * 2);
+        this.retryTimer = setTimeout(() => {
+          const wanted = this.unapplied;
+          if (wanted) void this.enforce(wanted.revision, wanted.policy);
+        }, retryInMs);
+      }
     }
     await this.sendStatus();
   }
@@ -208,7 +273,9 @@ export class Agent {
     try {
       if (await this.enforcer.repair()) {
         this.message = `repaired drift of the ringfence table at ${new Date().toISOString()}`;
-        this.healthy = true;
+        // the table written again is the one in force, which is not yet the wanted one
+        if (this.unapplied) this.message += `; revision ${this.unapplied.revision} is not applied yet`;
+        else this.healthy = true;
         this.emit({ kind: "repaired" });
         await this.sendStatus();
       }

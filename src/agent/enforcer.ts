@@ -20,6 +20,8 @@ export interface ApplyOutcome {
   readonly bytes: number;
   /** The delta failed and the full table replaced it. */
   readonly fellBack: boolean;
+  /** The kernel's table had been changed by someone else, so the full table replaced it. */
+  readonly drifted: boolean;
 }
 
 export interface HostEnforcerOptions {
@@ -32,11 +34,14 @@ export class HostEnforcer {
   private revision: number | undefined;
   private policy: HostPolicy | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private compileOptions: CompileOptions | undefined;
 
   constructor(
     private readonly kernel: NftKernel,
-    private readonly options: HostEnforcerOptions = {},
-  ) {}
+    options: HostEnforcerOptions = {},
+  ) {
+    this.compileOptions = options.compile;
+  }
 
   /** The revision whose policy the kernel enforces; undefined before the first apply. */
   get appliedRevision(): number | undefined {
@@ -56,7 +61,7 @@ export class HostEnforcer {
 
   apply(revision: number, policy: HostPolicy): Promise<ApplyOutcome> {
     return this.serialise(async () => {
-      const table = compileHostPolicy(policy, this.options.compile);
+      const table = compileHostPolicy(policy, this.compileOptions);
       const outcome = await this.install(revision, table);
       this.policy = policy;
       this.revision = revision;
@@ -72,34 +77,65 @@ export class HostEnforcer {
   applyLockdown(): Promise<ApplyOutcome | undefined> {
     return this.serialise(async () => {
       if (this.table) return undefined;
-      return this.install(0, lockdownTable(this.options.compile));
+      return this.install(0, lockdownTable(this.compileOptions));
+    });
+  }
+
+  /**
+   * Compile options that became known later (the controller's address, once DNS answers): the
+   * policy or lockdown in force is compiled again with them.
+   */
+  reconfigure(compile: CompileOptions): Promise<void> {
+    return this.serialise(async () => {
+      this.compileOptions = compile;
+      if (this.policy !== undefined && this.revision !== undefined) {
+        await this.install(this.revision, compileHostPolicy(this.policy, compile));
+      } else if (this.table) {
+        await this.install(0, lockdownTable(compile));
+      }
     });
   }
 
   private async install(revision: number, table: NftTable): Promise<ApplyOutcome> {
     const previous = this.table;
     let fellBack = false;
+    let drifted = false;
     if (previous) {
-      const delta = tableDelta(previous, table);
-      if (delta.statements === 0) return { revision, mode: "unchanged", statements: 0, bytes: 0, fellBack };
-      try {
-        await this.kernel.apply(delta.script);
-        await this.settle(table);
-        return {
-          revision,
-          mode: "delta",
-          statements: delta.statements,
-          bytes: delta.script.length,
-          fellBack,
-        };
-      } catch {
-        fellBack = true;
+      // An edit made since the last check would survive a delta, and its checksum would then be
+      // taken for the table this enforcer wrote: a delta goes only onto an untouched table.
+      drifted = (await this.kernel.tableChecksum()) !== this.checksum;
+      if (!drifted) {
+        const delta = tableDelta(previous, table);
+        if (delta.statements === 0) {
+          return { revision, mode: "unchanged", statements: 0, bytes: 0, fellBack, drifted };
+        }
+        try {
+          await this.kernel.apply(delta.script);
+          await this.settle(table);
+          return {
+            revision,
+            mode: "delta",
+            statements: delta.statements,
+            bytes: delta.script.length,
+            fellBack,
+            drifted,
+          };
+        } catch {
+          fellBack = true;
+        }
       }
     }
     const full = fullReplacement(table);
     await this.kernel.apply(full.script);
     await this.settle(table);
-    return { revision, mode: "full", statements: full.statements, bytes: full.script.length, fellBack };
+    return {
+      revision,
+      mode: "full",
+      statements: full.statements,
+      bytes: full.script.length,
+      fellBack,
+      drifted,
+    };
   }
 
   private async settle(table: NftTable): Promise<void> {

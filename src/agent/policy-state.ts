@@ -25,7 +25,12 @@ export class PolicyState {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
     }
-    const saved = JSON.parse(text) as Partial<SavedPolicy>;
+    let saved: Partial<SavedPolicy>;
+    try {
+      saved = JSON.parse(text) as Partial<SavedPolicy>;
+    } catch (error) {
+      throw new Error(`${join(this.directory, FILE)} is not a saved policy: ${String(error)}`);
+    }
     // a state directory reused for another instance must not impose that instance's policy
     if (saved.instanceId !== instanceId || typeof saved.revision !== "number" || !saved.policy)
       return undefined;

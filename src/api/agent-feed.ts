@@ -141,10 +141,12 @@ export class AgentFeed {
     if (
       typeof body !== "object" ||
       body === null ||
-      typeof body.appliedRevision !== "number" ||
+      (typeof body.appliedRevision !== "number" && body.appliedRevision !== null) ||
       typeof body.healthy !== "boolean"
     ) {
-      return json(res, 400, { error: "appliedRevision (number) and healthy (boolean) are required" });
+      return json(res, 400, {
+        error: "appliedRevision (number, or null before any policy) and healthy (boolean) are required",
+      });
     }
     const text = (value: unknown) => (typeof value === "string" ? value.slice(0, 1024) : undefined);
     const status: AgentStatus = {

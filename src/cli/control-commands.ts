@@ -210,9 +210,12 @@ current revision, health, and when they last reported.`,
       console.log(`control plane revision ${store.revision}`);
       if (statuses.length === 0) console.log("no agent has reported yet");
       for (const s of statuses) {
-        const lag = store.revision - s.appliedRevision;
+        const applied =
+          s.appliedRevision === null
+            ? "no policy applied"
+            : `revision ${s.appliedRevision}${store.revision > s.appliedRevision ? ` (${store.revision - s.appliedRevision} behind)` : ""}`;
         console.log(
-          `${s.instanceId}  revision ${s.appliedRevision}${lag > 0 ? ` (${lag} behind)` : ""}  ${s.healthy ? "healthy" : "UNHEALTHY"}  ${s.hostname ?? ""}  reported ${s.reportedAt}${s.message ? `  ${s.message}` : ""}`,
+          `${s.instanceId}  ${applied}  ${s.healthy ? "healthy" : "UNHEALTHY"}  ${s.hostname ?? ""}  reported ${s.reportedAt}${s.message ? `  ${s.message}` : ""}`,
         );
       }
       return 0;

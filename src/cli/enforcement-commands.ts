@@ -85,7 +85,6 @@ Stopping the agent leaves the table in the kernel.`,
     if (!token) throw new UsageError("a token is required: --token, --token-file or RINGFENCE_AGENT_TOKEN");
     const repairIntervalMs = seconds(values["repair-interval"], "repair-interval", 30);
     const statusIntervalMs = seconds(values["status-interval"], "status-interval", 30);
-    const compile = values.netns ? {} : await controlChannelOf(controller);
 
     const running = new Agent({
       url: controller.toString(),
@@ -95,7 +94,8 @@ Stopping the agent leaves the table in the kernel.`,
       stateDir: values["state-dir"] ?? "/var/lib/ringfence/agent",
       repairIntervalMs,
       statusIntervalMs,
-      compile,
+      // resolved by the agent after it has restored or locked down: DNS may not be up at boot
+      ...(values.netns ? {} : { resolveCompile: () => controlChannelOf(controller) }),
       log: (line) => console.log(line),
     });
     await running.start();

@@ -7,7 +7,7 @@
 import type { SecurityGroupRule } from "../model/estate.js";
 import { formatIp } from "../net/address.js";
 import { formatCidr, parseCidr } from "../net/cidr.js";
-import { ALL_PROTOCOLS, PROTOCOL_NUMBERS, protocolNumber } from "../net/protocol.js";
+import { PROTOCOL_NUMBERS, protocolNumber } from "../net/protocol.js";
 import type { IndexedInterface, PolicyIndex } from "../policy/policy-index.js";
 import { intervalElements } from "./address-elements.js";
 import type {
@@ -115,8 +115,9 @@ export class EstateRules {
 }
 
 function toHostRule(rule: SecurityGroupRule, groupId: string): HostRule | undefined {
-  const number = protocolNumber(rule.protocol);
-  const protocol = Number.isNaN(number) ? ALL_PROTOCOLS : number;
+  const protocol = protocolNumber(rule.protocol);
+  // as the evaluator does: a protocol that cannot be read matches nothing, never all traffic
+  if (Number.isNaN(protocol)) return undefined;
   const hasRange =
     protocol === PROTOCOL_NUMBERS.tcp ||
     protocol === PROTOCOL_NUMBERS.udp ||

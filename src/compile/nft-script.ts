@@ -42,6 +42,12 @@ function renderMatch(match: NftMatch): string {
       return match.protocols.length === 1
         ? `meta l4proto ${match.protocols[0]}`
         : `meta l4proto { ${match.protocols.join(", ")} }`;
+    case "not-l4proto":
+      return match.protocols.length === 1
+        ? `meta l4proto != ${match.protocols[0]}`
+        : `meta l4proto != { ${match.protocols.join(", ")} }`;
+    case "tcp-not-syn":
+      return "tcp flags & (fin | syn | rst | ack) != syn";
     case "port":
       return `${match.protocol} ${match.field} ${portText(match.from, match.to)}`;
     case "icmp": {

@@ -31,7 +31,7 @@ export interface NftHook {
 export type NftMatch =
   | { readonly m: "iif-lo" }
   | { readonly m: "oif-lo" }
-  | { readonly m: "ct"; readonly states: readonly ("established" | "related" | "invalid")[] }
+  | { readonly m: "ct"; readonly states: readonly ("new" | "established" | "related" | "invalid")[] }
   /** An address against a named set. */
   | { readonly m: "addr-set"; readonly family: IpFamily; readonly field: AddressField; readonly set: string }
   /** An address against a literal list (the interface's own addresses, in raw chains). */
@@ -42,6 +42,9 @@ export type NftMatch =
       readonly addresses: readonly string[];
     }
   | { readonly m: "l4proto"; readonly protocols: readonly number[] }
+  | { readonly m: "not-l4proto"; readonly protocols: readonly number[] }
+  /** A TCP segment that cannot open a connection: anything but a SYN without ACK, FIN or RST. */
+  | { readonly m: "tcp-not-syn" }
   | {
       readonly m: "port";
       readonly protocol: "tcp" | "udp";

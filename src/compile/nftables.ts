@@ -2,8 +2,9 @@
 //
 // Layout (every name derives from an id, so a change touches only what it names):
 //   input/output      base chains, policy drop: established/related, loopback, ICMPv6 neighbour
-//                     discovery and MLD accepted, invalid dropped, then dispatch by the local
-//                     address (`ip daddr vmap @in_v4`) to the chain of the interface owning it.
+//                     discovery and MLD accepted, invalid (but ICMP) and new TCP without SYN
+//                     dropped, then dispatch by the local address (`ip daddr vmap @in_v4`) to the
+//                     chain of the interface owning it.
 //   in_<eni>/out_<eni>   a jump to the chain of each attached group, in group id order;
 //   gin_<group>/gout_<group>   the group's rules of protocol -1 and other numbers, then a protocol
 //   gin_<group>_tcp ...        vmap to one chain per protocol holding that protocol's rules.
@@ -349,7 +350,26 @@ function baseRules(side: "in" | "out", options: CompileOptions): NftRule[] {
       counter: true,
       comment: "ipv6-neighbour-discovery",
     },
-    { match: [{ m: "ct", states: ["invalid"] }], action: { a: "drop" }, counter: true, comment: "invalid" },
+    // An ICMP error about an untracked flow has no connection to relate to, so conntrack calls it
+    // invalid; the rules decide about it, as they would on EC2 (Path MTU discovery needs it).
+    {
+      match: [
+        { m: "ct", states: ["invalid"] },
+        { m: "not-l4proto", protocols: [1, 58] },
+      ],
+      action: { a: "drop" },
+      counter: true,
+      comment: "invalid",
+    },
+    // Only a SYN opens a tracked TCP connection. Conntrack would otherwise pick up the middle of
+    // an untracked connection whose rule was just removed, from whichever side spoke next, and
+    // keep it open as tracked; EC2 cuts such a flow at once.
+    {
+      match: [{ m: "ct", states: ["new"] }, { m: "tcp-not-syn" }],
+      action: { a: "drop" },
+      counter: true,
+      comment: "tcp-new-without-syn",
+    },
   ];
   const channel = options.controlChannel;
   if (side === "out" && channel) {

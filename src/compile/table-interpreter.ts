@@ -80,7 +80,14 @@ function matches(view: CompiledView, packet: Packet, match: NftMatch): boolean {
     case "oif-lo":
       return packet.loopback === true;
     case "ct":
-      return false; // a first packet is new or untracked, never established, related or invalid
+      // the first packet of a flow, never established or related; whether conntrack calls it new
+      // or invalid is the kernel's business: the rules that ask also ask what only a first packet
+      // that opens nothing has (tcp-not-syn), or exempt the first packets that matter (ICMP)
+      return false;
+    case "tcp-not-syn":
+      return false; // a first TCP packet is a SYN
+    case "not-l4proto":
+      return !match.protocols.includes(packet.protocol);
     case "addr-set": {
       const value = addressOf(packet, match.field);
       return (

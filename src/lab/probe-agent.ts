@@ -15,6 +15,10 @@ export type ProbeRequest =
   | { id: number; op: "hold"; host: string; port: number; timeoutMs: number }
   | { id: number; op: "send"; conn: number; timeoutMs: number }
   | { id: number; op: "release"; conn: number }
+  /** Writes on the connection a TCP listener accepted last on the port. */
+  | { id: number; op: "push"; port: number }
+  /** A datagram to a port nobody listens on: whether the ICMP port unreachable came back. */
+  | { id: number; op: "udp-refused"; host: string; port: number; timeoutMs: number }
   | { id: number; op: "rate"; host: string; port: number; durationMs: number; concurrency: number };
 
 export interface ProbeReply {
@@ -25,6 +29,8 @@ export interface ProbeReply {
   /** For rate: connections that completed an echo round trip, and those that failed. */
   completed?: number;
   failed?: number;
+  /** For udp-refused: the destination's ICMP error arrived (the socket saw ECONNREFUSED). */
+  refused?: boolean;
   error?: string;
 }
 
@@ -33,6 +39,7 @@ const PAYLOAD = Buffer.from("ringfence-probe\n");
 const tcpListeners = new Map<number, Server>();
 const udpListeners = new Map<number, UdpSocket>();
 const held = new Map<number, Socket>();
+const lastAccepted = new Map<number, Socket>();
 let nextConn = 1;
 
 function reply(message: ProbeReply): void {
@@ -45,6 +52,10 @@ function listen(proto: "tcp" | "udp", port: number): Promise<void> {
     const server = createServer((socket) => {
       socket.on("error", () => socket.destroy());
       socket.pipe(socket);
+      lastAccepted.set(port, socket);
+      socket.once("close", () => {
+        if (lastAccepted.get(port) === socket) lastAccepted.delete(port);
+      });
     });
     tcpListeners.set(port, server);
     return new Promise((resolve, reject) => {
@@ -116,6 +127,26 @@ function udpExchange(host: string, port: number, timeoutMs: number): Promise<boo
   });
 }
 
+/** Only a connected UDP socket hears of an ICMP error, as ECONNREFUSED on its next operation. */
+function udpRefused(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket(host.includes(":") ? "udp6" : "udp4");
+    const finish = (refused: boolean) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(refused);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on("error", (error: NodeJS.ErrnoException) => finish(error.code === "ECONNREFUSED"));
+    socket.on("message", () => finish(false));
+    socket.connect(port, host, () => {
+      socket.send(PAYLOAD, (error) => {
+        if (error) finish((error as NodeJS.ErrnoException).code === "ECONNREFUSED");
+      });
+    });
+  });
+}
+
 function ping(host: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const seconds = Math.max(timeoutMs / 1000, 0.05).toFixed(3);
@@ -174,6 +205,14 @@ async function serve(request: ProbeRequest): Promise<ProbeReply> {
       const socket = held.get(request.conn);
       if (!socket) return { id: request.id, error: `no connection ${request.conn}` };
       return { id: request.id, open: await exchange(socket, request.timeoutMs) };
+    }
+    case "udp-refused":
+      return { id: request.id, refused: await udpRefused(request.host, request.port, request.timeoutMs) };
+    case "push": {
+      const socket = lastAccepted.get(request.port);
+      if (!socket) return { id: request.id, error: `no accepted connection on port ${request.port}` };
+      socket.write(PAYLOAD);
+      return { id: request.id, open: true };
     }
     case "release":
       held.get(request.conn)?.destroy();

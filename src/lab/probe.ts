@@ -122,6 +122,8 @@ export class ProbeAgent {
 export interface HeldConnection {
   /** One echo round trip on the existing connection. */
   exchange(timeoutMs?: number): Promise<ProbeResult>;
+  /** The listener's side writes on the connection (it speaks first, as a download would). */
+  serverSends(): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -193,6 +195,10 @@ export class Prober {
     return {
       exchange: async (ms = this.timeoutMs) =>
         (await agent.request({ op: "send", conn, timeoutMs: ms })).open ? "open" : "blocked",
+      serverSends: async () => {
+        const pushed = await this.agent(destination).request({ op: "push", port });
+        if (pushed.error) throw new Error(`push on port ${port} in ${destination}: ${pushed.error}`);
+      },
       release: async () => {
         await agent.request({ op: "release", conn });
       },

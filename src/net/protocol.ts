@@ -6,6 +6,8 @@ export type NamedProtocol = keyof typeof PROTOCOL_NUMBERS;
 const NAMES_BY_NUMBER = new Map<number, NamedProtocol>(
   Object.entries(PROTOCOL_NUMBERS).map(([name, n]) => [n, name as NamedProtocol]),
 );
+// A map, not the object: a word like `constructor` must not find what every object inherits.
+const NUMBERS_BY_NAME = new Map<string, number>(Object.entries(PROTOCOL_NUMBERS));
 
 /** -1 means every protocol. */
 export const ALL_PROTOCOLS = -1;
@@ -17,7 +19,7 @@ export const ALL_PROTOCOLS = -1;
  */
 export function normaliseRuleProtocol(text: string): string | undefined {
   const lower = text.trim().toLowerCase();
-  if (lower in PROTOCOL_NUMBERS) return lower;
+  if (NUMBERS_BY_NAME.has(lower)) return lower;
   if (!/^-?\d{1,3}$/.test(lower)) return undefined;
   const n = Number(lower);
   if (n === ALL_PROTOCOLS) return "-1";
@@ -25,10 +27,16 @@ export function normaliseRuleProtocol(text: string): string | undefined {
   return NAMES_BY_NUMBER.get(n) ?? String(n);
 }
 
-/** The protocol number of a stored rule protocol (-1 for all). */
+/**
+ * The protocol number of a stored rule protocol (-1 for all); NaN for text that is not one, which
+ * every reader of rules takes to match nothing, never everything.
+ */
 export function protocolNumber(protocol: string): number {
-  const named = PROTOCOL_NUMBERS[protocol as NamedProtocol];
-  return named ?? Number(protocol);
+  const named = NUMBERS_BY_NAME.get(protocol);
+  if (named !== undefined) return named;
+  if (!/^-?\d{1,3}$/.test(protocol)) return Number.NaN;
+  const n = Number(protocol);
+  return n >= ALL_PROTOCOLS && n <= 255 ? n : Number.NaN;
 }
 
 /** Whether the protocol's rules carry ports (tcp, udp) or ICMP type/code (icmp, icmpv6). */

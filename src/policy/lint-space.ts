@@ -38,6 +38,7 @@ export function icmpApps(protocol: number, type: number, code: number): Interval
 /** Applications of a security-group rule (protocol as EC2 stores it; see net/protocol). */
 export function ruleApps(protocol: string, fromPort: number, toPort: number): IntervalSet {
   const n = protocolNumber(protocol);
+  if (Number.isNaN(n)) return IntervalSet.EMPTY; // unreadable: matches nothing, as everywhere
   if (n < 0) return ALL_APPS;
   if (n === 6 || n === 17) return portApps(n, fromPort, toPort);
   if (n === 1 || n === 58) return icmpApps(n, fromPort, toPort);

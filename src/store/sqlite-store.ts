@@ -36,7 +36,8 @@ export interface AccessKey {
 
 export interface AgentStatus {
   instanceId: string;
-  appliedRevision: number;
+  /** null while the agent holds no policy of the controller yet (locked down, or refused one). */
+  appliedRevision: number | null;
   healthy: boolean;
   message?: string;
   hostname?: string;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, describe, it } from "node:test";
@@ -171,18 +171,91 @@ describe("Agent against the controller protocol double", () => {
     await until("status", () => c.statuses.some((s) => /repaired drift/.test(s.status.message)));
   });
 
-  it("reports an unhealthy status when a policy cannot be applied, and keeps the old table", async () => {
+  it("reports an unhealthy status when a policy cannot be applied, keeps the old table, and tries again", async () => {
     const c = await controller();
     c.publish("i-web", webPolicy());
-    const { agent, kernel } = await startAgent({ url: c.url });
+    const { agent, kernel, events } = await startAgent({
+      url: c.url,
+      backoff: { initialMs: 150, maxMs: 300 },
+    });
     await until("apply", () => agent.appliedRevision === 1);
-    kernel.failNextApplies(2, "nft exploded");
+    // the delta and the full table fail, and so does the first retry (again both)
+    kernel.failNextApplies(4, "nft exploded");
     c.publish("i-web", webPolicy(["10.0.9.99"]));
     await until("unhealthy status", () => c.statuses.some((s) => s.status.healthy === false));
     const status = c.statuses.find((s) => s.status.healthy === false)?.status;
     assert.equal(status?.appliedRevision, 1);
-    assert.match(status?.message ?? "", /revision 2.*nft exploded/);
+    assert.match(status?.message ?? "", /revision 2.*nft exploded.*trying again in 150 ms/);
     assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.9"]);
+
+    // heartbeats (every 50 ms) do not make the host current while revision 2 is not in the kernel
+    await until("a heartbeat", () => events.some((e) => e.kind === "heartbeat" && e.revision === 2));
+    assert.equal(agent.appliedRevision, 1);
+
+    await until("retried apply", () => agent.appliedRevision === 2);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.99"]);
+    const failures = events.filter((e) => e.kind === "apply-failed");
+    assert.deepEqual(
+      failures.map((e) => (e.kind === "apply-failed" ? e.retryInMs : undefined)),
+      [150, 300],
+      "the retry backs off",
+    );
+    await until("healthy status", () => c.statuses.at(-1)?.status.healthy === true);
+    assert.equal(c.statuses.at(-1)?.status.appliedRevision, 2);
+  });
+
+  it("a drift repair while a policy is not applied does not report the host healthy", async () => {
+    const c = await controller();
+    c.publish("i-web", webPolicy());
+    const { agent, kernel, events } = await startAgent({
+      url: c.url,
+      repairIntervalMs: 40,
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+    });
+    await until("apply", () => agent.appliedRevision === 1);
+    kernel.failNextApplies(2, "nft exploded");
+    c.publish("i-web", webPolicy(["10.0.9.99"]));
+    await until("failure", () => events.some((e) => e.kind === "apply-failed"));
+    kernel.tamper("flush table inet ringfence\n");
+    await until("repair", () => events.some((e) => e.kind === "repaired"));
+    await until("status", () => c.statuses.some((s) => /repaired drift/.test(s.status.message)));
+    const status = c.statuses.find((s) => /repaired drift/.test(s.status.message))?.status;
+    assert.equal(status?.healthy, false);
+    assert.equal(status?.appliedRevision, 1);
+    assert.match(status?.message ?? "", /revision 2 is not applied yet/);
+  });
+
+  it("locks down when its saved state is unreadable, then follows the controller", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rf-agent-state-"));
+    directories.push(dir);
+    await writeFile(join(dir, "policy.json"), '{"instanceId": "i-web", "revi');
+    const kernel = new FakeKernel();
+    const { events } = await startAgent({ url: "http://127.0.0.1:9", stateDir: dir, kernel });
+    assert.ok(events.some((e) => e.kind === "state-unreadable"));
+    assert.ok(events.some((e) => e.kind === "lockdown"));
+    assert.ok(kernel.rules("input") !== undefined, "a table is in the kernel");
+  });
+
+  it("enforces before the controller's address is known, and compiles it in once it is", async () => {
+    const c = await controller();
+    c.publish("i-web", webPolicy());
+    let attempts = 0;
+    const { agent, kernel, events } = await startAgent({
+      url: c.url,
+      resolveCompile: async () => {
+        attempts++;
+        if (attempts < 3) throw new Error("getaddrinfo EAI_AGAIN controller.internal");
+        return { controlChannel: { address: "192.0.2.10", port: 4780 } };
+      },
+    });
+    assert.ok(
+      events.some((e) => e.kind === "lockdown"),
+      "locked down at once, before any lookup",
+    );
+    assert.ok(!(kernel.rules("output") ?? []).some((rule) => rule.includes("192.0.2.10")));
+    await until("apply", () => agent.appliedRevision === 1);
+    assert.equal(events.filter((e) => e.kind === "control-channel-unresolved").length, 2);
+    assert.ok((kernel.rules("output") ?? []).some((rule) => rule.includes("192.0.2.10")));
   });
 
   it("refuses a policy addressed to another instance", async () => {

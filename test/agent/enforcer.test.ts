@@ -77,6 +77,25 @@ describe("HostEnforcer", () => {
     assert.equal(await enforcer.repair(), false);
   });
 
+  it("replaces the whole table when it was edited before a delta, so the edit does not survive", async () => {
+    const kernel = new FakeKernel();
+    const enforcer = new HostEnforcer(kernel);
+    await enforcer.apply(1, webPolicy());
+    kernel.tamper("add rule inet ringfence input tcp dport 23 accept\n");
+    const outcome = await enforcer.apply(2, webPolicy(["10.0.9.9", "10.0.9.20"]));
+    assert.equal(outcome.mode, "full");
+    assert.equal(outcome.drifted, true);
+    assert.ok(!kernel.rules("input")?.some((rule) => rule.includes("dport 23")), "the edit is gone");
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.20", "10.0.9.9"]);
+    assert.equal(await enforcer.repair(), false, "the new baseline is the table this enforcer wrote");
+
+    // an equal policy onto an edited table is no reason to leave the edit in place either
+    kernel.tamper("add element inet ringfence g_sg-admin_v4 { 192.0.2.66 }\n");
+    const again = await enforcer.apply(3, webPolicy(["10.0.9.9", "10.0.9.20"]));
+    assert.equal(again.mode, "full");
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.20", "10.0.9.9"]);
+  });
+
   it("locks a host without policy down, then moves to the first policy by delta", async () => {
     const kernel = new FakeKernel();
     const enforcer = new HostEnforcer(kernel);

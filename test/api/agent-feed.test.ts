@@ -109,4 +109,8 @@ test("status reports are validated and kept", async () => {
     [status?.instanceId, status?.appliedRevision, status?.healthy, status?.hostname, status?.pid],
     [instanceId, 7, true, "web-1", 42],
   );
+  // an agent that holds no policy yet (locked down, or it refused one) reports too
+  assert.equal((await post(JSON.stringify({ appliedRevision: null, healthy: false }))).status, 204);
+  assert.equal(cp.server.store.agentStatuses()[0]?.appliedRevision, null);
+  assert.equal((await post(JSON.stringify({ appliedRevision: "7", healthy: true }))).status, 400);
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { hostPolicyFor } from "../../src/compile/host-policy.js";
+import { PolicyIndex } from "../../src/policy/policy-index.js";
 import { eni, estate, group, prefixList, rule } from "./estate-builder.js";
 
 const sample = () =>
@@ -104,6 +105,29 @@ describe("hostPolicyFor", () => {
     const policy = hostPolicyFor(e, "i-1");
     assert.deepEqual(policy?.groups, [{ groupId: "sg-gone", ipv4: [], ipv6: [] }]);
     assert.equal(policy?.interfaces[0]?.ingress.length, 1);
+  });
+});
+
+describe("unreadable protocols", () => {
+  it("a stored rule whose protocol cannot be read matches nothing, in the compiler and the evaluator", () => {
+    const e = estate(
+      [
+        group("sg-a", [
+          rule("sgr-upper", "sg-a", "ingress", "TCP", 22, 22, "203.0.113.0/24"),
+          rule("sgr-proto", "sg-a", "ingress", "constructor", -1, -1, "203.0.113.0/24"),
+          rule("sgr-ok", "sg-a", "ingress", "tcp", 443, 443, "203.0.113.0/24"),
+        ]),
+      ],
+      [eni("eni-1", ["sg-a"], ["10.0.0.1"], [], "i-1")],
+    );
+    const policy = hostPolicyFor(e, "i-1");
+    assert.deepEqual(
+      policy?.interfaces[0]?.ingress.map((r) => [r.id, r.protocol]),
+      [["sgr-ok", 6]],
+      "never widened to all protocols",
+    );
+    const evaluated = PolicyIndex.build(e).effectiveRules("eni-1", "ingress");
+    assert.deepEqual([...new Set(evaluated.map((entry) => entry.ruleId))], ["sgr-ok"]);
   });
 });
 

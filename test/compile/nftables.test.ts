@@ -251,7 +251,8 @@ describe("the nft script", () => {
     assert.match(script, /raw_in ip daddr 10\.0\.0\.5 tcp dport 80 notrack comment "sgr-http"/);
     assert.match(script, /raw_out ip saddr 10\.0\.0\.5 tcp sport 80 notrack comment "sgr-http"/);
     assert.match(script, /ct state established,related counter accept/);
-    assert.match(script, /ct state invalid counter drop/);
+    assert.match(script, /ct state invalid meta l4proto != \{ 1, 58 \} counter drop/);
+    assert.match(script, /ct state new tcp flags & \(fin \| syn \| rst \| ack\) != syn counter drop/);
     for (const id of [
       "sgr-http",
       "sgr-ssh",

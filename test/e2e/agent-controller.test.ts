@@ -116,7 +116,7 @@ test("an agent enforces its instance's policy and follows rule changes", {
   await until("a status report at the current revision", () =>
     cp.server.store
       .agentStatuses()
-      .some((s) => s.instanceId === instanceId && s.appliedRevision >= revision && s.healthy),
+      .some((s) => s.instanceId === instanceId && (s.appliedRevision ?? 0) >= revision && s.healthy),
   );
 
   // The agent going away leaves the table enforced: it lives in the kernel, not in the process.

@@ -114,6 +114,61 @@ describe("lab e2e: bastion and connection tracking (aws CLI, real packets)", () 
     }
   });
 
+  it("an untracked connection stays cut when the server speaks first after the revoke", async () => {
+    await lab.ec2(
+      "authorize-security-group-ingress",
+      "--group-id",
+      webGroup,
+      "--protocol",
+      "tcp",
+      "--port",
+      "8080",
+      "--cidr",
+      "0.0.0.0/0",
+    );
+    const held = await lab.prober.hold(instanceNamespace(client.id), instanceNamespace(web.id), web.ip, 8080);
+    assert.ok(held);
+    try {
+      assert.equal(await held.exchange(), "open");
+      await lab.ec2(
+        "revoke-security-group-ingress",
+        "--group-id",
+        webGroup,
+        "--protocol",
+        "tcp",
+        "--port",
+        "8080",
+        "--cidr",
+        "0.0.0.0/0",
+      );
+      // The server's segment leaves through the all-open egress rule; were conntrack to take it
+      // for the start of a connection, the client's side would be its replies from then on.
+      await held.serverSends();
+      assert.equal(await held.exchange(), "blocked", "the flow is not picked up mid-stream");
+    } finally {
+      await held.release();
+    }
+  });
+
+  it("an ICMP error about an untracked flow gets through, as the rules allow", async () => {
+    await lab.ec2(
+      "authorize-security-group-ingress",
+      "--group-id",
+      webGroup,
+      "--protocol",
+      "udp",
+      "--port",
+      "5353",
+      "--cidr",
+      "0.0.0.0/0",
+    );
+    // Nobody listens on web:5353: web's kernel answers port unreachable, which leaves through
+    // web's all-open egress although conntrack knows no flow it belongs to (the flow is untracked).
+    const agent = lab.prober.agent(instanceNamespace(client.id));
+    const reply = await agent.request({ op: "udp-refused", host: web.ip, port: 5353, timeoutMs: 1000 });
+    assert.equal(reply.refused, true, "the client hears that the port is closed");
+  });
+
   it("with the bastion terminated, nothing accepts tcp/22", async () => {
     await lab.ec2("terminate-instances", "--instance-ids", bastion.id);
     const agent = lab.prober.agent(instanceNamespace(client.id));

@@ -10,7 +10,7 @@ import {
   parseCidr6,
 } from "../../src/net/cidr.js";
 import { IntervalSet } from "../../src/net/interval-set.js";
-import { normaliseRuleProtocol, protocolHasPorts } from "../../src/net/protocol.js";
+import { normaliseRuleProtocol, protocolHasPorts, protocolNumber } from "../../src/net/protocol.js";
 
 describe("addresses", () => {
   test("IPv4 parses only dotted quads of 0-255 without leading zeros", () => {
@@ -110,6 +110,14 @@ describe("protocols", () => {
     assert.equal(normaliseRuleProtocol("all"), undefined);
     assert.equal(normaliseRuleProtocol("256"), undefined);
     assert.equal(normaliseRuleProtocol("gre"), undefined);
+    // words every JavaScript object answers to are no protocols
+    for (const word of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      assert.equal(normaliseRuleProtocol(word), undefined, word);
+      assert.ok(Number.isNaN(protocolNumber(word)), word);
+    }
+    assert.ok(Number.isNaN(protocolNumber("")) && Number.isNaN(protocolNumber("TCP")));
+    assert.equal(protocolNumber("icmpv6"), 58);
+    assert.equal(protocolNumber("-1"), -1);
     assert.ok(
       protocolHasPorts("udp") &&
         protocolHasPorts("icmp") &&
