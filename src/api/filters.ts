@@ -12,21 +12,63 @@ export type FilterFields<R> = Record<
   (resource: R) => Iterable<string | number | boolean | undefined>
 >;
 
-const patternCache = new Map<string, RegExp>();
+const ANY_RUN = -1;
+const ANY_ONE = -2;
 
-export function wildcardPattern(value: string): RegExp {
+/**
+ * A filter value with `*` (any run of characters), `?` (one character) and backslash escapes.
+ * Matched by one walk that returns to the last `*` on a mismatch, so that the time is bounded by
+ * the lengths of value and text: a regular expression backtracks exponentially on `*a*a*a*b`, and
+ * one such filter would stop the server for every account.
+ */
+export class WildcardPattern {
+  /** Code points, or ANY_RUN / ANY_ONE. */
+  private readonly tokens: number[] = [];
+
+  constructor(value: string) {
+    const chars = Array.from(value);
+    for (let i = 0; i < chars.length; i++) {
+      const c = chars[i] as string;
+      if (c === "\\" && i + 1 < chars.length)
+        this.tokens.push((chars[++i] as string).codePointAt(0) as number);
+      else if (c === "*") {
+        if (this.tokens.at(-1) !== ANY_RUN) this.tokens.push(ANY_RUN);
+      } else if (c === "?") this.tokens.push(ANY_ONE);
+      else this.tokens.push(c.codePointAt(0) as number);
+    }
+  }
+
+  test(text: string): boolean {
+    const tokens = this.tokens;
+    const chars = Array.from(text, (c) => c.codePointAt(0) as number);
+    let p = 0;
+    let t = 0;
+    let star = -1;
+    let resume = 0;
+    while (t < chars.length) {
+      const token = tokens[p];
+      if (token === ANY_ONE || (token !== undefined && token === chars[t])) {
+        p++;
+        t++;
+      } else if (token === ANY_RUN) {
+        star = p++;
+        resume = t;
+      } else if (star >= 0) {
+        p = star + 1;
+        t = ++resume;
+      } else return false;
+    }
+    while (tokens[p] === ANY_RUN) p++;
+    return p === tokens.length;
+  }
+}
+
+const patternCache = new Map<string, WildcardPattern>();
+
+export function wildcardPattern(value: string): WildcardPattern {
   let pattern = patternCache.get(value);
   if (!pattern) {
-    let source = "";
-    for (let i = 0; i < value.length; i++) {
-      const c = value[i] as string;
-      if (c === "\\" && i + 1 < value.length)
-        source += (value[++i] as string).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      else if (c === "*") source += "[\\s\\S]*";
-      else if (c === "?") source += "[\\s\\S]";
-      else source += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    }
-    pattern = new RegExp(`^${source}$`);
+    pattern = new WildcardPattern(value);
     if (patternCache.size > 10_000) patternCache.clear();
     patternCache.set(value, pattern);
   }
@@ -35,14 +77,14 @@ export function wildcardPattern(value: string): RegExp {
 
 interface ParsedFilter {
   name: string;
-  patterns: RegExp[];
+  patterns: WildcardPattern[];
 }
 
-function tagMatcher(name: string, patterns: RegExp[]): ((tags: Tags) => boolean) | undefined {
+function tagMatcher(name: string, patterns: WildcardPattern[]): ((tags: Tags) => boolean) | undefined {
   const matches = (v: string) => patterns.some((p) => p.test(v));
   if (name.startsWith("tag:")) {
     const key = name.slice(4);
-    return (tags) => key in tags && matches(tags[key] as string);
+    return (tags) => Object.hasOwn(tags, key) && matches(tags[key] as string);
   }
   if (name === "tag-key") return (tags) => Object.keys(tags).some(matches);
   if (name === "tag-value") return (tags) => Object.values(tags).some(matches);
@@ -50,24 +92,26 @@ function tagMatcher(name: string, patterns: RegExp[]): ((tags: Tags) => boolean)
 }
 
 /** Filters whose values are ids: a value that is no such id (and no pattern) is refused, as EC2 does. */
-const ID_FILTERS: Record<string, IdKindName> = {
-  "vpc-id": "vpc",
-  "subnet-id": "subnet",
-  "group-id": "group",
-  "instance-id": "instance",
-  "network-interface-id": "networkInterface",
-  "allocation-id": "allocation",
-  "prefix-list-id": "prefixList",
-  "network-acl-id": "networkAcl",
-  "security-group-rule-id": "rule",
-};
+const ID_FILTERS = new Map<string, IdKindName>(
+  Object.entries({
+    "vpc-id": "vpc",
+    "subnet-id": "subnet",
+    "group-id": "group",
+    "instance-id": "instance",
+    "network-interface-id": "networkInterface",
+    "allocation-id": "allocation",
+    "prefix-list-id": "prefixList",
+    "network-acl-id": "networkAcl",
+    "security-group-rule-id": "rule",
+  } satisfies Record<string, IdKindName>),
+);
 
 export function parseFilters(ctx: ActionContext): ParsedFilter[] {
   return ctx.params.list("Filters", "Filter").map((filter) => {
     const name = filter.requiredString("Name", `${filter.path}.Name`);
     const values = filter.strings("Values");
     if (values.length === 0) throw invalidValue(`The filter '${name}' needs at least one value`);
-    const idKind = ID_FILTERS[name];
+    const idKind = ID_FILTERS.get(name);
     for (const value of idKind ? values : []) {
       if (!/[*?]/.test(value) && !isIdOf(idKind as IdKindName, value)) {
         throw invalidValue(
@@ -88,7 +132,8 @@ export function applyFilters<R extends { tags: Tags }>(
   const tests = filters.map(({ name, patterns }) => {
     const tag = tagMatcher(name, patterns);
     if (tag) return (r: R) => tag(r.tags);
-    const field = fields[name];
+    // own fields only: `constructor` is no filter, although every object answers to it
+    const field = Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (!field) throw invalidValue(`The filter '${name}' is invalid`);
     return (r: R) => {
       for (const value of field(r)) {

@@ -227,8 +227,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       if (service !== "ec2")
         throw new Ec2Error("AuthFailure", `The service '${service}' is not served here.`);
-      const handler = ACTIONS[action];
-      const operation = ec2Model.operations[action];
+      const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+      const operation = Object.hasOwn(ec2Model.operations, action) ? ec2Model.operations[action] : undefined;
       if (!handler || !operation) {
         throw new Ec2Error("InvalidAction", `The action ${action} is not valid for this web service.`);
       }

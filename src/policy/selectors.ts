@@ -37,7 +37,7 @@ export class SelectorError extends Error {}
 
 function tagsMatch(i: IndexedInterface, key: string, value: string | undefined): boolean {
   for (const tags of [i.eni.tags, i.instance?.tags ?? {}]) {
-    if (key in tags && (value === undefined || tags[key] === value)) return true;
+    if (Object.hasOwn(tags, key) && (value === undefined || tags[key] === value)) return true;
   }
   return false;
 }

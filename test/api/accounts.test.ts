@@ -434,6 +434,11 @@ describe("cross-account group references", () => {
       "InvalidGroup.NotFound",
       "B's group is not A's",
     );
+    assert.equal(
+      await errorCode(authorize(undefined, bGroup)),
+      "InvalidGroup.NotFound",
+      "without B's UserId the id is looked up in A's account",
+    );
     assert.equal(await errorCode(authorize("12345", bGroup)), "InvalidUserID.Malformed");
     assert.equal(await errorCode(authorize(OTHER_ACCOUNT, "sg-0123456789abcdef0")), "InvalidGroup.NotFound");
     const described = await cp.ec2.send(

@@ -268,6 +268,21 @@ describe("RunInstances", () => {
       await code({ SubnetId: subnetId, SecurityGroupIds: ["sg-nope"] }),
       "InvalidGroupId.Malformed",
     );
+    await assert.rejects(
+      cp.ec2.send(
+        new RunInstancesCommand({
+          ImageId: IMAGE,
+          MinCount: 1,
+          MaxCount: 1,
+          SubnetId: subnetId,
+          SecurityGroupIds: [""],
+        }),
+      ),
+      {
+        name: "MissingParameter",
+        message: "When specifying a security group you must specify a group id for each item",
+      },
+    );
     assert.equal(
       await code({ SubnetId: subnetId, SecurityGroups: ["default"] }),
       "InvalidParameterCombination",
@@ -586,6 +601,10 @@ describe("ModifyInstanceAttribute and DescribeInstanceAttribute", () => {
     assert.equal(await code({ Groups: [otherVpcGroupId] }), "InvalidGroup.NotFound");
     assert.equal(await code({ Groups: ["sg-0123456789abcdef0"] }), "InvalidGroup.NotFound");
     assert.equal(await code({ Groups: [groups[0] as string], DryRun: true }), "DryRunOperation");
+    // what ringfence does not keep is refused rather than acknowledged and dropped
+    assert.equal(await code({ Attribute: "foo", Value: "x" }), "InvalidParameterValue");
+    assert.equal(await code({ UserData: { Value: new TextEncoder().encode("x") } }), "UnsupportedOperation");
+    assert.equal(await code({ Attribute: "kernel", Value: "aki-1" }), "UnsupportedOperation");
     assert.deepEqual(
       groupIdsOf(await describeInstance(id)),
       [groups[4], groups[5]].sort(),

@@ -207,6 +207,36 @@ describe("ModifyManagedPrefixList", () => {
   });
 });
 
+describe("MaxEntries and the rule quota", () => {
+  test("a larger maximum that would take a referring group over its quota is refused", async () => {
+    const list = await newList({ PrefixListName: "weighted", MaxEntries: 50 });
+    const id = list.PrefixListId as string;
+    const group = await cp.ec2.send(
+      new CreateSecurityGroupCommand({ GroupName: "weighted-refs", Description: "quota" }),
+    );
+    const groupId = group.GroupId as string;
+    await cp.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [
+          { IpProtocol: "tcp", FromPort: 443, ToPort: 443, PrefixListIds: [{ PrefixListId: id }] },
+          {
+            IpProtocol: "tcp",
+            FromPort: 22,
+            ToPort: 22,
+            IpRanges: Array.from({ length: 10 }, (_, i) => ({ CidrIp: `10.${i}.0.0/16` })),
+          },
+        ],
+      }),
+    );
+    // 50 + 10 = 60: at the quota; one more entry of room would be 61
+    assert.equal(await errorCode(modify(id, { MaxEntries: 51 })), "RulesPerSecurityGroupLimitExceeded");
+    assert.equal((await describeList(id)).MaxEntries, 50, "nothing changed");
+    await modify(id, { MaxEntries: 40 });
+    assert.equal((await describeList(id)).MaxEntries, 40);
+  });
+});
+
 describe("DescribeManagedPrefixLists and GetManagedPrefixListEntries", () => {
   test("filters by name, id and owner", async () => {
     const list = await newList({ PrefixListName: "findme" });

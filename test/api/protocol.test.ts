@@ -185,6 +185,14 @@ describe("envelope", () => {
     );
     r = await raw({ body: form({ Action: "DescribeSecurityGroups", "GroupId.1.Nested": "sg-1" }) });
     assert.equal(errorOf(r.body).code, "UnknownParameter");
+    // a list position is a plain number: `01` next to `1` would be a second element at position 1
+    r = await raw({
+      body: form({ Action: "DescribeSecurityGroups", "GroupId.01": "sg-1", "GroupId.1": "sg-2" }),
+    });
+    assert.deepEqual([r.status, errorOf(r.body).code], [400, "UnknownParameter"]);
+    // one name given twice is refused rather than guessed at
+    r = await raw({ body: `${form({ Action: "DescribeSecurityGroups" })}&MaxResults=5&MaxResults=6` });
+    assert.deepEqual([r.status, errorOf(r.body).code], [400, "InvalidParameterValue"]);
   });
 
   test("wrong types and missing parameters", async () => {
@@ -257,6 +265,143 @@ describe("hostile input", () => {
       const r = await raw({ body: form(params) });
       assert.equal(r.status, 400, `${params.Action}: ${r.body}`);
       assert.equal(errorOf(r.body).code, code, params.Action);
+    }
+  });
+});
+
+describe("names every JavaScript object answers to", () => {
+  test("are no actions, filters, attributes, regions or protocols: EC2 errors, never a 500", async () => {
+    const group = await raw({
+      body: form({ Action: "CreateSecurityGroup", GroupName: "proto-words", GroupDescription: "x" }),
+    });
+    const groupId = /<groupId>([^<]+)</.exec(group.body)?.[1] as string;
+    for (const word of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+      const cases: [Record<string, string>, string][] = [
+        [{ Action: word }, "InvalidAction"],
+        [
+          { Action: "DescribeSecurityGroups", "Filter.1.Name": word, "Filter.1.Value.1": "x" },
+          "InvalidParameterValue",
+        ],
+        [
+          { Action: "DescribeInstances", "Filter.1.Name": word, "Filter.1.Value.1": "x" },
+          "InvalidParameterValue",
+        ],
+        [{ Action: "DescribeAccountAttributes", "AttributeName.1": word }, "InvalidParameterValue"],
+        [{ Action: "DescribeRegions", "RegionName.1": word }, "InvalidParameterValue"],
+        [
+          {
+            Action: "AuthorizeSecurityGroupIngress",
+            GroupId: groupId,
+            "IpPermissions.1.IpProtocol": word,
+            "IpPermissions.1.IpRanges.1.CidrIp": "192.0.2.0/24",
+          },
+          "InvalidParameterValue",
+        ],
+      ];
+      for (const [params, code] of cases) {
+        const r = await raw({ body: form(params) });
+        assert.equal(r.status, 400, `${word}: ${JSON.stringify(params)} → ${r.body}`);
+        assert.equal(errorOf(r.body).code, code, `${word}: ${params.Action}`);
+      }
+    }
+    const described = await raw({ body: form({ Action: "DescribeSecurityGroups", "GroupId.1": groupId }) });
+    assert.doesNotMatch(described.body, /<ipProtocol>(constructor|__proto__)/, "nothing was stored");
+  });
+
+  test("a tag may be called __proto__, and tag:constructor matches only what carries that tag", async () => {
+    const created = await raw({
+      body: form({ Action: "CreateSecurityGroup", GroupName: "proto-tag", GroupDescription: "x" }),
+    });
+    const groupId = /<groupId>([^<]+)</.exec(created.body)?.[1] as string;
+    let r = await raw({
+      body: form({
+        Action: "CreateTags",
+        "ResourceId.1": groupId,
+        "Tag.1.Key": "__proto__",
+        "Tag.1.Value": "kept",
+      }),
+    });
+    assert.equal(r.status, 200, r.body);
+    r = await raw({
+      body: form({ Action: "DescribeTags", "Filter.1.Name": "resource-id", "Filter.1.Value.1": groupId }),
+    });
+    assert.match(
+      r.body,
+      /<key>__proto__<\/key>\s*<resourceId>[^<]+<\/resourceId>\s*<resourceType>security-group<\/resourceType>\s*<value>kept<\/value>/,
+    );
+    r = await raw({
+      body: form({
+        Action: "DescribeSecurityGroups",
+        "Filter.1.Name": "tag:__proto__",
+        "Filter.1.Value.1": "kept",
+      }),
+    });
+    assert.deepEqual(
+      [...r.body.matchAll(/<groupId>([^<]+)</g)].map((m) => m[1]),
+      [groupId],
+    );
+    r = await raw({
+      body: form({
+        Action: "DescribeSecurityGroups",
+        "Filter.1.Name": "tag:constructor",
+        "Filter.1.Value.1": "*",
+      }),
+    });
+    assert.equal(r.status, 200);
+    assert.doesNotMatch(r.body, /<groupId>/, "no group carries a tag named constructor");
+  });
+});
+
+describe("wildcard filters", () => {
+  test("match in time bounded by the lengths, so that no filter can stop the server", async () => {
+    const created = await raw({
+      body: form({
+        Action: "CreateSecurityGroup",
+        GroupName: "a".repeat(255),
+        GroupDescription: "a".repeat(255),
+      }),
+    });
+    assert.equal(created.status, 200, created.body);
+    const started = performance.now();
+    const r = await raw({
+      body: form({
+        Action: "DescribeSecurityGroups",
+        "Filter.1.Name": "group-name",
+        "Filter.1.Value.1": `${"*a".repeat(40)}*b`,
+        "Filter.2.Name": "description",
+        "Filter.2.Value.1": `${"*a".repeat(40)}*`,
+      }),
+    });
+    assert.equal(r.status, 200);
+    assert.doesNotMatch(r.body, /<groupId>/, "no name ends in b");
+    // a backtracking matcher takes minutes here; the bound is generous for a loaded machine
+    assert.ok(performance.now() - started < 5000);
+  });
+
+  test("`*`, `?` and backslash escapes as EC2 defines them", async () => {
+    const { WildcardPattern } = await import("../../src/api/filters.js");
+    const cases: [string, string, boolean][] = [
+      ["web-*", "web-1", true],
+      ["web-*", "web-", true],
+      ["web-*", "db-1", false],
+      ["*", "", true],
+      ["?", "", false],
+      ["?", "é", true],
+      ["??", "😀", false],
+      ["?", "😀", true],
+      ["a*b*c", "axxbyyc", true],
+      ["a*b*c", "axxbyyd", false],
+      ["*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", true],
+      ["\\*", "*", true],
+      ["\\*", "x", false],
+      ["a\\?", "a?", true],
+      ["a\\?", "ab", false],
+      ["**x**", "x", true],
+      ["exact", "exact", true],
+      ["exact", "exactly", false],
+    ];
+    for (const [pattern, text, expected] of cases) {
+      assert.equal(new WildcardPattern(pattern).test(text), expected, `${pattern} ~ ${text}`);
     }
   });
 });

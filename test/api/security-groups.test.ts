@@ -458,10 +458,15 @@ describe("RevokeSecurityGroupIngress and Egress", () => {
     assert.equal(await errorCode(miss), "InvalidPermission.NotFound");
     assert.equal((await describeGroup(id)).IpPermissions?.[0]?.IpRanges?.length, 2, "nothing was revoked");
     // Revoking one CIDR of a grouped permission leaves the other; the description need not be given.
+    // (named twice, as 10.1.1.1/8 and as its canonical form: one rule, reported once)
     const out = await cp.ec2.send(
-      new RevokeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [tcp(22, "10.1.1.1/8")] }),
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: id,
+        IpPermissions: [tcp(22, "10.1.1.1/8"), tcp(22, "10.0.0.0/8")],
+      }),
     );
     assert.equal(out.Return, true);
+    assert.equal(out.RevokedSecurityGroupRules?.length, 1);
     assert.deepEqual((await describeGroup(id)).IpPermissions?.[0]?.IpRanges, [{ CidrIp: "192.168.0.0/16" }]);
   });
 

@@ -126,7 +126,10 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
   const ids = [...groupIds, ...groupNames.map((name) => groupByNameInDefaultVpc(ctx, name).id)];
   for (const id of groupIds) {
     if (id === "")
-      throw missingParameter("When specifying a security group you must specify a group id for each item");
+      throw new Ec2Error(
+        "MissingParameter",
+        "When specifying a security group you must specify a group id for each item",
+      );
     checkId("group", id);
     const group = ctx.tx.get("group", id);
     if (!group || group.account !== ctx.account || group.region !== ctx.region) {
@@ -519,6 +522,24 @@ export function primaryInterface(ctx: ActionContext, instance: InstanceRecord): 
   return eni;
 }
 
+/** The attributes ringfence keeps, and the rest of the model's InstanceAttributeName enum. */
+const KEPT_ATTRIBUTES = new Set(["groupSet", "sourceDestCheck", "disableApiTermination", "instanceType"]);
+const MODEL_ATTRIBUTES = new Set([
+  ...KEPT_ATTRIBUTES,
+  "kernel",
+  "ramdisk",
+  "userData",
+  "instanceInitiatedShutdownBehavior",
+  "rootDeviceName",
+  "blockDeviceMapping",
+  "productCodes",
+  "ebsOptimized",
+  "sriovNetSupport",
+  "enaSupport",
+  "enclaveOptions",
+  "disableApiStop",
+]);
+
 const modifyInstanceAttribute: Action = (ctx) => {
   const instance = requireInstance(ctx, ctx.params.requiredString("InstanceId"));
   const p = ctx.params;
@@ -549,6 +570,18 @@ const modifyInstanceAttribute: Action = (ctx) => {
   const count = given.filter(Boolean).length + (other ? 1 : 0);
   if (count === 0) throw invalidCombination("No attributes specified.");
   if (count > 1) throw invalidCombination("Only one attribute can be modified at a time.");
+  if (attribute !== undefined && !KEPT_ATTRIBUTES.has(attribute)) {
+    if (!MODEL_ATTRIBUTES.has(attribute)) {
+      throw invalidValue(`Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
+    }
+  }
+  // Accepting a change that is then not kept would tell the caller it happened.
+  if (other || (attribute !== undefined && !KEPT_ATTRIBUTES.has(attribute))) {
+    throw new Ec2Error(
+      "UnsupportedOperation",
+      "ringfence keeps only the groupSet, sourceDestCheck, disableApiTermination and instanceType attributes of an instance.",
+    );
+  }
   if (instance.state === "terminated" || instance.state === "shutting-down") {
     throw new Ec2Error(
       "IncorrectInstanceState",

@@ -132,7 +132,10 @@ export function interfaceGroups(
   const unique = [...new Set(ids)];
   for (const id of unique) {
     if (id === "")
-      throw missingParameter("When specifying a security group you must specify a group id for each item");
+      throw new Ec2Error(
+        "MissingParameter",
+        "When specifying a security group you must specify a group id for each item",
+      );
     const group = requireGroup(ctx, id);
     if (group.vpcId !== vpcId) throw errors.otherNetwork(group, subnet);
   }

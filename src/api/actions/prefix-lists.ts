@@ -10,7 +10,7 @@ import {
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
 import type { PrefixListEntry, PrefixListRecord } from "../../model/resources.js";
-import { isAllowedText } from "../../model/security-group-rules.js";
+import { isAllowedText, quotaUsage } from "../../model/security-group-rules.js";
 import { formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
 import { applyFilters, type FilterFields, paginate } from "../filters.js";
@@ -221,6 +221,22 @@ const modifyManagedPrefixList: Action = (ctx) => {
       );
     }
     updated = { ...updated, maxEntries };
+    // A reference counts the list's MaxEntries against its group's rule quota (spec 3.9), so a
+    // larger maximum must still fit every group that refers to the list.
+    const weight = (id: string) =>
+      id === list.id ? maxEntries : (visiblePrefixList(ctx, id)?.maxEntries ?? 1);
+    for (const group of ctx.tx.all("group")) {
+      if (!group.rules.some((r) => r.peer.kind === "prefix-list" && r.peer.prefixListId === list.id))
+        continue;
+      for (const egress of [false, true]) {
+        if (quotaUsage(group.rules, egress, weight) > ctx.quotas.rulesPerGroupPerDirection) {
+          throw new Ec2Error(
+            "RulesPerSecurityGroupLimitExceeded",
+            `The maximum number of rules per security group has been reached: with ${maxEntries} entries, ${list.id} would take security group ${group.id} over it.`,
+          );
+        }
+      }
+    }
   }
   if (adds.length > 0 || removes.length > 0) {
     const byCidr = new Map(list.entries.map((e) => [e.cidr, e]));

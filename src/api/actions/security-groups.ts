@@ -65,7 +65,9 @@ function referencedGroup(
   if (groupId) {
     checkId("group", groupId);
     const target = findGroupAnywhere(ctx, groupId);
-    if (!target || (userId !== undefined && target.account !== userId)) {
+    // UserId defaults to the caller's account (spec 3.4): another account's group is found only by
+    // whoever names that account, so an id alone tells nobody whether it exists elsewhere
+    if (!target || target.account !== (userId ?? ctx.account)) {
       // A revoke may name a group that is gone: the stale rule still matches by id.
       if (forMatching) return { kind: "group", groupId, userId: userId ?? ctx.account };
       throw notFound("group", groupId);
@@ -531,8 +533,10 @@ function revoke(egress: boolean): Action {
       revoked = [];
       for (const spec of specs) {
         const match = byKey.get(ruleKey(spec));
-        if (match) revoked.push(match);
-        else unknown.push(spec);
+        // a permission named twice revokes its rule once
+        if (match) {
+          if (!revoked.includes(match)) revoked.push(match);
+        } else unknown.push(spec);
       }
       if (unknown.length > 0 && !defaultVpcOwns(ctx, group)) {
         throw new Ec2Error(

@@ -44,15 +44,16 @@ function checkTag(key: string, value: string, inSpecification: boolean): void {
 }
 
 function readTags(list: Params[], inSpecification: boolean): Record<string, string> {
-  const tags: Record<string, string> = {};
+  const tags = new Map<string, string>();
   for (const tag of list) {
     const key = tag.string("Key");
     if (key === undefined) throw missingParameter(`${tag.path}.Key`);
     const value = tag.string("Value") ?? "";
     checkTag(key, value, inSpecification);
-    tags[key] = value;
+    tags.set(key, value);
   }
-  return tags;
+  // own properties for every key, `__proto__` too, which an assignment would take for the prototype
+  return Object.fromEntries(tags);
 }
 
 function withinLimit(ctx: ActionContext, tags: Tags): Tags {
@@ -71,7 +72,7 @@ export function tagsFromSpecifications(
   resourceType: string,
   alsoAllowed: string[] = [],
 ): Record<string, string> {
-  const tags: Record<string, string> = {};
+  let tags: Record<string, string> = {};
   for (const spec of ctx.params.list("TagSpecifications", "TagSpecification")) {
     const type = spec.string("ResourceType");
     if (type === undefined) throw missingParameter(`${spec.path}.ResourceType`);
@@ -81,17 +82,18 @@ export function tagsFromSpecifications(
       if (alsoAllowed.includes(type)) continue;
       throw invalidValue(`'${type}' is not a valid taggable resource type for this operation.`);
     }
-    Object.assign(tags, readTags(list, true));
+    // spread, not Object.assign: a `__proto__` key stays a tag
+    tags = { ...tags, ...readTags(list, true) };
   }
   return withinLimit(ctx, tags) as Record<string, string>;
 }
 
 /** Tags from TagSpecification entries of another type allowed by the same action (e.g. instance + network-interface). */
 export function tagsForType(ctx: ActionContext, resourceType: string): Record<string, string> {
-  const tags: Record<string, string> = {};
+  let tags: Record<string, string> = {};
   for (const spec of ctx.params.list("TagSpecifications", "TagSpecification")) {
     if (spec.string("ResourceType") === resourceType)
-      Object.assign(tags, readTags(spec.list("Tags", "Tag"), true));
+      tags = { ...tags, ...readTags(spec.list("Tags", "Tag"), true) };
   }
   return tags;
 }
@@ -169,7 +171,7 @@ const deleteTags: Action = (ctx) => {
     for (const tag of list) {
       const key = tag.string("Key");
       if (key === undefined) throw missingParameter(`${tag.path}.Key`);
-      if (key.startsWith("aws:") || !(key in remaining)) continue;
+      if (key.startsWith("aws:") || !Object.hasOwn(remaining, key)) continue;
       const value = tag.string("Value");
       // No value deletes whatever the value; a value (even "") deletes only on a match.
       if (value === undefined || remaining[key] === value) delete remaining[key];

@@ -39,7 +39,7 @@ export const REGIONS: Record<string, string> = {
 export const REGION_PATTERN = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 
 export function availabilityZones(region: string): { name: string; id: string }[] {
-  const code = REGIONS[region] ?? region.replace(/-/g, "").slice(0, 6);
+  const code = Object.hasOwn(REGIONS, region) ? REGIONS[region] : region.replace(/-/g, "").slice(0, 6);
   return ["a", "b", "c"].map((letter, i) => ({ name: `${region}${letter}`, id: `${code}-az${i + 1}` }));
 }
 
@@ -451,7 +451,7 @@ const describeSubnets: Action = (ctx) => {
 const describeRegions: Action = (ctx) => {
   const names = ctx.params.strings("RegionNames");
   for (const name of names) {
-    if (!(name in REGIONS)) throw invalidValue(`Invalid region name: ${name}`);
+    if (!Object.hasOwn(REGIONS, name)) throw invalidValue(`Invalid region name: ${name}`);
   }
   const regions = Object.keys(REGIONS).map((name) => ({ name, tags: {} }));
   const fields: FilterFields<{ name: string; tags: Record<string, string> }> = {
@@ -512,7 +512,8 @@ const describeAccountAttributes: Action = (ctx) => {
   };
   const wanted = ctx.params.strings("AttributeNames");
   for (const name of wanted)
-    if (!(name in attributes)) throw invalidValue(`Value (${name}) for parameter attributeName is invalid.`);
+    if (!Object.hasOwn(attributes, name))
+      throw invalidValue(`Value (${name}) for parameter attributeName is invalid.`);
   const names = wanted.length > 0 ? wanted : Object.keys(attributes);
   return {
     AccountAttributes: names.map((name) => ({

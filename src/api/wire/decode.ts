@@ -124,7 +124,9 @@ function decodeNode(shape: Shape, node: Tree | string, path: string): Decoded {
     const element = resolved.member as Shape;
     const entries: [number, Decoded][] = [];
     for (const [segment, child] of node) {
-      if (!/^\d{1,6}$/.test(segment)) throw unknownParameter(`${path}.${segment}`);
+      // `01` and `1` would be two elements at one position: only the plain number is a position
+      if (!/^\d{1,6}$/.test(segment) || (segment.length > 1 && segment.startsWith("0")))
+        throw unknownParameter(`${path}.${segment}`);
       const position = Number(segment);
       if (position < 1 || position > MAX_LIST_ELEMENTS) {
         throw invalidValue(

@@ -50,7 +50,7 @@ function encodeValue(shape: Shape, value: Encodable, out: Pieces): void {
     const members = resolved.members ?? {};
     // A field the model does not have would be dropped silently: that is a bug, never output.
     for (const name of Object.keys(record)) {
-      if (!(name in members) && record[name] !== undefined)
+      if (!Object.hasOwn(members, name) && record[name] !== undefined)
         throw new Error(`output member ${name} is not in the EC2 model`);
     }
     for (const [name, member] of Object.entries(resolved.members ?? {})) {
