@@ -383,7 +383,9 @@ function trackingOnly(namespace: string) {
   const chain = (hook: string) =>
     `chain ${hook} { type filter hook ${hook} priority filter; policy accept; ct state established,related accept; ct state invalid drop; }`;
   return {
-    apply: () => kernel.apply(`table inet ringfence {\n${chain("input")}\n${chain("output")}\n}\n`),
+    apply: async () => {
+      await kernel.apply(`table inet ringfence {\n${chain("input")}\n${chain("output")}\n}\n`);
+    },
     close: () => kernel.close(),
   };
 }

@@ -26,6 +26,11 @@ export interface ApplyOutcome {
 
 export interface HostEnforcerOptions {
   readonly compile?: CompileOptions;
+  /**
+   * Whether a delta is checked against the table it is meant for (default true): one more listing
+   * per change. The lab turns it off: it runs no drift repair whose baseline an edit could become.
+   */
+  readonly verifyBeforeDelta?: boolean;
 }
 
 export class HostEnforcer {
@@ -35,12 +40,14 @@ export class HostEnforcer {
   private policy: HostPolicy | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private compileOptions: CompileOptions | undefined;
+  private readonly verifyBeforeDelta: boolean;
 
   constructor(
     private readonly kernel: NftKernel,
     options: HostEnforcerOptions = {},
   ) {
     this.compileOptions = options.compile;
+    this.verifyBeforeDelta = options.verifyBeforeDelta ?? true;
   }
 
   /** The revision whose policy the kernel enforces; undefined before the first apply. */
@@ -101,16 +108,18 @@ export class HostEnforcer {
     let fellBack = false;
     let drifted = false;
     if (previous) {
+      const delta = tableDelta(previous, table);
+      // Nothing to send, nothing recorded: drift, if any, is the repair interval's to find.
+      if (delta.statements === 0) {
+        return { revision, mode: "unchanged", statements: 0, bytes: 0, fellBack, drifted };
+      }
       // An edit made since the last check would survive a delta, and its checksum would then be
-      // taken for the table this enforcer wrote: a delta goes only onto an untouched table.
-      drifted = (await this.kernel.tableChecksum()) !== this.checksum;
-      if (!drifted) {
-        const delta = tableDelta(previous, table);
-        if (delta.statements === 0) {
-          return { revision, mode: "unchanged", statements: 0, bytes: 0, fellBack, drifted };
-        }
-        try {
-          await this.kernel.apply(delta.script);
+      // taken for the table this enforcer wrote: a delta counts only if it went onto the table this
+      // enforcer wrote, and otherwise the whole table replaces it at once.
+      try {
+        const before = await this.kernel.apply(delta.script, { checksumBefore: this.verifyBeforeDelta });
+        drifted = this.verifyBeforeDelta && before !== this.checksum;
+        if (!drifted) {
           await this.settle(table);
           return {
             revision,
@@ -120,9 +129,9 @@ export class HostEnforcer {
             fellBack,
             drifted,
           };
-        } catch {
-          fellBack = true;
         }
+      } catch {
+        fellBack = true;
       }
     }
     const full = fullReplacement(table);

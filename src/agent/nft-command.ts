@@ -2,7 +2,7 @@
 // `ip netns exec NAME` (the lab's instances and the tests' namespaces).
 
 import { spawn } from "node:child_process";
-import { ListingDigest, NftApplyError, type NftKernel } from "./kernel.js";
+import { type ApplyOptions, ListingDigest, NftApplyError, type NftKernel } from "./kernel.js";
 
 export interface NftCommandOptions {
   /** Run inside this network namespace (`ip netns exec NAME nft ...`). */
@@ -62,11 +62,13 @@ export class NftCommandKernel implements NftKernel {
     });
   }
 
-  async apply(script: string): Promise<void> {
+  async apply(script: string, options: ApplyOptions = {}): Promise<string | undefined> {
+    const before = options.checksumBefore ? await this.tableChecksum() : undefined;
     const result = await this.run(["-f", "-"], script);
     if (result.code !== 0) {
       throw new NftApplyError(`nft -f failed (exit ${result.code}): ${result.stderr.trim()}`, script);
     }
+    return before;
   }
 
   async listTable(): Promise<string | undefined> {

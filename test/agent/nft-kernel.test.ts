@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { HostEnforcer } from "../../src/agent/enforcer.js";
 import { NftCommandKernel } from "../../src/agent/nft-command.js";
+import { NamespaceNftKernel } from "../../src/lab/namespace-kernel.js";
 import { webPolicy } from "./policies.js";
 
 const PREFIX = "rf-t-nft-";
@@ -127,6 +128,40 @@ describe("NftCommandKernel in a network namespace", {
     assert.equal(await kernel.listTable(), undefined);
     assert.equal(await enforcer.repair(), true);
     assert.notEqual(await kernel.listTable(), undefined);
+  });
+
+  it("an edit made before a delta does not survive it, with nft run per call and in a session", async () => {
+    for (const kernel of [new NftCommandKernel({ netns: host }), new NamespaceNftKernel(host)]) {
+      try {
+        await kernel.deleteTable();
+        const enforcer = new HostEnforcer(kernel);
+        await enforcer.apply(1, webPolicy(["10.0.9.9"]));
+        const clean = await enforcer.apply(2, webPolicy(["10.0.9.9", "10.0.9.20"]));
+        assert.deepEqual([clean.mode, clean.drifted], ["delta", false], kernel.constructor.name);
+        execFileSync("ip", [
+          "netns",
+          "exec",
+          host,
+          "nft",
+          "add rule inet ringfence input tcp dport 23 accept",
+        ]);
+        const outcome = await enforcer.apply(3, webPolicy(["10.0.9.9"]));
+        assert.deepEqual([outcome.mode, outcome.drifted], ["full", true], kernel.constructor.name);
+        const text = execFileSync(
+          "ip",
+          ["netns", "exec", host, "nft", "list", "table", "inet", "ringfence"],
+          {
+            encoding: "utf8",
+          },
+        );
+        assert.doesNotMatch(text, /dport 23 accept/, kernel.constructor.name);
+        assert.match(text, /elements = \{ 10\.0\.9\.9 \}/);
+        assert.equal(await enforcer.repair(), false, `${kernel.constructor.name}: the baseline is ours`);
+      } finally {
+        await kernel.deleteTable();
+        if (kernel instanceof NamespaceNftKernel) await kernel.close();
+      }
+    }
   });
 
   it("dispatches a group's many port rules through a port verdict map, with real packets", async () => {
