@@ -1,5 +1,6 @@
 // An in-memory stand-in for nft, for tests without root. It understands the flat statements the
-// compiler writes (add/delete table, set, map, chain, element; flush chain/table; add rule) and
+// compiler writes (add/delete table, set, map, chain, element, ct timeout; flush chain/table; add
+// rule) and
 // enforces what makes real transactions fail: missing objects, overlapping or unknown interval
 // elements, deleting what a rule or map still refers to. A failing script changes nothing.
 
@@ -23,6 +24,8 @@ interface FakeChain {
 interface FakeTable {
   sets: Map<string, FakeSet>;
   chains: Map<string, FakeChain>;
+  /** ct timeout name -> its specification text. */
+  timeouts: Map<string, string>;
 }
 
 const PREFIX = "inet ringfence";
@@ -37,6 +40,7 @@ function clone(table: FakeTable | undefined): FakeTable | undefined {
       ]),
     ),
     chains: new Map([...table.chains].map(([k, c]) => [k, { spec: c.spec, rules: [...c.rules] }])),
+    timeouts: new Map(table.timeouts),
   };
 }
 
@@ -101,6 +105,11 @@ export class FakeKernel implements NftKernel {
     return set ? [...set.elements.keys()].sort() : undefined;
   }
 
+  /** Names of the ct timeout objects, for assertions. */
+  ctTimeouts(): string[] {
+    return [...(this.table?.timeouts.keys() ?? [])].sort();
+  }
+
   /** Rule texts of a chain, for assertions. */
   rules(chain: string): string[] | undefined {
     return this.table?.chains.get(chain)?.rules.slice();
@@ -123,7 +132,8 @@ function render(table: FakeTable): unknown {
   const chains = [...table.chains.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([name, c]) => ({ name, spec: c.spec, rules: c.rules }));
-  return { sets, chains };
+  const timeouts = [...table.timeouts.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+  return { sets, chains, timeouts };
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -155,7 +165,8 @@ function elementList(body: string): string[] {
 }
 
 function statement(current: FakeTable | undefined, line: string): FakeTable | undefined {
-  if (line === `add table ${PREFIX}`) return current ?? { sets: new Map(), chains: new Map() };
+  if (line === `add table ${PREFIX}`)
+    return current ?? { sets: new Map(), chains: new Map(), timeouts: new Map() };
   if (line === `delete table ${PREFIX}`) {
     need(current, "table");
     return undefined;
@@ -184,6 +195,28 @@ function statement(current: FakeTable | undefined, line: string): FakeTable | un
     need(table.sets.get(name), `set ${name}`);
     if (references(table, name, "set")) throw new Error(`Device or resource busy (set ${name} in use)`);
     table.sets.delete(name);
+    return table;
+  }
+  m =
+    /^add ct timeout inet ringfence (\S+) (\{ protocol (?:tcp|udp); l3proto (?:ip|ip6); policy = \{ [^}]+ \}; \})$/.exec(
+      line,
+    );
+  if (m) {
+    const [, name, spec] = m as unknown as [string, string, string];
+    const existing = table.timeouts.get(name);
+    if (existing !== undefined && existing !== spec) throw new Error(`File exists (ct timeout ${name})`);
+    table.timeouts.set(name, spec);
+    return table;
+  }
+  m = /^delete ct timeout inet ringfence (\S+)$/.exec(line);
+  if (m) {
+    const name = m[1] as string;
+    need(table.timeouts.get(name), `ct timeout ${name}`);
+    for (const chain of table.chains.values()) {
+      if (chain.rules.some((rule) => rule.includes(`ct timeout set "${name}"`)))
+        throw new Error(`Device or resource busy (ct timeout ${name} in use)`);
+    }
+    table.timeouts.delete(name);
     return table;
   }
   m = /^add chain inet ringfence (\S+)(?: (\{.*\}))?$/.exec(line);
@@ -251,6 +284,8 @@ function statement(current: FakeTable | undefined, line: string): FakeTable | un
     words.forEach((w, i) => {
       if (words[i - 1] === "jump") need(table.chains.get(w), `chain ${w}`);
     });
+    const timeout = /ct timeout set "([^"]+)"/.exec(text)?.[1];
+    if (timeout !== undefined) need(table.timeouts.get(timeout), `ct timeout ${timeout}`);
     chain.rules.push(text);
     return table;
   }

@@ -3,11 +3,12 @@
 // whose rules changed is flushed and refilled (only that chain: counters elsewhere survive).
 //
 // Order inside the transaction (Felix's rule: whatever is referenced exists first, whatever is
-// removed is unreferenced first): new sets and chains; element changes; rewritten chains; removed
-// chains; removed sets and maps.
+// removed is unreferenced first): new sets, timeouts and chains; element changes; rewritten
+// chains; removed chains; removed sets, maps and timeouts.
 
 import {
   addChainStatement,
+  addCtTimeoutStatement,
   addMapStatement,
   addSetStatement,
   elementStatements,
@@ -60,6 +61,16 @@ export function tableDelta(from: NftTable, to: NftTable): TableDelta {
   }
   for (const set of from.sets) {
     if (!newSets.has(set.name)) removeSets.push(`delete set ${TABLE} ${set.name}`);
+  }
+
+  // a timeout's name carries its values: one is added or removed, never changed
+  const oldTimeouts = new Set((from.timeouts ?? []).map((t) => t.name));
+  const newTimeouts = new Set((to.timeouts ?? []).map((t) => t.name));
+  for (const timeout of to.timeouts ?? []) {
+    if (!oldTimeouts.has(timeout.name)) create.push(addCtTimeoutStatement(timeout));
+  }
+  for (const name of oldTimeouts) {
+    if (!newTimeouts.has(name)) removeSets.push(`delete ct timeout ${TABLE} ${name}`);
   }
 
   const oldMaps = new Map(from.maps.map((m) => [m.name, m]));

@@ -4,6 +4,7 @@
 // rule rather than per resolved entry, so that a group gaining its first member changes set
 // elements, not rules. Protocol and port normalisation is PolicyIndex.resolveRule's.
 
+import { effectiveTimeouts } from "../model/connection-tracking.js";
 import type { SecurityGroupRule } from "../model/estate.js";
 import { formatIp } from "../net/address.js";
 import { formatCidr, parseCidr } from "../net/cidr.js";
@@ -103,6 +104,9 @@ export class EstateRules {
         groupIds: attached,
         ingress,
         egress,
+        ...(iface.eni.connectionTracking
+          ? { connectionTracking: effectiveTimeouts(iface.eni.connectionTracking) }
+          : {}),
       });
     }
     return {

@@ -2,6 +2,7 @@
 // message the controller streams to the agent, so it is plain JSON, and it is sorted so that two
 // computations of the same state are deep-equal (the agent and the delta compare them).
 
+import type { ConnectionTracking } from "../model/connection-tracking.js";
 import type { Estate } from "../model/estate.js";
 import { PolicyIndex } from "../policy/policy-index.js";
 import { EstateRules } from "./estate-rules.js";
@@ -32,6 +33,8 @@ export interface HostInterface {
   /** Rules of every attached group, by rule id. */
   readonly ingress: readonly HostRule[];
   readonly egress: readonly HostRule[];
+  /** Idle timeouts of tracked connections in seconds, all three, where the interface sets any. */
+  readonly connectionTracking?: Required<ConnectionTracking>;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type NftAddressMap,
   type NftAddressSet,
   type NftChain,
+  type NftCtTimeout,
   type NftMatch,
   type NftRule,
   type NftTable,
@@ -42,6 +43,8 @@ function renderMatch(match: NftMatch): string {
       return match.protocols.length === 1
         ? `meta l4proto ${match.protocols[0]}`
         : `meta l4proto { ${match.protocols.join(", ")} }`;
+    case "nfproto":
+      return `meta nfproto ${match.family === 4 ? "ipv4" : "ipv6"}`;
     case "not-l4proto":
       return match.protocols.length === 1
         ? `meta l4proto != ${match.protocols[0]}`
@@ -68,6 +71,8 @@ function renderAction(action: NftAction): string {
     case "drop":
     case "notrack":
       return action.a;
+    case "ct-timeout":
+      return `ct timeout set "${action.timeout}"`;
     case "continue":
       return "";
     case "jump":
@@ -105,6 +110,11 @@ export function renderRule(rule: NftRule): string {
   if (action) parts.push(action);
   if (rule.comment) parts.push(`comment "${nftComment(rule.comment)}"`);
   return parts.join(" ");
+}
+
+export function addCtTimeoutStatement(timeout: NftCtTimeout): string {
+  const policy = timeout.policy.map(([state, seconds]) => `${state}: ${seconds}`).join(", ");
+  return `add ct timeout ${TABLE} ${timeout.name} { protocol ${timeout.protocol}; l3proto ${FAMILY_KEYWORD[timeout.family]}; policy = { ${policy} }; }`;
 }
 
 export function addSetStatement(set: NftAddressSet): string {
@@ -146,7 +156,8 @@ export function ruleStatements(chain: NftChain): string[] {
 /** The statements that build the table's content into an existing, empty table. */
 export function tableContentStatements(table: NftTable): string[] {
   const lines: string[] = [];
-  // sets and chains before the rules and map elements that refer to them
+  // sets, timeouts and chains before the rules and map elements that refer to them
+  for (const timeout of table.timeouts ?? []) lines.push(addCtTimeoutStatement(timeout));
   for (const set of table.sets) {
     lines.push(addSetStatement(set));
     lines.push(...elementStatements("add", set.name, set.elements));

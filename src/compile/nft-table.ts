@@ -22,6 +22,18 @@ export interface NftAddressMap {
   readonly entries: readonly { readonly address: string; readonly chain: string }[];
 }
 
+/**
+ * A conntrack timeout policy (`ct timeout`), named by its protocol, family and values, so that
+ * interfaces with equal timeouts share one and a changed timeout is a new object, never an edit.
+ */
+export interface NftCtTimeout {
+  readonly name: string;
+  readonly protocol: "tcp" | "udp";
+  readonly family: IpFamily;
+  /** nft's state names (`established`; `unreplied`, `replied`) and seconds. */
+  readonly policy: readonly (readonly [string, number])[];
+}
+
 export interface NftHook {
   readonly hook: "input" | "output" | "prerouting";
   readonly priority: "filter" | "raw";
@@ -42,6 +54,7 @@ export type NftMatch =
       readonly addresses: readonly string[];
     }
   | { readonly m: "l4proto"; readonly protocols: readonly number[] }
+  | { readonly m: "nfproto"; readonly family: IpFamily }
   | { readonly m: "not-l4proto"; readonly protocols: readonly number[] }
   /** A TCP segment that cannot open a connection: anything but a SYN without ACK, FIN or RST. */
   | { readonly m: "tcp-not-syn" }
@@ -62,6 +75,8 @@ export type NftAction =
   | { readonly a: "accept" }
   | { readonly a: "drop" }
   | { readonly a: "notrack" }
+  /** Attaches a timeout policy to the connection, then goes on with the next rule. */
+  | { readonly a: "ct-timeout"; readonly timeout: string }
   /** Nothing but the counter (a tally before the chain policy). */
   | { readonly a: "continue" }
   /** Run the chain, and continue here if it does not decide. */
@@ -96,6 +111,8 @@ export interface NftTable {
   readonly sets: readonly NftAddressSet[];
   readonly maps: readonly NftAddressMap[];
   readonly chains: readonly NftChain[];
+  /** Only where some interface sets connection-tracking timeouts. */
+  readonly timeouts?: readonly NftCtTimeout[];
 }
 
 /** A comment nft accepts: printable, no quote, at most 128 bytes (synthetic ids can be anything). */

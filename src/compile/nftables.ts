@@ -25,6 +25,7 @@ import {
   type NftAddressMap,
   type NftAddressSet,
   type NftChain,
+  type NftCtTimeout,
   type NftMatch,
   type NftRule,
   type NftTable,
@@ -122,6 +123,7 @@ export function untrackedFlows(iface: HostInterface): UntrackedFlow[] {
 
 class TableBuilder {
   readonly sets = new Map<string, NftAddressSet>();
+  readonly timeouts = new Map<string, NftCtTimeout>();
   readonly chains: NftChain[] = [];
   readonly maps: Record<"in" | "out", Record<IpFamily, { address: string; chain: string }[]>> = {
     in: { 4: [], 6: [] },
@@ -180,12 +182,50 @@ class TableBuilder {
         jumps.push({ match: [], action: { a: "jump", chain }, counter: false });
       }
       const chain = interfaceChainName(direction, iface.id);
-      this.chains.push({ name: chain, rules: jumps });
+      this.chains.push({ name: chain, rules: [...this.timeoutRules(iface), ...jumps] });
       const side = direction === "ingress" ? "in" : "out";
       for (const address of iface.ipv4) this.maps[side][4].push({ address, chain });
       for (const address of iface.ipv6) this.maps[side][6].push({ address, chain });
     }
     for (const flow of untrackedFlows(iface)) this.addUntracked(iface, flow);
+  }
+
+  /**
+   * Where the interface sets connection-tracking timeouts, its new connections get them before
+   * any rule admits them (while conntrack has not confirmed the connection yet, it takes a
+   * policy), in both directions: the connection is this interface's whichever side opened it.
+   */
+  private timeoutRules(iface: HostInterface): NftRule[] {
+    const tracking = iface.connectionTracking;
+    if (!tracking) return [];
+    const rules: NftRule[] = [];
+    for (const family of [4, 6] as const) {
+      if ((family === 4 ? iface.ipv4 : iface.ipv6).length === 0) continue;
+      const policies = [
+        { protocol: "tcp", policy: [["established", tracking.tcpEstablishedTimeout]] },
+        {
+          protocol: "udp",
+          policy: [
+            ["unreplied", tracking.udpTimeout],
+            ["replied", tracking.udpStreamTimeout],
+          ],
+        },
+      ] as const;
+      for (const { protocol, policy } of policies) {
+        const name = `ctt_${protocol}${family}_${policy.map(([, seconds]) => seconds).join("_")}`;
+        if (!this.timeouts.has(name)) this.timeouts.set(name, { name, protocol, family, policy });
+        rules.push({
+          match: [
+            { m: "nfproto", family },
+            { m: "l4proto", protocols: [protocol === "tcp" ? 6 : 17] },
+            { m: "ct", states: ["new"] },
+          ],
+          action: { a: "ct-timeout", timeout: name },
+          counter: false,
+        });
+      }
+    }
+    return rules;
   }
 
   /**
@@ -439,10 +479,12 @@ export function compileHostPolicy(policy: HostPolicy, options: CompileOptions = 
       { name: "raw_out", hook: { hook: "output", priority: "raw", policy: "accept" }, rules: builder.rawOut },
     );
   }
+  const timeouts = [...builder.timeouts.values()].sort(byName);
   return {
     sets: [...builder.sets.values()].sort(byName),
     maps: maps.sort(byName),
     chains: chains.sort(byName),
+    ...(timeouts.length > 0 ? { timeouts } : {}),
   };
 }
 

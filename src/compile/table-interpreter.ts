@@ -86,6 +86,8 @@ function matches(view: CompiledView, packet: Packet, match: NftMatch): boolean {
       return false;
     case "tcp-not-syn":
       return false; // a first TCP packet is a SYN
+    case "nfproto":
+      return packet.family === match.family;
     case "not-l4proto":
       return !match.protocols.includes(packet.protocol);
     case "addr-set": {
@@ -137,6 +139,8 @@ function runAction(view: CompiledView, packet: Packet, rule: NftRule, marks: { n
     case "notrack":
       marks.notrack = true;
       return undefined;
+    case "ct-timeout":
+      return undefined; // how long the connection is remembered, not whether it is let in
     case "continue":
       return undefined;
     case "jump": {

@@ -319,6 +319,16 @@ function networkInterface(
   const deviceIndex = attachment ? optInt(at.key("Attachment"), attachment, "DeviceIndex") : undefined;
   const description = optStr(at, n, "Description");
   const interfaceType = optStr(at, n, "InterfaceType");
+  const trackingAt = at.key("ConnectionTrackingConfiguration");
+  const tracking =
+    n.ConnectionTrackingConfiguration === undefined || n.ConnectionTrackingConfiguration === null
+      ? undefined
+      : obj(trackingAt, n.ConnectionTrackingConfiguration);
+  const connectionTracking = tracking && {
+    ...optional("tcpEstablishedTimeout", optInt(trackingAt, tracking, "TcpEstablishedTimeout")),
+    ...optional("udpStreamTimeout", optInt(trackingAt, tracking, "UdpStreamTimeout")),
+    ...optional("udpTimeout", optInt(trackingAt, tracking, "UdpTimeout")),
+  };
   return {
     id,
     ownerId: optStr(at, n, "OwnerId") ?? fallback.ownerId ?? "",
@@ -333,7 +343,12 @@ function networkInterface(
     ...(publicIp !== undefined ? { publicIp } : {}),
     ...(description !== undefined ? { description } : {}),
     ...(interfaceType !== undefined ? { interfaceType } : {}),
+    ...(connectionTracking && Object.keys(connectionTracking).length > 0 ? { connectionTracking } : {}),
   };
+}
+
+function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
 }
 
 function instances(at: At, body: Obj, parts: EstateParts, ownerFromReservation: boolean): void {

@@ -2,6 +2,8 @@
 // (or several accounts') VPCs, subnets, groups, rules, interfaces, ACLs and prefix lists, with every
 // id resolved and every CIDR canonical. Built from the live store or from AWS describe-* dumps.
 
+import type { ConnectionTracking } from "./connection-tracking.js";
+
 export type Direction = "ingress" | "egress";
 
 export type RulePeer =
@@ -55,6 +57,8 @@ export interface NetworkInterface {
   readonly publicIp?: string;
   readonly description?: string;
   readonly interfaceType?: string;
+  /** Idle timeouts of tracked connections, where the interface was given any. */
+  readonly connectionTracking?: ConnectionTracking;
   readonly tags: Readonly<Record<string, string>>;
 }
 

@@ -1,6 +1,7 @@
 // The resources as the control plane stores them: one record per id, scoped to an account and a
 // region. Records are immutable values; a change writes a new record.
 
+import type { ConnectionTracking } from "./connection-tracking.js";
 import type { NetworkAclEntry, RulePeer } from "./estate.js";
 
 export type Tags = Readonly<Record<string, string>>;
@@ -116,6 +117,8 @@ export interface NetworkInterfaceRecord extends Scoped {
   readonly attachment?: InterfaceAttachment;
   /** Public IPv4 given at launch (not an Elastic IP). */
   readonly publicIp?: string;
+  /** Idle timeouts of tracked connections, where the interface was given any. */
+  readonly connectionTracking?: ConnectionTracking;
 }
 
 export interface AddressRecord extends Scoped {

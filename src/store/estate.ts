@@ -28,6 +28,7 @@ export function estateOf(view: Transaction, region?: string): Estate {
     publicIp: elasticByEni.get(eni.id) ?? eni.publicIp,
     description: eni.description,
     interfaceType: eni.interfaceType,
+    ...(eni.connectionTracking ? { connectionTracking: eni.connectionTracking } : {}),
     tags: eni.tags,
   }));
   const eniById = new Map(networkInterfaces.map((eni) => [eni.id, eni]));

@@ -269,6 +269,75 @@ describe("ModifyNetworkInterfaceAttribute", () => {
   });
 });
 
+describe("connection tracking timeouts", () => {
+  test("set on create, at launch and by Modify (only the values named change); bounds; unkept attributes refused", async () => {
+    const eni = await newInterface({ ConnectionTrackingSpecification: { TcpEstablishedTimeout: 3600 } });
+    assert.deepEqual(eni.ConnectionTrackingConfiguration, { TcpEstablishedTimeout: 3600 });
+    const id = eni.NetworkInterfaceId as string;
+    await cp.ec2.send(
+      new ModifyNetworkInterfaceAttributeCommand({
+        NetworkInterfaceId: id,
+        ConnectionTrackingSpecification: { UdpTimeout: 45 },
+      }),
+    );
+    assert.deepEqual((await describeInterface(id)).ConnectionTrackingConfiguration, {
+      TcpEstablishedTimeout: 3600,
+      UdpTimeout: 45,
+    });
+    const modify = (spec: Record<string, number | undefined>) =>
+      errorCode(
+        cp.ec2.send(
+          new ModifyNetworkInterfaceAttributeCommand({
+            NetworkInterfaceId: id,
+            ConnectionTrackingSpecification: spec,
+          }),
+        ),
+      );
+    for (const spec of [
+      { TcpEstablishedTimeout: 59 },
+      { TcpEstablishedTimeout: 432_001 },
+      { UdpStreamTimeout: 181 },
+      { UdpTimeout: 29 },
+      { UdpTimeout: 61 },
+    ]) {
+      assert.equal(await modify(spec), "InvalidParameterValue", JSON.stringify(spec));
+    }
+    assert.deepEqual(
+      (await describeInterface(id)).ConnectionTrackingConfiguration,
+      { TcpEstablishedTimeout: 3600, UdpTimeout: 45 },
+      "refused changes changed nothing",
+    );
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new ModifyNetworkInterfaceAttributeCommand({
+            NetworkInterfaceId: id,
+            AssociatePublicIpAddress: true,
+          }),
+        ),
+      ),
+      "UnsupportedOperation",
+    );
+    assert.equal((await newInterface()).ConnectionTrackingConfiguration, undefined, "none unless asked for");
+
+    const launched = await cp.ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGE,
+        MinCount: 1,
+        MaxCount: 1,
+        NetworkInterfaces: [
+          { DeviceIndex: 0, SubnetId: subnetId, ConnectionTrackingSpecification: { UdpStreamTimeout: 60 } },
+        ],
+      }),
+    );
+    const instance = launched.Instances?.[0];
+    assert.deepEqual(instance?.NetworkInterfaces?.[0]?.ConnectionTrackingConfiguration, {
+      UdpStreamTimeout: 60,
+    });
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance?.InstanceId as string] }));
+  });
+});
+
 describe("attachments", () => {
   test("attach at index 1, in-use, cannot be deleted; detach, available, delete; the primary cannot be detached", async () => {
     const run = await cp.ec2.send(

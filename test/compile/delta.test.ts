@@ -153,3 +153,57 @@ describe("tableDelta", () => {
     }
   });
 });
+
+describe("connection-tracking timeouts", () => {
+  const withTimeouts = (seconds: number): Estate => {
+    const e = base();
+    return {
+      ...e,
+      networkInterfaces: e.networkInterfaces.map((i) =>
+        i.id === "eni-web" ? { ...i, connectionTracking: { tcpEstablishedTimeout: seconds } } : i,
+      ),
+    };
+  };
+
+  it("become shared ct timeout objects set on the interface's new connections, both ways", () => {
+    const table = tableOf(withTimeouts(3600), "i-web");
+    assert.deepEqual(
+      table.timeouts?.map((t) => t.name),
+      ["ctt_tcp4_3600", "ctt_udp4_30_180"],
+      "the unset UDP timeouts keep EC2's defaults; no IPv6 object without IPv6 addresses",
+    );
+    const script = fullReplacement(table).script;
+    assert.match(
+      script,
+      /add ct timeout inet ringfence ctt_tcp4_3600 \{ protocol tcp; l3proto ip; policy = \{ established: 3600 \}; \}/,
+    );
+    assert.match(script, /policy = \{ unreplied: 30, replied: 180 \}/);
+    for (const chain of ["in_eni-web", "out_eni-web"]) {
+      assert.match(
+        script,
+        new RegExp(
+          `add rule inet ringfence ${chain} meta nfproto ipv4 meta l4proto 6 ct state new ct timeout set "ctt_tcp4_3600"`,
+        ),
+      );
+    }
+    assert.equal(tableOf(base(), "i-web").timeouts, undefined, "nothing where no interface sets any");
+  });
+
+  it("a changed timeout is a new object, the old one goes once no rule refers to it", async () => {
+    const kernel = new FakeKernel();
+    const before = tableOf(withTimeouts(3600), "i-web");
+    await kernel.apply(fullReplacement(before).script);
+    const after = tableOf(withTimeouts(120), "i-web");
+    const delta = tableDelta(before, after);
+    assert.match(delta.script, /add ct timeout inet ringfence ctt_tcp4_120 /);
+    assert.match(delta.script, /delete ct timeout inet ringfence ctt_tcp4_3600/);
+    await kernel.apply(delta.script);
+    assert.deepEqual(kernel.ctTimeouts(), ["ctt_tcp4_120", "ctt_udp4_30_180"]);
+    const full = new FakeKernel();
+    await full.apply(fullReplacement(after).script);
+    assert.equal(await kernel.listTable(), await full.listTable(), "the delta ends where a full apply does");
+    // and back to no timeouts at all
+    await kernel.apply(tableDelta(after, tableOf(base(), "i-web")).script);
+    assert.deepEqual(kernel.ctTimeouts(), []);
+  });
+});

@@ -145,7 +145,15 @@ export function mutate(r: Random, e: Estate): Estate {
       const iface = interfaces[i];
       if (iface) {
         const groupIds = r.chance(0.5) ? [...new Set([...iface.groupIds, target.id])] : [target.id];
-        interfaces = interfaces.map((x, j) => (j === i ? { ...x, groupIds } : x));
+        // now and then the interface's connection-tracking timeouts change too, or go
+        const tracking = r.chance(0.2)
+          ? r.chance(0.3)
+            ? { connectionTracking: undefined }
+            : {
+                connectionTracking: { tcpEstablishedTimeout: 60 * r.int(1, 3), udpTimeout: 30 + r.int(0, 1) },
+              }
+          : {};
+        interfaces = interfaces.map((x, j) => (j === i ? { ...x, groupIds, ...tracking } : x));
       }
     }
   }

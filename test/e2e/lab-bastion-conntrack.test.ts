@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { EC2Client, ModifyNetworkInterfaceAttributeCommand } from "@aws-sdk/client-ec2";
+import { execInNamespace } from "../../src/lab/iproute.js";
 import { instanceNamespace } from "../../src/lab/names.js";
 import { LabServer, type LaunchedInstance } from "../lab/server-harness.js";
 
@@ -167,6 +169,52 @@ describe("lab e2e: bastion and connection tracking (aws CLI, real packets)", () 
     const agent = lab.prober.agent(instanceNamespace(client.id));
     const reply = await agent.request({ op: "udp-refused", host: web.ip, port: 5353, timeoutMs: 1000 });
     assert.equal(reply.refused, true, "the client hears that the port is closed");
+  });
+
+  it("an interface's TcpEstablishedTimeout is the idle timeout of its tracked connections", async () => {
+    const described = await lab.ec2("describe-instances", "--instance-ids", client.id);
+    const eniId = described.Reservations[0].Instances[0].NetworkInterfaces[0].NetworkInterfaceId as string;
+    // through the SDK: Debian's aws CLI predates ConnectionTrackingSpecification
+    const sdk = new EC2Client({
+      endpoint: lab.server.url,
+      region: lab.server.region,
+      credentials: { accessKeyId: lab.server.accessKeyId, secretAccessKey: lab.server.secretAccessKey },
+      maxAttempts: 1,
+    });
+    try {
+      await sdk.send(
+        new ModifyNetworkInterfaceAttributeCommand({
+          NetworkInterfaceId: eniId,
+          ConnectionTrackingSpecification: { TcpEstablishedTimeout: 120 },
+        }),
+      );
+    } finally {
+      sdk.destroy();
+    }
+    // the client's connection out is tracked on the client (its ingress is not open to all)
+    const held = await lab.prober.hold(
+      instanceNamespace(client.id),
+      instanceNamespace(bastion.id),
+      bastion.ip,
+      22,
+    );
+    assert.ok(held);
+    try {
+      const table = await execInNamespace(instanceNamespace(client.id), ["cat", "/proc/net/nf_conntrack"]);
+      const entry = table.stdout
+        .split("\n")
+        .find(
+          (line) =>
+            line.includes(" ESTABLISHED ") &&
+            line.includes(`dst=${bastion.ip} `) &&
+            line.includes("dport=22 "),
+        );
+      assert.ok(entry, table.stdout);
+      const seconds = Number(entry.trim().split(/\s+/)[4]);
+      assert.ok(seconds > 60 && seconds <= 120, `remaining ${seconds} s: ${entry}`);
+    } finally {
+      await held.release();
+    }
   });
 
   it("with the bastion terminated, nothing accepts tcp/22", async () => {

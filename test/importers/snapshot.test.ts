@@ -96,6 +96,26 @@ describe("snapshot shapes", () => {
     assert.equal(new Set(idsB).size, 3);
   });
 
+  test("an interface's connection-tracking timeouts are read, and absent where it has none", async () => {
+    const e = await readSnapshot(
+      await snapshotOf({
+        "NetworkInterfaces.json": {
+          NetworkInterfaces: [
+            {
+              NetworkInterfaceId: "eni-1",
+              PrivateIpAddresses: [{ PrivateIpAddress: "10.0.0.5", Primary: true }],
+              ConnectionTrackingConfiguration: { TcpEstablishedTimeout: 350, UdpTimeout: 30 },
+            },
+            { NetworkInterfaceId: "eni-2", PrivateIpAddresses: [{ PrivateIpAddress: "10.0.0.6" }] },
+          ],
+        },
+      }),
+    );
+    const byId = new Map(e.networkInterfaces.map((i) => [i.id, i]));
+    assert.deepEqual(byId.get("eni-1")?.connectionTracking, { tcpEstablishedTimeout: 350, udpTimeout: 30 });
+    assert.equal(byId.get("eni-2")?.connectionTracking, undefined);
+  });
+
   test("a missing directory is an ImportError; an empty one is an empty estate", async () => {
     await assert.rejects(readSnapshot(join(scratch, "nope")), ImportError);
     const e = await readSnapshot(await snapshotOf({}));

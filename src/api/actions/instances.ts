@@ -2,6 +2,7 @@
 // carries the groups; the instance's groupSet is its primary interface's. With a runtime (the
 // lab) the server then launches them; without one they are records.
 
+import type { ConnectionTracking } from "../../model/connection-tracking.js";
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId, notFound } from "../../model/ids.js";
 import {
@@ -23,6 +24,7 @@ import {
   presentInterface,
   privateDnsName,
   releaseElasticAssociations,
+  requestedConnectionTracking,
   requireInterface,
   SubnetAddresses,
   secondaryAddresses,
@@ -83,6 +85,7 @@ interface PlannedInterface {
   description?: string;
   associatePublicIp: boolean;
   deleteOnTermination: boolean;
+  connectionTracking?: ConnectionTracking;
 }
 
 /** What RunInstances was asked for, checked before anything is created. */
@@ -194,6 +197,7 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
     description: nic.string("Description"),
     associatePublicIp: nic.bool("AssociatePublicIpAddress") ?? subnet.mapPublicIpOnLaunch,
     deleteOnTermination: nic.bool("DeleteOnTermination") ?? true,
+    connectionTracking: requestedConnectionTracking(nic),
   };
 }
 
@@ -336,6 +340,7 @@ const runInstances: Action = (ctx) => {
               planned.description ?? (planned.deviceIndex === 0 ? "Primary network interface" : ""),
             publicIp:
               planned.deviceIndex === 0 && planned.associatePublicIp ? allocatePublicIp(ctx) : undefined,
+            connectionTracking: planned.connectionTracking,
             tags: interfaceTags,
           });
       ctx.tx.put({ ...eni, attachment });

@@ -2,6 +2,7 @@
 // subnet, skipping the addresses EC2 reserves and those in use; groups must be in the ENI's VPC.
 
 import { randomBytes } from "node:crypto";
+import { type ConnectionTracking, connectionTracking } from "../../model/connection-tracking.js";
 import { Ec2Error, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
 import type { GroupRecord, NetworkInterfaceRecord, SubnetRecord, Tags } from "../../model/resources.js";
@@ -159,6 +160,7 @@ export interface InterfaceSpec {
   ipv6Count?: number;
   description?: string;
   publicIp?: string;
+  connectionTracking?: ConnectionTracking;
   tags: Tags;
 }
 
@@ -185,7 +187,18 @@ export function createInterface(ctx: ActionContext, spec: InterfaceSpec): Networ
     sourceDestCheck: true,
     interfaceType: "interface",
     publicIp: spec.publicIp,
+    ...(spec.connectionTracking ? { connectionTracking: spec.connectionTracking } : {}),
   });
+}
+
+/** `ConnectionTrackingSpecification` of a request (RunInstances' NetworkInterface.N, Create, Modify). */
+export function requestedConnectionTracking(
+  params: Params,
+  current?: ConnectionTracking,
+): ConnectionTracking | undefined {
+  const spec = params.struct("ConnectionTrackingSpecification");
+  if (!spec) return current;
+  return connectionTracking((wire) => spec.int(wire), current);
 }
 
 export function privateDnsName(ctx: ActionContext, ip: string): string {
@@ -256,6 +269,11 @@ export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord
     })),
     Ipv6Addresses: eni.ipv6Addresses.map((Ipv6Address) => ({ Ipv6Address })),
     InterfaceType: eni.interfaceType,
+    ConnectionTrackingConfiguration: eni.connectionTracking && {
+      TcpEstablishedTimeout: eni.connectionTracking.tcpEstablishedTimeout,
+      UdpStreamTimeout: eni.connectionTracking.udpStreamTimeout,
+      UdpTimeout: eni.connectionTracking.udpTimeout,
+    },
   };
   if (forInstance) return common;
   return {
@@ -305,6 +323,7 @@ const createNetworkInterface: Action = (ctx) => {
     secondaryCount: ctx.params.int("SecondaryPrivateIpAddressCount"),
     ipv6Count: ctx.params.int("Ipv6AddressCount"),
     description,
+    connectionTracking: requestedConnectionTracking(ctx.params),
     tags: tagsFromSpecifications(ctx, "network-interface"),
   });
   return { NetworkInterface: presentInterface(ctx, eni), ClientToken: ctx.params.string("ClientToken") };
@@ -376,23 +395,29 @@ const modifyNetworkInterfaceAttribute: Action = (ctx) => {
   const description = p.attributeValue("Description");
   const sourceDestCheck = p.attributeValue("SourceDestCheck");
   const attachment = p.struct("Attachment");
+  const tracking = p.struct("ConnectionTrackingSpecification");
   const given = [
     groups.length > 0,
     description !== undefined,
     sourceDestCheck !== undefined,
     attachment !== undefined,
+    tracking !== undefined,
   ];
+  // accepting a change that is then not kept would tell the caller it happened
+  if (p.has("EnaSrdSpecification") || p.has("AssociatePublicIpAddress")) {
+    throw new Ec2Error(
+      "UnsupportedOperation",
+      "ringfence keeps the groups, description, source/destination check, attachment and connection tracking of an interface, not EnaSrdSpecification or AssociatePublicIpAddress.",
+    );
+  }
   if (!given.some(Boolean)) {
-    if (
-      p.has("ConnectionTrackingSpecification") ||
-      p.has("EnaSrdSpecification") ||
-      p.has("AssociatePublicIpAddress")
-    ) {
-      return {};
-    }
     throw new Ec2Error("InvalidParameterCombination", "No attributes specified.");
   }
   let updated = eni;
+  if (tracking) {
+    const merged = requestedConnectionTracking(p, eni.connectionTracking);
+    if (merged) updated = { ...updated, connectionTracking: merged };
+  }
   if (groups.length > 0) {
     const subnet = requireOwn(ctx, "subnet", eni.subnetId);
     updated = {
