@@ -6,7 +6,7 @@
 // still holds the previous table; a delta is only ever applied on top of the table this enforcer
 // itself wrote and checked (otherwise, and whenever a delta fails, the whole table is replaced).
 
-import { fullReplacement, tableDelta } from "../compile/delta.js";
+import { fullReplacement, type TableDelta, tableDelta } from "../compile/delta.js";
 import type { HostPolicy } from "../compile/host-policy.js";
 import type { NftTable } from "../compile/nft-table.js";
 import { type CompileOptions, compileHostPolicy, lockdownTable } from "../compile/nftables.js";
@@ -107,12 +107,18 @@ export class HostEnforcer {
     const previous = this.table;
     let fellBack = false;
     let drifted = false;
+    const outcome = (mode: ApplyOutcome["mode"], sent?: TableDelta): ApplyOutcome => ({
+      revision,
+      mode,
+      statements: sent?.statements ?? 0,
+      bytes: sent?.script.length ?? 0,
+      fellBack,
+      drifted,
+    });
     if (previous) {
       const delta = tableDelta(previous, table);
       // Nothing to send, nothing recorded: drift, if any, is the repair interval's to find.
-      if (delta.statements === 0) {
-        return { revision, mode: "unchanged", statements: 0, bytes: 0, fellBack, drifted };
-      }
+      if (delta.statements === 0) return outcome("unchanged");
       // An edit made since the last check would survive a delta, and its checksum would then be
       // taken for the table this enforcer wrote: a delta counts only if it went onto the table this
       // enforcer wrote, and otherwise the whole table replaces it at once.
@@ -121,14 +127,7 @@ export class HostEnforcer {
         drifted = this.verifyBeforeDelta && before !== this.checksum;
         if (!drifted) {
           await this.settle(table);
-          return {
-            revision,
-            mode: "delta",
-            statements: delta.statements,
-            bytes: delta.script.length,
-            fellBack,
-            drifted,
-          };
+          return outcome("delta", delta);
         }
       } catch {
         fellBack = true;
@@ -137,14 +136,7 @@ export class HostEnforcer {
     const full = fullReplacement(table);
     await this.kernel.apply(full.script);
     await this.settle(table);
-    return {
-      revision,
-      mode: "full",
-      statements: full.statements,
-      bytes: full.script.length,
-      fellBack,
-      drifted,
-    };
+    return outcome("full", full);
   }
 
   private async settle(table: NftTable): Promise<void> {

@@ -46,17 +46,7 @@ describe("lab e2e: bastion and connection tracking (aws CLI, real packets)", () 
       `IpProtocol=tcp,FromPort=5432,ToPort=5432,UserIdGroupPairs=[{GroupId=${clientGroup}}]`,
     );
     // Open to the world while all egress is open: the flow is untracked (spec 3.11).
-    await lab.ec2(
-      "authorize-security-group-ingress",
-      "--group-id",
-      webGroup,
-      "--protocol",
-      "tcp",
-      "--port",
-      "80",
-      "--cidr",
-      "0.0.0.0/0",
-    );
+    await openToTheWorld("authorize", "tcp", 80);
     [bastion] = (await lab.launch(subnet, [bastionGroup])) as [LaunchedInstance];
     [web] = (await lab.launch(subnet, [webGroup])) as [LaunchedInstance];
     [db] = (await lab.launch(subnet, [dbGroup])) as [LaunchedInstance];
@@ -65,6 +55,20 @@ describe("lab e2e: bastion and connection tracking (aws CLI, real packets)", () 
   after(async () => {
     await lab?.close();
   });
+
+  /** A web rule open to 0.0.0.0/0: with web's all-open egress, its flows are untracked. */
+  const openToTheWorld = (verb: "authorize" | "revoke", protocol: "tcp" | "udp", port: number) =>
+    lab.ec2(
+      `${verb}-security-group-ingress`,
+      "--group-id",
+      webGroup,
+      "--protocol",
+      protocol,
+      "--port",
+      String(port),
+      "--cidr",
+      "0.0.0.0/0",
+    );
 
   it("only the bastion accepts tcp/22", async () => {
     assert.equal(await lab.probe(client, bastion, "tcp/22"), "open");
@@ -99,17 +103,7 @@ describe("lab e2e: bastion and connection tracking (aws CLI, real packets)", () 
     assert.ok(held);
     try {
       assert.equal(await held.exchange(), "open");
-      await lab.ec2(
-        "revoke-security-group-ingress",
-        "--group-id",
-        webGroup,
-        "--protocol",
-        "tcp",
-        "--port",
-        "80",
-        "--cidr",
-        "0.0.0.0/0",
-      );
+      await openToTheWorld("revoke", "tcp", 80);
       assert.equal(await held.exchange(), "blocked", "untracked traffic is evaluated per packet");
     } finally {
       await held.release();
@@ -117,32 +111,12 @@ describe("lab e2e: bastion and connection tracking (aws CLI, real packets)", () 
   });
 
   it("an untracked connection stays cut when the server speaks first after the revoke", async () => {
-    await lab.ec2(
-      "authorize-security-group-ingress",
-      "--group-id",
-      webGroup,
-      "--protocol",
-      "tcp",
-      "--port",
-      "8080",
-      "--cidr",
-      "0.0.0.0/0",
-    );
+    await openToTheWorld("authorize", "tcp", 8080);
     const held = await lab.prober.hold(instanceNamespace(client.id), instanceNamespace(web.id), web.ip, 8080);
     assert.ok(held);
     try {
       assert.equal(await held.exchange(), "open");
-      await lab.ec2(
-        "revoke-security-group-ingress",
-        "--group-id",
-        webGroup,
-        "--protocol",
-        "tcp",
-        "--port",
-        "8080",
-        "--cidr",
-        "0.0.0.0/0",
-      );
+      await openToTheWorld("revoke", "tcp", 8080);
       // The server's segment leaves through the all-open egress rule; were conntrack to take it
       // for the start of a connection, the client's side would be its replies from then on.
       await held.serverSends();
@@ -153,17 +127,7 @@ describe("lab e2e: bastion and connection tracking (aws CLI, real packets)", () 
   });
 
   it("an ICMP error about an untracked flow gets through, as the rules allow", async () => {
-    await lab.ec2(
-      "authorize-security-group-ingress",
-      "--group-id",
-      webGroup,
-      "--protocol",
-      "udp",
-      "--port",
-      "5353",
-      "--cidr",
-      "0.0.0.0/0",
-    );
+    await openToTheWorld("authorize", "udp", 5353);
     // Nobody listens on web:5353: web's kernel answers port unreachable, which leaves through
     // web's all-open egress although conntrack knows no flow it belongs to (the flow is untracked).
     const agent = lab.prober.agent(instanceNamespace(client.id));
