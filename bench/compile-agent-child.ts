@@ -8,10 +8,8 @@ import { NftCommandKernel } from "../src/agent/nft-command.js";
 
 class DiscardingKernel implements NftKernel {
   private present = false;
-  async apply(): Promise<string | undefined> {
-    const before = this.present ? "discarded" : undefined;
+  async apply(): Promise<void> {
     this.present = true;
-    return before;
   }
   async listTable(): Promise<string | undefined> {
     return this.present ? "{}" : undefined;

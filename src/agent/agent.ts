@@ -63,6 +63,9 @@ export type AgentEvent =
   | { readonly kind: "status-sent"; readonly status: AgentStatus }
   | { readonly kind: "status-failed"; readonly error: string };
 
+/** How long the first lookup of the controller may take before the host is locked down. */
+const LOOKUP_BEFORE_LOCKDOWN_MS = 3000;
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -86,6 +89,8 @@ export class Agent {
   private unapplied: { readonly revision: number; readonly policy: HostPolicy } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs: number;
+  /** Applies (and the state saves after them) run one at a time, in the order they were asked for. */
+  private enforcing: Promise<void> = Promise.resolve();
   private compileResolved: boolean;
 
   constructor(private readonly options: AgentOptions) {
@@ -135,6 +140,9 @@ export class Agent {
       }
     }
     if (this.enforcer.appliedRevision === undefined) {
+      // Under the lockdown table only /etc/hosts or an address can name the controller, so the
+      // name is looked up first, briefly: if DNS answers, the lockdown lets the agent through.
+      await this.resolveCompileOptions(LOOKUP_BEFORE_LOCKDOWN_MS).catch(() => undefined);
       await this.enforcer.applyLockdown();
       this.message = "no policy yet: locked down (loopback and established connections only)";
       this.emit({ kind: "lockdown" });
@@ -154,6 +162,7 @@ export class Agent {
     this.stopping.abort(new Error("agent stopping"));
     this.wake?.();
     await this.loop;
+    await this.enforcing;
   }
 
   private async follow(): Promise<void> {
@@ -189,11 +198,24 @@ export class Agent {
   }
 
   /** Compiles the enforced table again once the options that need the network are known. */
-  private async resolveCompileOptions(): Promise<void> {
+  private async resolveCompileOptions(timeoutMs?: number): Promise<void> {
     if (this.compileResolved || !this.options.resolveCompile) return;
     let resolved: CompileOptions;
     try {
-      resolved = await this.options.resolveCompile();
+      const lookup = this.options.resolveCompile();
+      resolved =
+        timeoutMs === undefined
+          ? await lookup
+          : await Promise.race([
+              lookup,
+              new Promise<never>((_, reject) => {
+                const timer = setTimeout(
+                  () => reject(new Error(`no answer within ${timeoutMs} ms`)),
+                  timeoutMs,
+                );
+                void lookup.finally(() => clearTimeout(timer)).catch(() => undefined);
+              }),
+            ]);
     } catch (error) {
       this.emit({ kind: "control-channel-unresolved", error: errorText(error) });
       throw error;
@@ -234,9 +256,17 @@ export class Agent {
     await this.enforce(message.revision, message.policy);
   }
 
-  private async enforce(revision: number, policy: HostPolicy): Promise<void> {
+  private enforce(revision: number, policy: HostPolicy): Promise<void> {
     clearTimeout(this.retryTimer);
     this.unapplied = { revision, policy };
+    const next = this.enforcing.then(() => this.enforceNow(revision, policy));
+    this.enforcing = next;
+    return next;
+  }
+
+  private async enforceNow(revision: number, policy: HostPolicy): Promise<void> {
+    // a newer policy asked for meanwhile makes this one moot: its own turn applies it
+    if (this.unapplied?.revision !== revision || this.stopping.signal.aborted) return;
     try {
       const outcome = await this.enforcer.apply(revision, policy);
       // a newer policy that arrived meanwhile is applied after this one, by its own call
@@ -255,15 +285,20 @@ export class Agent {
       }
     } catch (error) {
       this.healthy = false;
-      const retryInMs = this.retryDelayMs;
-      this.message = `could not apply revision ${revision}: ${errorText(error)}; trying again in ${retryInMs} ms`;
-      this.emit({ kind: "apply-failed", revision, error: errorText(error), retryInMs });
-      if (this.unapplied?.revision === revision && !this.stopping.signal.aborted) {
+      this.message = `could not apply revision ${revision}: ${errorText(error)}`;
+      const retry = this.unapplied?.revision === revision && !this.stopping.signal.aborted;
+      if (retry) {
+        const retryInMs = this.retryDelayMs;
+        this.message += `; trying again in ${retryInMs} ms`;
         this.retryDelayMs = Math.min(this.backoff.maxMs, retryInMs * 2);
+        clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => {
           const wanted = this.unapplied;
-          if (wanted) void this.enforce(wanted.revision, wanted.policy);
+          if (wanted && !this.stopping.signal.aborted) void this.enforce(wanted.revision, wanted.policy);
         }, retryInMs);
+        this.emit({ kind: "apply-failed", revision, error: errorText(error), retryInMs });
+      } else {
+        this.emit({ kind: "apply-failed", revision, error: errorText(error) });
       }
     }
     await this.sendStatus();

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { elementInterval } from "../compile/address-elements.js";
 import type { IpFamily } from "../compile/nft-table.js";
-import { type ApplyOptions, NftApplyError, type NftKernel } from "./kernel.js";
+import { NftApplyError, type NftKernel } from "./kernel.js";
 
 interface FakeSet {
   family: IpFamily;
@@ -57,14 +57,12 @@ export class FakeKernel implements NftKernel {
     for (let i = 0; i < count; i++) this.failures.push(message);
   }
 
-  async apply(script: string, options: ApplyOptions = {}): Promise<string | undefined> {
+  async apply(script: string): Promise<void> {
     this.attempted.push(script);
     const failure = this.failures.shift();
     if (failure !== undefined) throw new NftApplyError(failure, script);
-    const before = options.checksumBefore ? await this.tableChecksum() : undefined;
     this.table = this.run(script);
     this.applied.push(script);
-    return before;
   }
 
   /** Runs statements as someone else on the host would (drift), outside the agent's bookkeeping. */

@@ -4,17 +4,9 @@
 
 import { createHash } from "node:crypto";
 
-export interface ApplyOptions {
-  /** Also tell the checksum the table had just before the script ran. */
-  readonly checksumBefore?: boolean;
-}
-
 export interface NftKernel {
-  /**
-   * Runs an `nft -f` script as one transaction; throws NftApplyError and changes nothing on
-   * failure. With `checksumBefore`, resolves to the table's checksum before the script.
-   */
-  apply(script: string, options?: ApplyOptions): Promise<string | undefined>;
+  /** Runs an `nft -f` script as one transaction; throws NftApplyError and changes nothing on failure. */
+  apply(script: string): Promise<void>;
   /** The `inet ringfence` table as `nft -j list table` JSON text, or undefined when there is none. */
   listTable(): Promise<string | undefined>;
   /** A digest of the table's content that ignores handles and counter values; undefined if absent. */

@@ -2,7 +2,7 @@
 // `ip netns exec NAME` (the lab's instances and the tests' namespaces).
 
 import { spawn } from "node:child_process";
-import { type ApplyOptions, ListingDigest, NftApplyError, type NftKernel } from "./kernel.js";
+import { ListingDigest, NftApplyError, type NftKernel } from "./kernel.js";
 
 export interface NftCommandOptions {
   /** Run inside this network namespace (`ip netns exec NAME nft ...`). */
@@ -62,13 +62,11 @@ export class NftCommandKernel implements NftKernel {
     });
   }
 
-  async apply(script: string, options: ApplyOptions = {}): Promise<string | undefined> {
-    const before = options.checksumBefore ? await this.tableChecksum() : undefined;
+  async apply(script: string): Promise<void> {
     const result = await this.run(["-f", "-"], script);
     if (result.code !== 0) {
       throw new NftApplyError(`nft -f failed (exit ${result.code}): ${result.stderr.trim()}`, script);
     }
-    return before;
   }
 
   async listTable(): Promise<string | undefined> {

@@ -69,6 +69,9 @@ export function wildcardPattern(value: string): WildcardPattern {
   let pattern = patternCache.get(value);
   if (!pattern) {
     pattern = new WildcardPattern(value);
+    // values as long as EC2's names and tags are remembered; a longer one (a body may carry a
+    // megabyte of it) is not kept beyond its request
+    if (value.length > 512) return pattern;
     if (patternCache.size > 10_000) patternCache.clear();
     patternCache.set(value, pattern);
   }

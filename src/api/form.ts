@@ -17,15 +17,14 @@ function decodeComponent(text: string): string {
 
 export function parseForm(text: string, into: Map<string, string>): void {
   if (!text) return;
-  const seen = new Set<string>();
   for (const part of text.split("&")) {
     if (!part) continue;
     const eq = part.indexOf("=");
     const key = decodeComponent(eq < 0 ? part : part.slice(0, eq));
     const value = eq < 0 ? "" : decodeComponent(part.slice(eq + 1));
-    // two values for one name: which one was meant is not ours to guess
-    if (seen.has(key)) throw invalidValue(`The parameter ${key} is given more than once.`);
-    seen.add(key);
+    // two values for one name (also one in the query string, one in the body): which one was
+    // meant is not ours to guess
+    if (into.has(key)) throw invalidValue(`The parameter ${key} is given more than once.`);
     into.set(key, value);
   }
 }

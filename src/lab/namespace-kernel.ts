@@ -1,4 +1,4 @@
-import { type ApplyOptions, checksumOfListing, NftApplyError, type NftKernel } from "../agent/kernel.js";
+import { checksumOfListing, NftApplyError, type NftKernel } from "../agent/kernel.js";
 import { NftSession } from "./nft-session.js";
 
 // The agent's kernel boundary for a lab host: the same contract as the agent's NftCommandKernel
@@ -25,15 +25,13 @@ export class NamespaceNftKernel implements NftKernel {
     return this.session;
   }
 
-  async apply(script: string, options: ApplyOptions = {}): Promise<string | undefined> {
-    const before = options.checksumBefore ? await this.tableChecksum() : undefined;
+  async apply(script: string): Promise<void> {
     this.listedAfterApply = undefined;
     try {
       this.listedAfterApply = await this.live().runThen(script, `list table ${TABLE}`);
     } catch (error) {
       throw new NftApplyError(error instanceof Error ? error.message : String(error), script);
     }
-    return before;
   }
 
   async listTable(): Promise<string | undefined> {

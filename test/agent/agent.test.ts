@@ -248,14 +248,47 @@ describe("Agent against the controller protocol double", () => {
         return { controlChannel: { address: "192.0.2.10", port: 4780 } };
       },
     });
-    assert.ok(
-      events.some((e) => e.kind === "lockdown"),
-      "locked down at once, before any lookup",
+    // one lookup before the lockdown failed: locked down without the exemption
+    assert.deepEqual(
+      events.slice(0, 2).map((e) => e.kind),
+      ["control-channel-unresolved", "lockdown"],
     );
     assert.ok(!(kernel.rules("output") ?? []).some((rule) => rule.includes("192.0.2.10")));
     await until("apply", () => agent.appliedRevision === 1);
     assert.equal(events.filter((e) => e.kind === "control-channel-unresolved").length, 2);
     assert.ok((kernel.rules("output") ?? []).some((rule) => rule.includes("192.0.2.10")));
+  });
+
+  it("looks the controller up before locking down, so that the lockdown lets it through", async () => {
+    const kernel = new FakeKernel();
+    const { events } = await startAgent({
+      url: "http://127.0.0.1:9",
+      kernel,
+      resolveCompile: async () => ({ controlChannel: { address: "192.0.2.10", port: 4780 } }),
+    });
+    assert.ok(events.some((e) => e.kind === "lockdown"));
+    assert.ok(
+      (kernel.rules("output") ?? []).some((rule) => rule.includes("192.0.2.10")),
+      "the first lockdown table already has the exemption",
+    );
+    assert.equal(kernel.applied.length, 1, "and it was written once");
+  });
+
+  it("a retry pending at stop() does not fire afterwards", async () => {
+    const c = await controller();
+    c.publish("i-web", webPolicy());
+    const { agent, kernel, events } = await startAgent({
+      url: c.url,
+      backoff: { initialMs: 100, maxMs: 100 },
+    });
+    await until("apply", () => agent.appliedRevision === 1);
+    kernel.failNextApplies(2, "nft exploded");
+    c.publish("i-web", webPolicy(["10.0.9.99"]));
+    await until("failure", () => events.some((e) => e.kind === "apply-failed"));
+    await agent.stop();
+    const attempts = kernel.attempted.length;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(kernel.attempted.length, attempts, "nothing reached the kernel after stop()");
   });
 
   it("refuses a policy addressed to another instance", async () => {

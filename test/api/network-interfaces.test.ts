@@ -335,6 +335,22 @@ describe("connection tracking timeouts", () => {
       UdpStreamTimeout: 60,
     });
     await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance?.InstanceId as string] }));
+    // an existing interface keeps its own: naming one at launch is refused, not dropped
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new RunInstancesCommand({
+            ImageId: IMAGE,
+            MinCount: 1,
+            MaxCount: 1,
+            NetworkInterfaces: [
+              { DeviceIndex: 0, NetworkInterfaceId: id, ConnectionTrackingSpecification: { UdpTimeout: 60 } },
+            ],
+          }),
+        ),
+      ),
+      "InvalidParameterCombination",
+    );
   });
 });
 

@@ -190,8 +190,13 @@ describe("envelope", () => {
       body: form({ Action: "DescribeSecurityGroups", "GroupId.01": "sg-1", "GroupId.1": "sg-2" }),
     });
     assert.deepEqual([r.status, errorOf(r.body).code], [400, "UnknownParameter"]);
-    // one name given twice is refused rather than guessed at
+    // one name given twice is refused rather than guessed at, also once in the query, once in the body
     r = await raw({ body: `${form({ Action: "DescribeSecurityGroups" })}&MaxResults=5&MaxResults=6` });
+    assert.deepEqual([r.status, errorOf(r.body).code], [400, "InvalidParameterValue"]);
+    r = await raw({
+      query: { MaxResults: "5" },
+      body: `${form({ Action: "DescribeSecurityGroups" })}&MaxResults=6`,
+    });
     assert.deepEqual([r.status, errorOf(r.body).code], [400, "InvalidParameterValue"]);
   });
 

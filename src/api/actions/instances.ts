@@ -166,6 +166,11 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
   if (existingId) {
     if (count > 1)
       throw invalidCombination("An existing network interface can only be attached to one instance.");
+    if (nic.has("ConnectionTrackingSpecification")) {
+      throw invalidCombination(
+        "An existing network interface keeps its connection tracking; change it with ModifyNetworkInterfaceAttribute.",
+      );
+    }
     const existing = requireInterface(ctx, existingId);
     if (existing.attachment)
       throw new Ec2Error("InvalidNetworkInterface.InUse", `Interface: [${existing.id}] in use.`);

@@ -10,11 +10,12 @@ import {
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
 import type { PrefixListEntry, PrefixListRecord } from "../../model/resources.js";
-import { isAllowedText, quotaUsage } from "../../model/security-group-rules.js";
+import { isAllowedText } from "../../model/security-group-rules.js";
 import { formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
 import { applyFilters, type FilterFields, paginate } from "../filters.js";
 import type { Params } from "../params.js";
+import { checkQuota } from "./security-groups.js";
 import { tagsFromSpecifications } from "./tags.js";
 
 const MAX_ENTRIES_LIMIT = 1000;
@@ -222,19 +223,19 @@ const modifyManagedPrefixList: Action = (ctx) => {
     }
     updated = { ...updated, maxEntries };
     // A reference counts the list's MaxEntries against its group's rule quota (spec 3.9), so a
-    // larger maximum must still fit every group that refers to the list.
-    const weight = (id: string) =>
-      id === list.id ? maxEntries : (visiblePrefixList(ctx, id)?.maxEntries ?? 1);
+    // larger maximum must still fit every group that refers to the list; the transaction weighs
+    // the list by its new maximum from here on (a refusal drops it with the rest).
+    ctx.tx.put(updated);
     for (const group of ctx.tx.all("group")) {
       if (!group.rules.some((r) => r.peer.kind === "prefix-list" && r.peer.prefixListId === list.id))
         continue;
       for (const egress of [false, true]) {
-        if (quotaUsage(group.rules, egress, weight) > ctx.quotas.rulesPerGroupPerDirection) {
-          throw new Ec2Error(
-            "RulesPerSecurityGroupLimitExceeded",
-            `The maximum number of rules per security group has been reached: with ${maxEntries} entries, ${list.id} would take security group ${group.id} over it.`,
-          );
-        }
+        checkQuota(
+          ctx,
+          group.rules,
+          egress,
+          ` With ${maxEntries} entries, ${list.id} would take security group ${group.id} over it.`,
+        );
       }
     }
   }

@@ -237,11 +237,17 @@ function prefixListWeight(ctx: ActionContext): (id: string) => number {
   return (id) => visiblePrefixList(ctx, id)?.maxEntries ?? 1;
 }
 
-function checkQuota(ctx: ActionContext, rules: readonly RuleSpec[], egress: boolean): void {
+/** Rules of one direction against the quota, prefix lists weighed as the transaction sees them. */
+export function checkQuota(
+  ctx: ActionContext,
+  rules: readonly RuleSpec[],
+  egress: boolean,
+  detail = "",
+): void {
   if (quotaUsage(rules, egress, prefixListWeight(ctx)) > ctx.quotas.rulesPerGroupPerDirection) {
     throw new Ec2Error(
       "RulesPerSecurityGroupLimitExceeded",
-      "The maximum number of rules per security group has been reached.",
+      `The maximum number of rules per security group has been reached.${detail}`,
     );
   }
 }
