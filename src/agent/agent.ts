@@ -286,20 +286,24 @@ export class Agent {
     } catch (error) {
       this.healthy = false;
       this.message = `could not apply revision ${revision}: ${errorText(error)}`;
-      const retry = this.unapplied?.revision === revision && !this.stopping.signal.aborted;
-      if (retry) {
-        const retryInMs = this.retryDelayMs;
+      let retryInMs: number | undefined;
+      if (this.unapplied?.revision === revision && !this.stopping.signal.aborted) {
+        retryInMs = this.retryDelayMs;
         this.message += `; trying again in ${retryInMs} ms`;
         this.retryDelayMs = Math.min(this.backoff.maxMs, retryInMs * 2);
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => {
           const wanted = this.unapplied;
-          if (wanted && !this.stopping.signal.aborted) void this.enforce(wanted.revision, wanted.policy);
+          // enforceNow checks again whether the agent is stopping by the time its turn comes
+          if (wanted) void this.enforce(wanted.revision, wanted.policy);
         }, retryInMs);
-        this.emit({ kind: "apply-failed", revision, error: errorText(error), retryInMs });
-      } else {
-        this.emit({ kind: "apply-failed", revision, error: errorText(error) });
       }
+      this.emit({
+        kind: "apply-failed",
+        revision,
+        error: errorText(error),
+        ...(retryInMs === undefined ? {} : { retryInMs }),
+      });
     }
     await this.sendStatus();
   }

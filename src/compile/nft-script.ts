@@ -39,16 +39,14 @@ function renderMatch(match: NftMatch): string {
       const list = match.addresses.length === 1 ? match.addresses[0] : `{ ${match.addresses.join(", ")} }`;
       return `${FAMILY_KEYWORD[match.family]} ${match.field} ${list}`;
     }
-    case "l4proto":
+    case "l4proto": {
+      const operator = match.negate ? "!= " : "";
       return match.protocols.length === 1
-        ? `meta l4proto ${match.protocols[0]}`
-        : `meta l4proto { ${match.protocols.join(", ")} }`;
+        ? `meta l4proto ${operator}${match.protocols[0]}`
+        : `meta l4proto ${operator}{ ${match.protocols.join(", ")} }`;
+    }
     case "nfproto":
       return `meta nfproto ${match.family === 4 ? "ipv4" : "ipv6"}`;
-    case "not-l4proto":
-      return match.protocols.length === 1
-        ? `meta l4proto != ${match.protocols[0]}`
-        : `meta l4proto != { ${match.protocols.join(", ")} }`;
     case "tcp-not-syn":
       return "tcp flags & (fin | syn | rst | ack) != syn";
     case "port":

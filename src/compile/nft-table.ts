@@ -53,9 +53,9 @@ export type NftMatch =
       readonly field: AddressField;
       readonly addresses: readonly string[];
     }
-  | { readonly m: "l4proto"; readonly protocols: readonly number[] }
+  /** The layer-4 protocol is one of these, or with `negate` none of them. */
+  | { readonly m: "l4proto"; readonly protocols: readonly number[]; readonly negate?: true }
   | { readonly m: "nfproto"; readonly family: IpFamily }
-  | { readonly m: "not-l4proto"; readonly protocols: readonly number[] }
   /** A TCP segment that cannot open a connection: anything but a SYN without ACK, FIN or RST. */
   | { readonly m: "tcp-not-syn" }
   | {

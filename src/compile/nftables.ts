@@ -395,7 +395,7 @@ function baseRules(side: "in" | "out", options: CompileOptions): NftRule[] {
     {
       match: [
         { m: "ct", states: ["invalid"] },
-        { m: "not-l4proto", protocols: [1, 58] },
+        { m: "l4proto", protocols: [1, 58], negate: true },
       ],
       action: { a: "drop" },
       counter: true,

@@ -88,8 +88,6 @@ function matches(view: CompiledView, packet: Packet, match: NftMatch): boolean {
       return false; // a first TCP packet is a SYN
     case "nfproto":
       return packet.family === match.family;
-    case "not-l4proto":
-      return !match.protocols.includes(packet.protocol);
     case "addr-set": {
       const value = addressOf(packet, match.field);
       return (
@@ -104,7 +102,7 @@ function matches(view: CompiledView, packet: Packet, match: NftMatch): boolean {
       return match.addresses.some((a) => parseIp(a)?.value === value);
     }
     case "l4proto":
-      return match.protocols.includes(packet.protocol);
+      return match.protocols.includes(packet.protocol) !== (match.negate === true);
     case "port": {
       if (packet.protocol !== (match.protocol === "tcp" ? 6 : 17)) return false;
       const port = match.field === "sport" ? packet.sourcePort : packet.destinationPort;

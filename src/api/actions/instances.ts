@@ -580,10 +580,8 @@ const modifyInstanceAttribute: Action = (ctx) => {
   const count = given.filter(Boolean).length + (other ? 1 : 0);
   if (count === 0) throw invalidCombination("No attributes specified.");
   if (count > 1) throw invalidCombination("Only one attribute can be modified at a time.");
-  if (attribute !== undefined && !KEPT_ATTRIBUTES.has(attribute)) {
-    if (!MODEL_ATTRIBUTES.has(attribute)) {
-      throw invalidValue(`Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
-    }
+  if (attribute !== undefined && !MODEL_ATTRIBUTES.has(attribute)) {
+    throw invalidValue(`Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
   }
   // Accepting a change that is then not kept would tell the caller it happened.
   if (other || (attribute !== undefined && !KEPT_ATTRIBUTES.has(attribute))) {
