@@ -21,6 +21,9 @@ import { type ApplyOutcome, HostEnforcer } from "./enforcer.js";
 import type { NftKernel } from "./kernel.js";
 import { PolicyState } from "./policy-state.js";
 
+/** How often an agent reports its status unless told otherwise. */
+export const STATUS_INTERVAL_MS = 30_000;
+
 export interface AgentOptions extends ControllerEndpoint {
   readonly kernel: NftKernel;
   /** Where the last applied policy is kept; without it a restart starts from lockdown. */
@@ -149,7 +152,7 @@ export class Agent {
     }
     const repairEvery = this.options.repairIntervalMs ?? 30_000;
     this.timers.push(setInterval(() => void this.repair(), repairEvery));
-    const statusEvery = this.options.statusIntervalMs ?? 30_000;
+    const statusEvery = this.options.statusIntervalMs ?? STATUS_INTERVAL_MS;
     this.timers.push(setInterval(() => void this.sendStatus(), statusEvery));
     this.loop = this.follow();
   }

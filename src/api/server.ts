@@ -51,6 +51,8 @@ export interface ServerOptions {
   /** The first key; taken from RINGFENCE_* variables by the CLI. Generated when absent and the store has none. */
   accessKey?: { accessKeyId: string; secretAccessKey: string; accountId?: string };
   log?: (line: string) => void;
+  /** How often the policy streams carry a heartbeat (default 10 s). */
+  agentHeartbeatMs?: number;
 }
 
 export interface RunningServer {
@@ -125,17 +127,22 @@ export function newAccessKey(accountId: string): AccessKey {
   };
 }
 
-/** Serialises runtime syncs: each sees the state of its own commit or later, in order. */
+/**
+ * Serialises runtime syncs: each converges on the state on disk when its turn comes, which holds
+ * its own commit or later ones, never a commit that might still be undone.
+ */
 class RuntimeQueue {
   private tail: Promise<void> = Promise.resolve();
   constructor(
     private readonly runtime: InstanceRuntime,
+    private readonly store: SqliteStore,
     private readonly log: (line: string) => void,
   ) {}
-  sync(run: () => Parameters<InstanceRuntime["sync"]>): Promise<void> {
+  sync(): Promise<void> {
     const next = this.tail.then(async () => {
       try {
-        await this.runtime.sync(...run());
+        await this.store.settled();
+        await this.runtime.sync(estateOf(this.store.view()), this.store.revision);
       } catch (error) {
         this.log(`runtime sync failed: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -153,8 +160,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const store = new SqliteStore(options.dataDir, options.durability);
   const { key, generated } = firstKey(store, options.accessKey);
-  const runtime = options.runtime ? new RuntimeQueue(options.runtime, log) : undefined;
-  const feed = new AgentFeed(store);
+  const runtime = options.runtime ? new RuntimeQueue(options.runtime, store, log) : undefined;
+  const feed = new AgentFeed(store, options.agentHeartbeatMs);
 
   async function handleQuery(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const requestId = newRequestId();
@@ -248,10 +255,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (input.DryRun === true) {
         throw new Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.");
       }
-      const { revision, durable } = store.commit(tx, { account: ctx.account, region, action, requestId });
-      await durable;
+      await store.commit(tx, { account: ctx.account, region, action, requestId }).durable;
       // The lab runs every region's instances, so it always converges on all of them.
-      if (runtime && tx.hasWrites) await runtime.sync(() => [estateOf(store.view()), revision]);
+      if (runtime && tx.hasWrites) await runtime.sync();
       send(200, encodeResponse(action, requestId, output));
     } catch (error) {
       if (error instanceof Ec2Error) {
@@ -296,7 +302,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
   // Instances recorded before a restart come back up before the first request is answered.
-  if (runtime) await runtime.sync(() => [estateOf(store.view()), store.revision]);
+  if (runtime) await runtime.sync();
   const address = server.address() as AddressInfo;
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {

@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { tokenDigest } from "../api/agent-feed.js";
+import { STATUS_INTERVAL_MS } from "../agent/agent.js";
+import { HEARTBEAT_MS, tokenDigest } from "../api/agent-feed.js";
 import { DEFAULT_ACCOUNT, DEFAULT_LISTEN, newAccessKey, startServer } from "../api/server.js";
 import type { InstanceRuntime } from "../model/instance-runtime.js";
 import { SqliteStore } from "../store/sqlite-store.js";
 import { type Command, UsageError } from "./command.js";
 
 export const DEFAULT_DATA_DIR = "ringfence-data";
+const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
 /** Runs node's parseArgs, turning its errors into usage errors. */
 export function parseOptions<R>(parse: () => R): R {
@@ -163,8 +165,7 @@ of that instance only, and report its status. Only its hash is stored.`,
       }),
     );
     const instanceId = positionals[0];
-    if (!instanceId || !/^i-[0-9a-f]{8,17}$/.test(instanceId))
-      throw new UsageError("give the instance id (i-...)");
+    if (!instanceId || !INSTANCE_ID.test(instanceId)) throw new UsageError("give the instance id (i-...)");
     const store = new SqliteStore(values.data as string);
     try {
       const instance = store.view().get("instance", instanceId);
@@ -181,6 +182,47 @@ of that instance only, and report its status. Only its hash is stored.`,
     }
   },
 };
+
+const agentsRevoke: Command = {
+  name: "agents revoke",
+  summary: "revoke every token of one instance",
+  usage: `Usage: ringfence agents revoke INSTANCE-ID [--data DIR]
+
+Removes every agent token of the instance. A running server closes the instance's open policy
+streams at their next heartbeat (within ${HEARTBEAT_MS / 1000} s) and refuses the tokens from then on.`,
+  async run(args) {
+    const { values, positionals } = parseOptions(() =>
+      parseArgs({
+        args,
+        allowPositionals: true,
+        options: { data: { type: "string", default: DEFAULT_DATA_DIR } },
+      }),
+    );
+    const instanceId = positionals[0];
+    if (!instanceId || !INSTANCE_ID.test(instanceId)) throw new UsageError("give the instance id (i-...)");
+    const store = new SqliteStore(values.data as string);
+    try {
+      const removed = store.removeAgentTokens(instanceId);
+      console.log(`${removed} token${removed === 1 ? "" : "s"} of ${instanceId} revoked`);
+      return 0;
+    } finally {
+      store.close();
+    }
+  },
+};
+
+/** What `ringfence agents` says about one agent's applied revision, against the current one. */
+export function appliedText(applied: number | null, current: number): string {
+  if (applied === null) return "no policy applied";
+  if (applied > current) return `revision ${applied} (AHEAD of the control plane: not a revision it holds)`;
+  if (applied < current) return `revision ${applied} (${current - applied} behind)`;
+  return `revision ${applied}`;
+}
+
+/** Whether an agent's last report is older than three default reporting periods. */
+export function silent(reportedAt: string, now: number): boolean {
+  return now - Date.parse(reportedAt) > 3 * STATUS_INTERVAL_MS;
+}
 
 const agents: Command = {
   name: "agents",
@@ -209,13 +251,11 @@ current revision, health, and when they last reported.`,
       }
       console.log(`control plane revision ${store.revision}`);
       if (statuses.length === 0) console.log("no agent has reported yet");
+      const now = Date.now();
       for (const s of statuses) {
-        const applied =
-          s.appliedRevision === null
-            ? "no policy applied"
-            : `revision ${s.appliedRevision}${store.revision > s.appliedRevision ? ` (${store.revision - s.appliedRevision} behind)` : ""}`;
+        const quiet = silent(s.reportedAt, now) ? "  SILENT since" : "  reported";
         console.log(
-          `${s.instanceId}  ${applied}  ${s.healthy ? "healthy" : "UNHEALTHY"}  ${s.hostname ?? ""}  reported ${s.reportedAt}${s.message ? `  ${s.message}` : ""}`,
+          `${s.instanceId}  ${appliedText(s.appliedRevision, store.revision)}  ${s.healthy ? "healthy" : "UNHEALTHY"}  ${s.hostname ?? ""}${quiet} ${s.reportedAt}${s.message ? `  ${s.message}` : ""}`,
         );
       }
       return 0;
@@ -225,4 +265,4 @@ current revision, health, and when they last reported.`,
   },
 };
 
-export const controlCommands: Command[] = [server, keys, agents, agentsToken];
+export const controlCommands: Command[] = [server, keys, agents, agentsToken, agentsRevoke];

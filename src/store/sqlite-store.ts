@@ -1,6 +1,9 @@
 // The embedded store: every record lives in memory for reads and in SQLite (WAL) for durability.
-// A request runs against a Transaction; its writes reach SQLite in one SQL transaction together
-// with the next revision and its change-feed entry, and only then become visible in memory.
+// A request runs against a Transaction; its commit is visible in memory at once, so the next
+// request sees it, and reaches SQLite with the next revision and its change-feed entry in one SQL
+// transaction shared by every commit of that turn of the event loop (group commit). Nothing is
+// acknowledged, and no reader outside a request (the agent feed, the lab) is shown anything,
+// before it is durable; a batch that cannot be written is undone in memory by reloading from disk.
 // A security group's rules are rows of their own, so a rule change writes that rule and not the
 // whole group. Rule rows are keyed by a sequence number, not by their random `sgr-` id: new rules
 // append to the table's last page, where keys in random order would each dirty a page of an index
@@ -52,8 +55,15 @@ interface PendingCommit {
   change: Change;
   /** The committed versions of the groups this transaction rewrites, to write only changed rules. */
   previousGroups: Map<string, GroupRecord>;
-  resolve: () => void;
-  reject: (error: Error) => void;
+}
+
+/** The commits of one turn of the event loop, written to SQLite together. */
+interface Batch {
+  readonly commits: PendingCommit[];
+  /** Resolves when the batch is on disk, rejects when it could not be written. */
+  readonly durable: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
 }
 
 /** The layout's version, in `PRAGMA user_version`. */
@@ -105,19 +115,21 @@ export class SqliteStore {
   private readonly db: Database.Database;
   private readonly records: RecordMaps = emptyRecordMaps();
   private readonly events = new EventEmitter();
-  private currentRevision: number;
+  private currentRevision = 0;
   private readonly regions = new Set<string>();
   /** Every request looks its key up: keys live in memory, written through to SQLite. */
   private readonly keys = new Map<string, AccessKey>();
-  private readonly commitStatement: (batch: readonly PendingCommit[]) => void;
+  private readonly commitStatement: (
+    batch: readonly PendingCommit[],
+    statuses: readonly AgentStatus[],
+  ) => void;
+  /** Status reports waiting for the next flush, the newest of each instance. */
+  private statuses = new Map<string, AgentStatus>();
   /** Commits applied in memory and waiting for the next group flush to SQLite. */
-  private pending: PendingCommit[] = [];
-  /** Set when a flush failed: memory is ahead of disk, so nothing more may be acknowledged. */
+  private batch?: Batch;
+  /** Set when memory could not be brought back to what is on disk: nothing more is served. */
   private failure?: Error;
-  /**
-   * The row of every stored rule, by rule id. A failed flush leaves it ahead of the table, which
-   * does no harm: the store accepts no further change then.
-   */
+  /** The row of every stored rule, by rule id. */
   private readonly ruleRows = new Map<string, number>();
   private lastRuleRow = 0;
 
@@ -140,12 +152,6 @@ export class SqliteStore {
     this.events.setMaxListeners(0);
     this.migrate();
     this.loadRecords();
-    for (const row of this.db.prepare("SELECT account, region FROM regions").all() as {
-      account: string;
-      region: string;
-    }[]) {
-      this.regions.add(`${row.account}/${row.region}`);
-    }
     for (const row of this.db.prepare("SELECT * FROM access_keys ORDER BY created_at").all() as {
       access_key_id: string;
       secret_access_key: string;
@@ -159,10 +165,6 @@ export class SqliteStore {
         createdAt: row.created_at,
       });
     }
-    const last = this.db.prepare("SELECT MAX(revision) AS revision FROM changes").get() as {
-      revision: number | null;
-    };
-    this.currentRevision = last.revision ?? 0;
 
     const upsert = this.db.prepare(
       "INSERT INTO resources (id, kind, account, region, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
@@ -175,9 +177,15 @@ export class SqliteStore {
     const insertRule = this.db.prepare("INSERT INTO rules (seq, id, group_id, doc) VALUES (?, ?, ?, ?)");
     const updateRule = this.db.prepare("UPDATE rules SET doc = ? WHERE seq = ?");
     const removeRule = this.db.prepare("DELETE FROM rules WHERE seq = ?");
-    this.commitStatement = this.db.transaction((batch: readonly PendingCommit[]) => {
-      for (const entry of batch) writeOne(entry);
-    });
+    const saveStatus = this.db.prepare(
+      "INSERT INTO agent_status (instance_id, doc) VALUES (?, ?) ON CONFLICT(instance_id) DO UPDATE SET doc = excluded.doc",
+    );
+    this.commitStatement = this.db.transaction(
+      (batch: readonly PendingCommit[], statuses: readonly AgentStatus[]) => {
+        for (const entry of batch) writeOne(entry);
+        for (const status of statuses) saveStatus.run(status.instanceId, JSON.stringify(status));
+      },
+    );
     // Rules are immutable values, so an unchanged rule is the very same object in both versions.
     const removeRow = (rule: RuleRecord) => {
       const row = this.ruleRows.get(rule.id);
@@ -276,7 +284,12 @@ export class SqliteStore {
     })();
   }
 
+  /** Memory := disk: the records, their rule rows, the regions set up and the revision. */
   private loadRecords(): void {
+    for (const map of Object.values(this.records)) map.clear();
+    this.ruleRows.clear();
+    this.lastRuleRow = 0;
+    this.regions.clear();
     const groupRules = new Map<string, RuleRecord[]>();
     for (const row of this.db
       .prepare("SELECT seq, group_id, doc FROM rules ORDER BY seq")
@@ -302,6 +315,16 @@ export class SqliteStore {
       if (record.kind === "group") record = { ...record, rules: groupRules.get(record.id) ?? [] };
       (this.records[row.kind] as Map<string, ResourceRecord>).set(record.id, deepFreeze(record));
     }
+    for (const row of this.db.prepare("SELECT account, region FROM regions").all() as {
+      account: string;
+      region: string;
+    }[]) {
+      this.regions.add(`${row.account}/${row.region}`);
+    }
+    const last = this.db.prepare("SELECT MAX(revision) AS revision FROM changes").get() as {
+      revision: number | null;
+    };
+    this.currentRevision = last.revision ?? 0;
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -326,11 +349,14 @@ export class SqliteStore {
   /**
    * Makes the transaction's writes visible at once, so the next request sees them, and durable
    * together with every other commit of this turn of the event loop in one SQL transaction (group
-   * commit). A request may be acknowledged only when `durable` has resolved.
+   * commit). A request may be answered only when `durable` has resolved; a request without writes
+   * waits too when it may have read a commit that is not yet on disk.
    */
   commit(tx: Transaction, meta: ChangeMeta): { revision: number; durable: Promise<void> } {
     if (this.failure) throw this.failure;
-    if (!tx.hasWrites) return { revision: this.currentRevision, durable: Promise.resolve() };
+    if (!tx.hasWrites) {
+      return { revision: this.currentRevision, durable: this.batch?.durable ?? Promise.resolve() };
+    }
     const change: Change = {
       ...meta,
       revision: this.currentRevision + 1,
@@ -349,29 +375,55 @@ export class SqliteStore {
       if (write.record === null) map.delete(id);
       else map.set(id, write.record);
     }
-    const durable = new Promise<void>((resolve, reject) => {
-      this.pending.push({ tx, change, previousGroups, resolve, reject });
+    const batch = this.batch ?? this.openBatch();
+    batch.commits.push({ tx, change, previousGroups });
+    return { revision: change.revision, durable: batch.durable };
+  }
+
+  private openBatch(): Batch {
+    let resolve = () => {};
+    let reject: (error: Error) => void = () => {};
+    const durable = new Promise<void>((yes, no) => {
+      resolve = yes;
+      reject = no;
     });
-    if (this.pending.length === 1) setImmediate(() => this.flush());
-    return { revision: change.revision, durable };
+    // every commit of the batch awaits it; this keeps a failure nobody else awaits from being unhandled
+    durable.catch(() => {});
+    const batch = { commits: [], durable, resolve, reject };
+    this.batch = batch;
+    setImmediate(() => this.flush());
+    return batch;
   }
 
   private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = undefined;
+    const statuses = [...this.statuses.values()];
+    this.statuses = new Map();
     try {
-      this.commitStatement(batch);
+      this.commitStatement(batch.commits, statuses);
     } catch (error) {
-      this.failure = new Error(
-        `the store could not write to disk and stopped accepting changes: ${String(error)}`,
-      );
-      for (const entry of batch) entry.reject(this.failure);
+      // SQLite rolled the batch back; memory follows it, and the revisions are handed out again.
+      try {
+        this.loadRecords();
+      } catch (reloadError) {
+        this.failure = new Error(`the store cannot read its data back and stopped: ${String(reloadError)}`);
+      }
+      batch.reject(new Error(`the store could not write to disk: ${String(error)}`));
       return;
     }
-    for (const entry of batch) {
-      entry.resolve();
-      this.events.emit("change", entry.change);
-    }
+    batch.resolve();
+    for (const entry of batch.commits) this.events.emit("change", entry.change);
+  }
+
+  /**
+   * Resolves once nothing is waiting to be written: what is in memory then is on disk. Readers
+   * outside a request (the agent feed, the lab) read only then, so they never see a commit that
+   * might be undone.
+   */
+  async settled(): Promise<void> {
+    while (this.batch) await this.batch.durable.catch(() => {});
   }
 
   /** Read-only view of the committed state. */
@@ -450,6 +502,11 @@ export class SqliteStore {
     );
   }
 
+  /** Removes every token of the instance; returns how many there were. */
+  removeAgentTokens(instanceId: string): number {
+    return this.statement("DELETE FROM agent_tokens WHERE instance_id = ?").run(instanceId).changes;
+  }
+
   agentTokenInstance(tokenSha256: string): string | undefined {
     const row = this.statement("SELECT instance_id FROM agent_tokens WHERE token_sha256 = ?").get(
       tokenSha256,
@@ -457,10 +514,13 @@ export class SqliteStore {
     return row?.instance_id;
   }
 
-  saveAgentStatus(status: AgentStatus): void {
-    this.statement(
-      "INSERT INTO agent_status (instance_id, doc) VALUES (?, ?) ON CONFLICT(instance_id) DO UPDATE SET doc = excluded.doc",
-    ).run(status.instanceId, JSON.stringify(status));
+  /**
+   * Status reports are kept until the next group flush, the newest per instance: a fleet's reports
+   * share one SQL transaction (one fsync with `--durability full`) instead of one each.
+   */
+  saveAgentStatus(status: AgentStatus): Promise<void> {
+    this.statuses.set(status.instanceId, status);
+    return (this.batch ?? this.openBatch()).durable;
   }
 
   agentStatuses(): AgentStatus[] {
@@ -470,7 +530,7 @@ export class SqliteStore {
   }
 
   close(): void {
-    if (this.pending.length > 0) this.flush();
+    this.flush();
     this.db.close();
   }
 }

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { get as httpGet, type IncomingMessage } from "node:http";
 import { after, before, test } from "node:test";
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { tokenDigest } from "../../src/api/agent-feed.js";
@@ -113,4 +115,195 @@ test("status reports are validated and kept", async () => {
   assert.equal((await post(JSON.stringify({ appliedRevision: null, healthy: false }))).status, 204);
   assert.equal(cp.server.store.agentStatuses()[0]?.appliedRevision, null);
   assert.equal((await post(JSON.stringify({ appliedRevision: "7", healthy: true }))).status, 400);
+});
+
+test("status reports with a revision that is no revision are refused; a bad pid is dropped", async () => {
+  const url = `${cp.server.url}/ringfence/v1/agents/${instanceId}/status`;
+  const post = (body: unknown) =>
+    fetch(url, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  for (const appliedRevision of [1e300, -1, 1.5, "7", true]) {
+    assert.equal((await post({ appliedRevision, healthy: true })).status, 400, String(appliedRevision));
+  }
+  assert.equal((await post([1, 2])).status, 400);
+  assert.equal((await post({ appliedRevision: 3, healthy: true, pid: -5.5 })).status, 204);
+  const [status] = cp.server.store.agentStatuses();
+  assert.equal(status?.appliedRevision, 3);
+  assert.equal(status?.pid, undefined);
+});
+
+/** A watch stream read with node's http client, which stops reading the socket while paused. */
+function openStream(url: string, bearer: string) {
+  const lines: { revision: number; policy?: unknown }[] = [];
+  let ended = false;
+  let waiters: (() => void)[] = [];
+  const notify = () => {
+    for (const wake of waiters) wake();
+    waiters = [];
+  };
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpGet(url, { headers: { Authorization: `Bearer ${bearer}` } }, (res) => {
+      let buffered = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buffered += chunk;
+        for (let n = buffered.indexOf("\n"); n >= 0; n = buffered.indexOf("\n")) {
+          lines.push(JSON.parse(buffered.slice(0, n)));
+          buffered = buffered.slice(n + 1);
+        }
+        notify();
+      });
+      res.on("end", () => {
+        ended = true;
+        notify();
+      });
+      res.on("error", () => {});
+      resolve(res);
+    });
+    req.on("error", reject);
+  });
+  return {
+    lines,
+    response,
+    get ended() {
+      return ended;
+    },
+    /** Resolves when `done` holds, checked after each line and at the end of the stream. */
+    async until(done: () => boolean, what: string, ms = 10_000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+  };
+}
+
+test("a stream that stops reading is sent only the newest policy when it reads again", async () => {
+  // five groups of 59 rules: a policy of about 45 KB, so that the socket's buffers fill quickly
+  const groupIds: string[] = [];
+  for (let g = 0; g < 5; g++) {
+    const id = (
+      await cp.ec2.send(new CreateSecurityGroupCommand({ GroupName: `big-${g}`, Description: "big" }))
+    ).GroupId as string;
+    await cp.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: id,
+        IpPermissions: [
+          {
+            IpProtocol: "tcp",
+            FromPort: 1000 + g,
+            ToPort: 1000 + g,
+            IpRanges: Array.from({ length: 59 }, (_, k) => ({ CidrIp: `10.${g}.${k}.0/24` })),
+          },
+        ],
+      }),
+    );
+    groupIds.push(id);
+  }
+  const run = await cp.ec2.send(
+    new RunInstancesCommand({ ImageId: "ami-1", MinCount: 1, MaxCount: 1, SecurityGroupIds: groupIds }),
+  );
+  const big = run.Instances?.[0]?.InstanceId as string;
+  const bigToken = "rfa_test-token-for-the-big-instance";
+  cp.server.store.addAgentToken(tokenDigest(bigToken), big);
+  const stream = openStream(policyUrl(big, true), bigToken);
+  const res = await stream.response;
+  await stream.until(() => stream.lines.length > 0, "the first policy");
+  res.pause();
+  const pairs = 400;
+  const permission = {
+    IpProtocol: "tcp",
+    FromPort: 4444,
+    ToPort: 4444,
+    IpRanges: [{ CidrIp: "192.0.2.0/24" }],
+  };
+  for (let k = 0; k < pairs; k++) {
+    await cp.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: groupIds[0], IpPermissions: [permission] }),
+    );
+    await cp.ec2.send(
+      new RevokeSecurityGroupIngressCommand({ GroupId: groupIds[0], IpPermissions: [permission] }),
+    );
+  }
+  const last = cp.server.store.revision;
+  res.resume();
+  await stream.until(() => stream.lines.some((l) => l.revision === last && l.policy), "the newest policy");
+  const policies = stream.lines.filter((l) => l.policy).length;
+  assert.ok(policies < pairs, `${policies} policies sent for ${2 * pairs} changes`);
+  const newest = stream.lines.filter((l) => l.policy).at(-1);
+  assert.equal(newest?.revision, last);
+  assert.ok(!JSON.stringify(newest?.policy).includes("192.0.2.0"), "the newest policy has the rule revoked");
+  res.destroy();
+});
+
+test("one instance holds at most four streams: a fifth closes the oldest", async () => {
+  const streams = [];
+  for (let k = 0; k < 5; k++) {
+    const stream = openStream(policyUrl(instanceId, true), token);
+    await stream.response;
+    await stream.until(() => stream.lines.length > 0, `stream ${k}'s policy`);
+    streams.push(stream);
+  }
+  const [oldest, ...rest] = streams;
+  await oldest?.until(() => oldest.ended, "the oldest stream to end");
+  assert.ok(rest.every((s) => !s.ended));
+  for (const stream of rest) (await stream.response).destroy();
+});
+
+test("a revoked token's open stream is closed at the next heartbeat, and the token is refused", async () => {
+  const quick = await startControlPlane({ agentHeartbeatMs: 100 });
+  try {
+    const group = (await quick.ec2.send(new CreateSecurityGroupCommand({ GroupName: "g", Description: "g" })))
+      .GroupId as string;
+    const run = await quick.ec2.send(
+      new RunInstancesCommand({ ImageId: "ami-1", MinCount: 1, MaxCount: 1, SecurityGroupIds: [group] }),
+    );
+    const id = run.Instances?.[0]?.InstanceId as string;
+    quick.server.store.addAgentToken(tokenDigest(token), id);
+    const url = `${quick.server.url}/ringfence/v1/agents/${id}/policy`;
+    const stream = openStream(`${url}?watch=true`, token);
+    await stream.response;
+    await stream.until(() => stream.lines.some((l) => !l.policy), "a heartbeat");
+    assert.equal(quick.server.store.removeAgentTokens(id), 1);
+    await stream.until(() => stream.ended, "the stream to close", 2000);
+    assert.equal((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status, 401);
+  } finally {
+    await quick.close();
+  }
+});
+
+test("a revision is sent with one policy only, however reads and writes interleave", async () => {
+  const seen = new Map<number, string>();
+  const read = async () => {
+    const response = await fetch(policyUrl(instanceId), { headers: { Authorization: `Bearer ${token}` } });
+    const body = (await response.json()) as { revision: number; policy: unknown };
+    const text = JSON.stringify(body.policy);
+    const before = seen.get(body.revision);
+    assert.ok(before === undefined || before === text, `revision ${body.revision} came with two policies`);
+    seen.set(body.revision, text);
+  };
+  for (let k = 0; k < 40; k++) {
+    const change = cp.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: web,
+        IpPermissions: [
+          {
+            IpProtocol: "tcp",
+            FromPort: 20000 + k,
+            ToPort: 20000 + k,
+            IpRanges: [{ CidrIp: "10.9.0.0/16" }],
+          },
+        ],
+      }),
+    );
+    await Promise.all([change, ...Array.from({ length: 8 }, read)]);
+  }
+  assert.ok(seen.size > 1);
 });

@@ -268,3 +268,77 @@ test("a change to the group itself is written even when its rules stay the same"
   );
   reopened.close();
 });
+
+/** Makes SQLite refuse, from another connection, every later change row of `action`. */
+function failWrites(dir: string, action: string): () => void {
+  const db = new Database(join(dir, "ringfence.db"));
+  db.exec(`CREATE TRIGGER fail_${action} BEFORE INSERT ON changes WHEN NEW.action = '${action}'
+    BEGIN SELECT RAISE(ABORT, 'injected write failure'); END`);
+  return () => {
+    db.exec(`DROP TRIGGER fail_${action}`);
+    db.close();
+  };
+}
+
+test("a batch SQLite refuses is undone in memory: no reader sees it and its revisions are handed out again", async () => {
+  const dir = dataDir();
+  const store = new SqliteStore(dir);
+  await write(store, () => group([rule("sgr-00000000000000001", 22)]));
+  const revision = store.revision;
+  const restore = failWrites(dir, "Fail");
+  const changes: number[] = [];
+  store.onChange((change) => changes.push(change.revision));
+
+  // two requests in one turn of the event loop share a batch; the refused one fails both
+  const good = store.begin();
+  good.put({ ...(good.get("group", "sg-0123456789abcdef0") as GroupRecord), name: "renamed" });
+  const goodCommit = store.commit(good, meta);
+  const bad = store.begin();
+  bad.put({ ...(bad.get("group", "sg-0123456789abcdef0") as GroupRecord), rules: [] });
+  const badCommit = store.commit(bad, { ...meta, action: "Fail" });
+  // a read that saw those commits in memory is answered only if they reach the disk
+  const read = store.begin();
+  assert.equal(read.get("group", "sg-0123456789abcdef0")?.rules.length, 0);
+  const readCommit = store.commit(read, meta);
+  assert.equal(store.revision, revision + 2);
+
+  await assert.rejects(goodCommit.durable, /could not write to disk/);
+  await assert.rejects(badCommit.durable, /could not write to disk/);
+  await assert.rejects(readCommit.durable, /could not write to disk/);
+  await store.settled();
+  const now = store.view().get("group", "sg-0123456789abcdef0");
+  assert.equal(now?.name, "web");
+  assert.deepEqual(
+    now?.rules.map((r) => r.id),
+    ["sgr-00000000000000001"],
+  );
+  assert.equal(store.revision, revision);
+  assert.deepEqual(changes, [], "nothing that failed reached the change feed");
+
+  // the store goes on: the next change gets the next revision, the rule removal included
+  restore();
+  await write(store, (g) => ({ ...(g as GroupRecord), rules: [] }));
+  assert.equal(store.revision, revision + 1);
+  assert.deepEqual(changes, [revision + 1]);
+  store.close();
+  const reopened = new SqliteStore(dir);
+  assert.equal(reopened.revision, revision + 1);
+  assert.deepEqual(reopened.view().get("group", "sg-0123456789abcdef0")?.rules, []);
+  reopened.close();
+});
+
+test("a read-only request waits for the commits it may have seen, and for nothing when there are none", async () => {
+  const dir = dataDir();
+  const store = new SqliteStore(dir);
+  const first = await Promise.race([
+    store.commit(store.begin(), meta).durable.then(() => "read"),
+    new Promise((resolve) => setImmediate(() => resolve("next turn"))),
+  ]);
+  assert.equal(first, "read", "nothing pending: the read is answered at once");
+  const tx = store.begin();
+  tx.put(group([]));
+  store.commit(tx, meta);
+  await store.commit(store.begin(), meta).durable;
+  assert.equal(rowCount(dir, "changes"), 1, "the read was answered only once the write was on disk");
+  store.close();
+});
