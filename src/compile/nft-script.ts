@@ -21,6 +21,10 @@ export const TABLE = `${TABLE_FAMILY} ${TABLE_NAME}`;
 const FAMILY_KEYWORD: Record<IpFamily, string> = { 4: "ip", 6: "ip6" };
 const ADDRESS_TYPE: Record<IpFamily, string> = { 4: "ipv4_addr", 6: "ipv6_addr" };
 
+function markText(bits: number): string {
+  return `0x${bits.toString(16).padStart(8, "0")}`;
+}
+
 function portText(from: number, to: number): string {
   return from === to ? String(from) : `${from}-${to}`;
 }
@@ -47,6 +51,8 @@ function renderMatch(match: NftMatch): string {
     }
     case "nfproto":
       return `meta nfproto ${match.family === 4 ? "ipv4" : "ipv6"}`;
+    case "ct-mark":
+      return `ct mark & ${markText(match.mask)} ${match.any ? "!=" : "=="} 0`;
     case "tcp-not-syn":
       return "tcp flags & (fin | syn | rst | ack) != syn";
     case "port":
@@ -67,8 +73,9 @@ function renderAction(action: NftAction): string {
   switch (action.a) {
     case "accept":
     case "drop":
-    case "notrack":
       return action.a;
+    case "ct-mark-or":
+      return `ct mark set ct mark | ${markText(action.bits)}`;
     case "ct-timeout":
       return `ct timeout set "${action.timeout}"`;
     case "continue":

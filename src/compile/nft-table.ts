@@ -35,8 +35,8 @@ export interface NftCtTimeout {
 }
 
 export interface NftHook {
-  readonly hook: "input" | "output" | "prerouting";
-  readonly priority: "filter" | "raw";
+  readonly hook: "input" | "output";
+  readonly priority: "filter";
   readonly policy: "accept" | "drop";
 }
 
@@ -46,7 +46,7 @@ export type NftMatch =
   | { readonly m: "ct"; readonly states: readonly ("new" | "established" | "related" | "invalid")[] }
   /** An address against a named set. */
   | { readonly m: "addr-set"; readonly family: IpFamily; readonly field: AddressField; readonly set: string }
-  /** An address against a literal list (the interface's own addresses, in raw chains). */
+  /** An address against a literal list (the controller's, for the control channel). */
   | {
       readonly m: "addr-list";
       readonly family: IpFamily;
@@ -56,6 +56,8 @@ export type NftMatch =
   /** The layer-4 protocol is one of these, or with `negate` none of them. */
   | { readonly m: "l4proto"; readonly protocols: readonly number[]; readonly negate?: true }
   | { readonly m: "nfproto"; readonly family: IpFamily }
+  /** The connection's mark has some (`any`) or none of the bits of `mask`. */
+  | { readonly m: "ct-mark"; readonly mask: number; readonly any: boolean }
   /** A TCP segment that cannot open a connection: anything but a SYN without ACK, FIN or RST. */
   | { readonly m: "tcp-not-syn" }
   | {
@@ -74,7 +76,8 @@ export type AddressField = "saddr" | "daddr";
 export type NftAction =
   | { readonly a: "accept" }
   | { readonly a: "drop" }
-  | { readonly a: "notrack" }
+  /** Sets bits of the connection's mark, keeping the others, then goes on with the next rule. */
+  | { readonly a: "ct-mark-or"; readonly bits: number }
   /** Attaches a timeout policy to the connection, then goes on with the next rule. */
   | { readonly a: "ct-timeout"; readonly timeout: string }
   /** Nothing but the counter (a tally before the chain policy). */

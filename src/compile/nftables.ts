@@ -12,8 +12,12 @@
 //                     each disjoint port range to a chain of the rules that cover it.
 //   g_<group>_v4/_v6  members of a referenced group; p_<list>_v4 entries of a prefix list;
 //   c_<rule>          the CIDR of a CIDR rule. Membership and CIDR changes are element changes.
-//   raw_in/raw_out    `notrack` for untracked flows (see untrackedFlows), before conntrack; only
-//                     while there are such flows.
+// Untracked flows (spec 3.11) are tracked by conntrack all the same, with a bit of the connection's
+// mark saying how it opened (see untrackedMark): the base chains accept established packets only
+// of unmarked connections, so a marked one's packets in its opening direction meet the rules again
+// each time, and removing the rule that admitted it cuts it at once; its replies pass as a tracked
+// connection's do. When the all-open rule the other way goes, the flow is tracked from then on:
+// the interface chain accepts its marked packets before the rules (`tracked-now`).
 // Every security-group rule is one nft rule per address family, with a counter tagged by its id
 // (a port rule behind the port vmap, once in each port chain its range reaches).
 
@@ -83,6 +87,18 @@ export interface UntrackedFlow {
   readonly toPort: number;
 }
 
+/** The bits of the conntrack mark that ringfence uses: its top byte; the rest is left to others. */
+export const UNTRACKED_MASK: Record<RuleDirection, number> = { ingress: 0x0f000000, egress: 0xf0000000 };
+
+/**
+ * The mark bit of a connection that opened as an untracked flow in this direction, family and
+ * protocol: one bit each, so that the flow's opposite rule can be asked about per family and protocol.
+ */
+export function untrackedMark(direction: RuleDirection, family: IpFamily, protocol: "tcp" | "udp"): number {
+  const index = (direction === "ingress" ? 0 : 4) + (family === 4 ? 0 : 2) + (protocol === "tcp" ? 0 : 1);
+  return 0x01000000 * 2 ** index;
+}
+
 function opensAllPorts(rule: HostRule, family: IpFamily, protocol: "tcp" | "udp"): boolean {
   if (rule.peer.kind !== "cidr" || rule.peer.cidr !== ALL_ADDRESSES[family]) return false;
   return (
@@ -129,8 +145,6 @@ class TableBuilder {
     in: { 4: [], 6: [] },
     out: { 4: [], 6: [] },
   };
-  readonly rawIn: NftRule[] = [];
-  readonly rawOut: NftRule[] = [];
   private readonly groupChains = new Set<string>();
 
   private readonly groups: Map<string, GroupMembers>;
@@ -182,12 +196,14 @@ class TableBuilder {
         jumps.push({ match: [], action: { a: "jump", chain }, counter: false });
       }
       const chain = interfaceChainName(direction, iface.id);
-      this.chains.push({ name: chain, rules: [...this.timeoutRules(iface), ...jumps] });
+      this.chains.push({
+        name: chain,
+        rules: [...this.timeoutRules(iface), ...untrackedRules(iface, direction), ...jumps],
+      });
       const side = direction === "ingress" ? "in" : "out";
       for (const address of iface.ipv4) this.maps[side][4].push({ address, chain });
       for (const address of iface.ipv6) this.maps[side][6].push({ address, chain });
     }
-    for (const flow of untrackedFlows(iface)) this.addUntracked(iface, flow);
   }
 
   /**
@@ -331,31 +347,52 @@ class TableBuilder {
     }
     return [{ match: [], action: { a: "port-vmap", protocol, entries }, counter: false }];
   }
+}
 
-  private addUntracked(iface: HostInterface, flow: UntrackedFlow): void {
-    const addresses = flow.family === 4 ? iface.ipv4 : iface.ipv6;
-    if (addresses.length === 0) return;
+/**
+ * The rules of an interface chain about untracked flows in one direction: first, accept the
+ * packets of connections that opened untracked but whose all-open rule the other way is gone (they
+ * are tracked now); then mark each new connection that opens as an untracked flow.
+ */
+function untrackedRules(iface: HostInterface, direction: RuleDirection): NftRule[] {
+  const opposite = direction === "ingress" ? iface.egress : iface.ingress;
+  let trackedNow = 0;
+  for (const family of [4, 6] as const) {
+    for (const protocol of ["tcp", "udp"] as const) {
+      if (!opposite.some((o) => opensAllPorts(o, family, protocol)))
+        trackedNow += untrackedMark(direction, family, protocol);
+    }
+  }
+  const rules: NftRule[] = [];
+  if (trackedNow !== 0) {
+    rules.push({
+      match: [{ m: "ct-mark", mask: trackedNow, any: true }],
+      action: { a: "accept" },
+      counter: true,
+      comment: "tracked-now",
+    });
+  }
+  const seen = new Set<string>();
+  for (const flow of untrackedFlows(iface)) {
+    if (flow.direction !== direction) continue;
+    if ((flow.family === 4 ? iface.ipv4 : iface.ipv6).length === 0) continue;
+    const key = `${flow.family}/${flow.protocol}/${flow.fromPort}-${flow.toPort}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     const full = flow.fromPort === 0 && flow.toPort === 65535;
-    const rule = (field: AddressField, portField: "sport" | "dport"): NftRule => ({
+    rules.push({
       match: [
-        { m: "addr-list", family: flow.family, field, addresses },
+        { m: "nfproto", family: flow.family },
         full
           ? { m: "l4proto", protocols: [PROTOCOL[flow.protocol]] }
-          : { m: "port", protocol: flow.protocol, field: portField, from: flow.fromPort, to: flow.toPort },
+          : { m: "port", protocol: flow.protocol, field: "dport", from: flow.fromPort, to: flow.toPort },
       ],
-      action: { a: "notrack" },
+      action: { a: "ct-mark-or", bits: untrackedMark(direction, flow.family, flow.protocol) },
       counter: false,
       comment: flow.rule.id,
     });
-    // the rule's port is the destination port of the flow's first packet, the source port of replies
-    if (flow.direction === "ingress") {
-      this.rawIn.push(rule("daddr", "dport"));
-      this.rawOut.push(rule("saddr", "sport"));
-    } else {
-      this.rawOut.push(rule("saddr", "dport"));
-      this.rawIn.push(rule("daddr", "sport"));
-    }
   }
+  return rules;
 }
 
 /** A tcp or udp rule's port range and its rule without the port. */
@@ -375,10 +412,14 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 function baseRules(side: "in" | "out", options: CompileOptions): NftRule[] {
-  // Established traffic first: it is nearly every packet, and every rule here only accepts.
+  // Established traffic first: it is nearly every packet, and every rule here only accepts. A
+  // connection that opened as an untracked flow this way meets the rules again (untrackedRules).
   const rules: NftRule[] = [
     {
-      match: [{ m: "ct", states: ["established", "related"] }],
+      match: [
+        { m: "ct", states: ["established", "related"] },
+        { m: "ct-mark", mask: UNTRACKED_MASK[side === "in" ? "ingress" : "egress"], any: false },
+      ],
       action: { a: "accept" },
       counter: true,
       comment: "established",
@@ -401,9 +442,9 @@ function baseRules(side: "in" | "out", options: CompileOptions): NftRule[] {
       counter: true,
       comment: "invalid",
     },
-    // Only a SYN opens a tracked TCP connection. Conntrack would otherwise pick up the middle of
-    // an untracked connection whose rule was just removed, from whichever side spoke next, and
-    // keep it open as tracked; EC2 cuts such a flow at once.
+    // Only a SYN opens a TCP connection. Conntrack would otherwise pick up the middle of a
+    // connection it no longer knows (expired, flushed) from whichever side spoke next, and let the
+    // other side's packets in as replies, whatever the rules say about them.
     {
       match: [{ m: "ct", states: ["new"] }, { m: "tcp-not-syn" }],
       action: { a: "drop" },
@@ -467,18 +508,6 @@ export function compileHostPolicy(policy: HostPolicy, options: CompileOptions = 
     },
     ...builder.chains,
   ];
-  // A base chain costs every packet a hook call even when empty: the raw chains exist only while
-  // some flow is untracked.
-  if (builder.rawIn.length > 0 || builder.rawOut.length > 0) {
-    chains.push(
-      {
-        name: "raw_in",
-        hook: { hook: "prerouting", priority: "raw", policy: "accept" },
-        rules: builder.rawIn,
-      },
-      { name: "raw_out", hook: { hook: "output", priority: "raw", policy: "accept" }, rules: builder.rawOut },
-    );
-  }
   const timeouts = [...builder.timeouts.values()].sort(byName);
   return {
     sets: [...builder.sets.values()].sort(byName),

@@ -7,6 +7,7 @@ import { parseIp } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { elementInterval } from "./address-elements.js";
 import type { IpFamily, NftChain, NftMatch, NftRule, NftTable } from "./nft-table.js";
+import { UNTRACKED_MASK } from "./nftables.js";
 
 /** The first packet of a flow (no conntrack state), as the host sees it. */
 export interface Packet {
@@ -27,7 +28,7 @@ export interface Packet {
 
 export interface TableVerdict {
   readonly accepted: boolean;
-  /** A raw-chain rule marked the packet `notrack`. */
+  /** The packet opens an untracked flow: a rule set its connection's untracked mark. */
   readonly untracked: boolean;
   /** The comment (rule id) of the rule that decided, if a rule decided. */
   readonly decidedBy?: string;
@@ -74,16 +75,23 @@ function addressOf(packet: Packet, field: "saddr" | "daddr"): bigint | undefined
   return parseIp(field === "saddr" ? packet.source : packet.destination)?.value;
 }
 
-function matches(view: CompiledView, packet: Packet, match: NftMatch): boolean {
+/** The connection's mark as the rules have set it so far (a first packet's starts at 0). */
+interface Connection {
+  mark: number;
+}
+
+function matches(view: CompiledView, packet: Packet, match: NftMatch, connection: Connection): boolean {
   switch (match.m) {
     case "iif-lo":
     case "oif-lo":
       return packet.loopback === true;
     case "ct":
-      // the first packet of a flow, never established or related; whether conntrack calls it new
-      // or invalid is the kernel's business: the rules that ask also ask what only a first packet
-      // that opens nothing has (tcp-not-syn), or exempt the first packets that matter (ICMP)
-      return false;
+      // the first packet of a flow is new, never established or related; whether conntrack calls
+      // it invalid instead is the kernel's business: the rules that ask also ask what only a first
+      // packet that opens nothing has (tcp-not-syn), or exempt the first packets that matter (ICMP)
+      return match.states.includes("new");
+    case "ct-mark":
+      return ((connection.mark & match.mask) !== 0) === match.any;
     case "tcp-not-syn":
       return false; // a first TCP packet is a SYN
     case "nfproto":
@@ -119,23 +127,23 @@ function matches(view: CompiledView, packet: Packet, match: NftMatch): boolean {
   }
 }
 
-function runChain(view: CompiledView, packet: Packet, chain: NftChain, marks: { notrack: boolean }): Outcome {
+function runChain(view: CompiledView, packet: Packet, chain: NftChain, connection: Connection): Outcome {
   for (const rule of chain.rules) {
-    if (!rule.match.every((m) => matches(view, packet, m))) continue;
-    const outcome = runAction(view, packet, rule, marks);
+    if (!rule.match.every((m) => matches(view, packet, m, connection))) continue;
+    const outcome = runAction(view, packet, rule, connection);
     if (outcome) return outcome;
   }
   return undefined;
 }
 
-function runAction(view: CompiledView, packet: Packet, rule: NftRule, marks: { notrack: boolean }): Outcome {
+function runAction(view: CompiledView, packet: Packet, rule: NftRule, connection: Connection): Outcome {
   const action = rule.action;
   switch (action.a) {
     case "accept":
     case "drop":
       return { verdict: action.a, ...(rule.comment ? { by: rule.comment } : {}) };
-    case "notrack":
-      marks.notrack = true;
+    case "ct-mark-or":
+      connection.mark = (connection.mark | action.bits) >>> 0;
       return undefined;
     case "ct-timeout":
       return undefined; // how long the connection is remembered, not whether it is let in
@@ -143,52 +151,46 @@ function runAction(view: CompiledView, packet: Packet, rule: NftRule, marks: { n
       return undefined;
     case "jump": {
       const chain = view.chains.get(action.chain);
-      return chain ? runChain(view, packet, chain, marks) : undefined;
+      return chain ? runChain(view, packet, chain, connection) : undefined;
     }
     case "addr-vmap": {
       if (packet.family !== action.family) return undefined;
       const value = addressOf(packet, action.field);
       const target = value === undefined ? undefined : view.maps.get(action.map)?.get(value);
       const chain = target === undefined ? undefined : view.chains.get(target);
-      return chain ? runChain(view, packet, chain, marks) : undefined;
+      return chain ? runChain(view, packet, chain, connection) : undefined;
     }
     case "l4proto-vmap": {
       const target = action.entries.find((e) => e.protocol === packet.protocol)?.chain;
       const chain = target === undefined ? undefined : view.chains.get(target);
-      return chain ? runChain(view, packet, chain, marks) : undefined;
+      return chain ? runChain(view, packet, chain, connection) : undefined;
     }
     case "port-vmap": {
       const port = packet.destinationPort;
       if (packet.protocol !== (action.protocol === "tcp" ? 6 : 17) || port === undefined) return undefined;
       const target = action.entries.find((e) => e.from <= port && port <= e.to)?.chain;
       const chain = target === undefined ? undefined : view.chains.get(target);
-      return chain ? runChain(view, packet, chain, marks) : undefined;
+      return chain ? runChain(view, packet, chain, connection) : undefined;
     }
   }
 }
 
-function runHook(
-  view: CompiledView,
-  packet: Packet,
-  chainName: string,
-  marks: { notrack: boolean },
-): Outcome {
+function runHook(view: CompiledView, packet: Packet, chainName: string, connection: Connection): Outcome {
   const chain = view.chains.get(chainName);
   if (!chain) return { verdict: "accept" }; // no chain on the hook: the hook accepts
-  const outcome = runChain(view, packet, chain, marks);
+  const outcome = runChain(view, packet, chain, connection);
   return outcome ?? { verdict: chain.hook?.policy ?? "accept" };
 }
 
 /** What the table does with the first packet of a flow. */
 export function evaluatePacket(table: NftTable, packet: Packet): TableVerdict {
   const view = viewOf(table);
-  const marks = { notrack: false };
-  const raw = runHook(view, packet, packet.direction === "in" ? "raw_in" : "raw_out", marks);
-  if (raw?.verdict === "drop") return { accepted: false, untracked: marks.notrack };
-  const filter = runHook(view, packet, packet.direction === "in" ? "input" : "output", marks);
+  const connection: Connection = { mark: 0 };
+  const filter = runHook(view, packet, packet.direction === "in" ? "input" : "output", connection);
+  const mask = UNTRACKED_MASK[packet.direction === "in" ? "ingress" : "egress"];
   return {
     accepted: filter?.verdict === "accept",
-    untracked: marks.notrack,
+    untracked: (connection.mark & mask) !== 0,
     ...(filter?.by ? { decidedBy: filter.by } : {}),
   };
 }

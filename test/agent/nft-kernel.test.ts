@@ -45,6 +45,83 @@ except OSError:
   return execFileSync("ip", ["netns", "exec", netns, "python3", "-c", program], { encoding: "utf8" }).trim();
 }
 
+/**
+ * One TCP connection from `client` to `address:port` in `server`, which echoes: the client sends a
+ * byte every 100 ms for 3 s and counts the echoes; `meanwhile` runs 1 s in. About 30 when nothing
+ * cut the connection, about 10 when `meanwhile` did.
+ */
+async function echoes(
+  server: string,
+  client: string,
+  address: string,
+  port: number,
+  meanwhile: () => Promise<unknown>,
+): Promise<number> {
+  const serve = `
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((${JSON.stringify(address)}, ${port})); l.listen(1)
+print("ready", flush=True)
+c, _ = l.accept(); c.settimeout(6)
+try:
+    while True:
+        d = c.recv(100)
+        if not d: break
+        c.sendall(d)
+except Exception: pass
+`;
+  const talk = `
+import socket, time
+s = socket.create_connection((${JSON.stringify(address)}, ${port}), timeout=2); s.settimeout(0.05)
+n = 0; start = time.time()
+while time.time() - start < 3:
+    try: s.send(b"x")
+    except Exception: pass
+    try: n += len(s.recv(100))
+    except Exception: pass
+    time.sleep(0.1)
+print(n, flush=True)
+`;
+  const { spawn } = await import("node:child_process");
+  const serverProcess = spawn("ip", ["netns", "exec", server, "python3", "-c", serve], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    await new Promise<void>((resolve) => serverProcess.stdout.once("data", () => resolve()));
+    const clientProcess = spawn("ip", ["netns", "exec", client, "python3", "-c", talk], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    clientProcess.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+    });
+    const exited = new Promise<void>((resolve) => clientProcess.on("exit", () => resolve()));
+    await new Promise((r) => setTimeout(r, 1000));
+    await meanwhile();
+    await exited;
+    return Number(out.trim());
+  } finally {
+    serverProcess.kill();
+  }
+}
+
+function cidrRule(id: string, protocol: number, fromPort: number, toPort: number, cidr: string) {
+  return { id, groupId: "sg-web", protocol, fromPort, toPort, peer: { kind: "cidr" as const, cidr } };
+}
+
+/** The host 10.0.0.5 with these rules in one group. */
+function untrackedPolicy(rules: {
+  ingress: ReturnType<typeof cidrRule>[];
+  egress: ReturnType<typeof cidrRule>[];
+}) {
+  return {
+    instanceId: "i-web",
+    interfaces: [{ id: "eni-web", ipv4: ["10.0.0.5"], ipv6: [], groupIds: ["sg-web"], ...rules }],
+    groups: [],
+    prefixLists: [],
+  };
+}
+
 describe("NftCommandKernel in a network namespace", {
   skip: canRun ? false : "needs root, nft and ip",
 }, () => {
@@ -267,8 +344,8 @@ describe("NftCommandKernel in a network namespace", {
     });
     await enforcer.apply(1, policy(["sgr-open", "sgr-peer"]));
     const text = (await kernel.listText()) ?? "";
-    assert.match(text, /tcp dport 8080 notrack comment "sgr-open"/);
-    assert.doesNotMatch(text, /9090 notrack/);
+    assert.match(text, /tcp dport 8080 ct mark set ct mark \| 0x01000000 comment "sgr-open"/);
+    assert.doesNotMatch(text, /9090 ct mark set/);
     // a server in the host namespace and a client in the peer that sends a line every 100 ms;
     // each prints what got through
     const server = `
@@ -342,5 +419,33 @@ for s in socks: s.close()
     const untracked = counts.get(8080) ?? 0;
     assert.ok(tracked >= 25, `tracked connection received ${tracked}: ${serverOut}`);
     assert.ok(untracked >= 3 && untracked <= 20, `untracked connection received ${untracked}: ${serverOut}`);
+  });
+  it("keeps the host's own connection whose port an untracked ingress range covers, when that rule goes", async () => {
+    // tcp 1024-65535 from 0.0.0.0/0 with all traffic out: inbound flows to those ports are
+    // untracked, but a connection the host opens from one of them is its own outbound flow, tracked
+    const enforcer = new HostEnforcer(new NftCommandKernel({ netns: host }));
+    const policy = (withRange: boolean) =>
+      untrackedPolicy({
+        ingress: withRange ? [cidrRule("sgr-range", 6, 1024, 65535, "0.0.0.0/0")] : [],
+        egress: [cidrRule("sgr-out", -1, -1, -1, "0.0.0.0/0")],
+      });
+    await enforcer.apply(1, policy(true));
+    const echoed = await echoes(peer, host, "10.0.9.9", 7070, () => enforcer.apply(2, policy(false)));
+    assert.ok(echoed >= 25, `the host's connection got ${echoed} echoes`);
+  });
+
+  it("keeps an untracked flow when the all-open rule the other way goes: it is tracked from then on", async () => {
+    const enforcer = new HostEnforcer(new NftCommandKernel({ netns: host }));
+    const open = cidrRule("sgr-open", 6, 8081, 8081, "0.0.0.0/0");
+    await enforcer.apply(
+      1,
+      untrackedPolicy({ ingress: [open], egress: [cidrRule("sgr-out", -1, -1, -1, "0.0.0.0/0")] }),
+    );
+    const echoed = await echoes(host, peer, "10.0.0.5", 8081, () =>
+      enforcer.apply(2, untrackedPolicy({ ingress: [open], egress: [] })),
+    );
+    assert.ok(echoed >= 25, `the flow got ${echoed} echoes`);
+    // and a new connection is still admitted by the ingress rule, its replies by tracking
+    assert.equal(connect(peer, "10.0.9.9", "10.0.0.5", 8081), "refused");
   });
 });

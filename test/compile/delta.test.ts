@@ -92,7 +92,7 @@ describe("tableDelta", () => {
     assert.ok(d.some((l) => /tcp dport 8080 ip6? saddr @\S+ counter accept/.test(l)));
   });
 
-  it("adds the raw chains with the first untracked flow and removes them with the last", async () => {
+  it("marks connections untracked with the first untracked flow, and stops with the last", async () => {
     const tracked = base();
     const web = tracked.securityGroups[0] as SecurityGroup;
     const open = {
@@ -105,31 +105,23 @@ describe("tableDelta", () => {
     };
     const untracked = { ...tracked, securityGroups: [open, ...tracked.securityGroups.slice(1)] };
     const without = tableOf(tracked, "i-web");
-    const withRaw = tableOf(untracked, "i-web");
-    assert.deepEqual(
-      without.chains.filter((c) => c.hook).map((c) => c.name),
-      ["input", "output"],
-    );
-    const added = lines(tableDelta(without, withRaw).script);
-    assert.ok(
-      added.includes(
-        "add chain inet ringfence raw_in { type filter hook prerouting priority raw; policy accept; }",
-      ),
-    );
-    assert.ok(
-      added.some((l) =>
-        /^add rule inet ringfence raw_out ip saddr 10\.0\.0\.5 tcp sport 443 notrack/.test(l),
-      ),
-    );
-    const removed = lines(tableDelta(withRaw, without).script);
-    for (const chain of ["raw_in", "raw_out"]) {
-      assert.ok(removed.includes(`flush chain inet ringfence ${chain}`), removed.join("\n"));
-      assert.ok(removed.includes(`delete chain inet ringfence ${chain}`), removed.join("\n"));
+    const withUntracked = tableOf(untracked, "i-web");
+    for (const table of [without, withUntracked]) {
+      assert.deepEqual(
+        table.chains.filter((c) => c.hook).map((c) => c.name),
+        ["input", "output"],
+        "no chain of its own: untracked flows are marked in the interface chain",
+      );
     }
+    const mark =
+      /^add rule inet ringfence in_\S+ meta nfproto ipv4 tcp dport 443 ct mark set ct mark \| 0x01000000 comment "sgr-world"$/;
+    assert.ok(lines(tableDelta(without, withUntracked).script).some((l) => mark.test(l)));
+    const removed = lines(tableDelta(withUntracked, without).script);
+    assert.ok(!removed.some((l) => l.includes("ct mark set")), removed.join("\n"));
     const kernel = new FakeKernel();
     await kernel.apply(fullReplacement(without).script);
-    await kernel.apply(tableDelta(without, withRaw).script);
-    await kernel.apply(tableDelta(withRaw, without).script);
+    await kernel.apply(tableDelta(without, withUntracked).script);
+    await kernel.apply(tableDelta(withUntracked, without).script);
     const fresh = new FakeKernel();
     await fresh.apply(fullReplacement(without).script);
     assert.equal(await kernel.listTable(), await fresh.listTable());

@@ -148,8 +148,9 @@ describe("compileHostPolicy, run by the table interpreter", () => {
       icmpCode: 0,
     };
     assert.equal(evaluatePacket(t, ping).untracked, false);
-    // the reply leaving from port 80 is untracked too
-    const reply: Packet = {
+    // a connection the host opens from port 80 is its own outbound flow, tracked: the ingress rule
+    // for port 80 says nothing about it
+    const fromPort80: Packet = {
       direction: "out",
       family: 4,
       source: WEB,
@@ -158,7 +159,7 @@ describe("compileHostPolicy, run by the table interpreter", () => {
       sourcePort: 80,
       destinationPort: 40000,
     };
-    assert.equal(evaluatePacket(t, reply).untracked, true);
+    assert.equal(evaluatePacket(t, fromPort80).untracked, false);
     // IPv6: the egress rule is tcp/443 only, so nothing IPv6 is untracked
     const policy = hostPolicyFor(web, "i-web");
     assert.ok(policy);
@@ -248,9 +249,15 @@ describe("the nft script", () => {
       script,
       /chain inet ringfence input \{ type filter hook input priority filter; policy drop; \}/,
     );
-    assert.match(script, /raw_in ip daddr 10\.0\.0\.5 tcp dport 80 notrack comment "sgr-http"/);
-    assert.match(script, /raw_out ip saddr 10\.0\.0\.5 tcp sport 80 notrack comment "sgr-http"/);
-    assert.match(script, /ct state established,related counter accept/);
+    assert.match(
+      script,
+      /in_eni-web meta nfproto ipv4 tcp dport 80 ct mark set ct mark \| 0x01000000 comment "sgr-http"/,
+    );
+    // IPv6 egress is tcp/443 only, so a connection marked untracked for IPv6 is tracked now
+    assert.match(script, /in_eni-web ct mark & 0x0c000000 != 0 counter accept comment "tracked-now"/);
+    assert.match(script, /input ct state established,related ct mark & 0x0f000000 == 0 counter accept/);
+    assert.match(script, /output ct state established,related ct mark & 0xf0000000 == 0 counter accept/);
+    assert.doesNotMatch(script, /notrack|raw_/);
     assert.match(script, /ct state invalid meta l4proto != \{ 1, 58 \} counter drop/);
     assert.match(script, /ct state new tcp flags & \(fin \| syn \| rst \| ack\) != syn counter drop/);
     for (const id of [
