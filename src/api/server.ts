@@ -129,28 +129,47 @@ export function newAccessKey(accountId: string): AccessKey {
 
 /**
  * Serialises runtime syncs: each converges on the state on disk when its turn comes, which holds
- * its own commit or later ones, never a commit that might still be undone.
+ * its own commit or later ones, never a commit that might still be undone. A sync that fails is
+ * tried again, 0.5 s doubling to 30 s, until one succeeds: a change must not wait for the next one.
  */
 class RuntimeQueue {
   private tail: Promise<void> = Promise.resolve();
+  private retry?: NodeJS.Timeout;
+  private retryMs = RUNTIME_RETRY_MS.first;
+  private stopped = false;
   constructor(
     private readonly runtime: InstanceRuntime,
     private readonly store: SqliteStore,
     private readonly log: (line: string) => void,
   ) {}
   sync(): Promise<void> {
+    clearTimeout(this.retry);
     const next = this.tail.then(async () => {
+      if (this.stopped) return;
       try {
         await this.store.settled();
         await this.runtime.sync(estateOf(this.store.view()), this.store.revision);
+        this.retryMs = RUNTIME_RETRY_MS.first;
       } catch (error) {
-        this.log(`runtime sync failed: ${error instanceof Error ? error.message : String(error)}`);
+        if (this.stopped) return;
+        this.log(
+          `runtime sync failed, trying again in ${this.retryMs} ms: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        this.retry = setTimeout(() => void this.sync(), this.retryMs);
+        this.retryMs = Math.min(this.retryMs * 2, RUNTIME_RETRY_MS.last);
       }
     });
     this.tail = next;
     return next;
   }
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    await this.tail;
+  }
 }
+
+const RUNTIME_RETRY_MS = { first: 500, last: 30_000 };
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? (() => {});
@@ -319,6 +338,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await runtime?.stop();
       await options.runtime?.close();
       store.close();
     },

@@ -125,6 +125,19 @@ export class Lab implements InstanceRuntime {
 
   private async converge(estate: Estate, revision: number): Promise<SyncReport> {
     if (this.closed) throw new Error("the lab is closed");
+    try {
+      return await this.convergeOnce(estate, revision);
+    } catch (error) {
+      // What was built is not known any more (a namespace removed under the lab, a command that
+      // failed half-way): the next sync builds everything again rather than trusting it.
+      await Promise.all([...this.enforced.keys()].map((id) => this.dropFirewall(id)));
+      await Promise.all([...this.acls.keys()].map((id) => this.dropAcls(id)));
+      this.network.forget();
+      throw error;
+    }
+  }
+
+  private async convergeOnce(estate: Estate, revision: number): Promise<SyncReport> {
     const topology = labTopology(estate);
     const enforced = new Set<string>();
     const network = await this.network.converge(topology, async (fresh) => {

@@ -50,6 +50,8 @@ export class LabNetwork {
   private routers = new Map<string, VpcRouter>();
   private hosts = new Map<string, LabHost>();
   private adopted = false;
+  /** Every namespace this network added and has not deleted, whether or not it was fully built. */
+  private readonly made = new Set<string>();
 
   /** Hosts as currently wired, by instance id. */
   get currentHosts(): ReadonlyMap<string, LabHost> {
@@ -91,7 +93,7 @@ export class LabNetwork {
       ]);
     }
     await Promise.all([...portsByRouter].map(([ns, commands]) => ipBatch(ns, commands)));
-    await deleteNamespaces([
+    await this.deleteNamespaces([
       ...removedHosts.map((h) => h.namespace),
       ...removedRouters.map((r) => r.namespace),
     ]);
@@ -103,9 +105,10 @@ export class LabNetwork {
       // Leftovers of an earlier run under the same names are replaced, not trusted.
       if (!this.adopted || addedRouters.length > 0) {
         const existing = new Set(await listNamespaces());
-        await deleteNamespaces(fresh.filter((n) => existing.has(n)));
+        await this.deleteNamespaces(fresh.filter((n) => existing.has(n)));
         this.adopted = true;
       }
+      for (const n of fresh) this.made.add(n);
       await ipBatch(
         undefined,
         fresh.map((n) => `netns add ${n}`),
@@ -173,14 +176,28 @@ export class LabNetwork {
     this.hosts.set(host.instanceId, host);
   }
 
-  /** Removes every namespace this network built. */
-  async teardown(): Promise<void> {
-    await deleteNamespaces([
-      ...[...this.hosts.values()].map((h) => h.namespace),
-      ...[...this.routers.values()].map((r) => r.namespace),
-    ]);
+  private async deleteNamespaces(names: readonly string[]): Promise<void> {
+    await deleteNamespaces(names);
+    for (const n of names) this.made.delete(n);
+  }
+
+  /**
+   * Forgets what it built, after a convergence failed half-way or the namespaces were removed
+   * under it: the next convergence builds everything again, replacing what is left under the
+   * same names.
+   */
+  forget(): void {
     this.hosts.clear();
     this.routers.clear();
+    this.adopted = false;
+  }
+
+  /** Removes every namespace this network added, built or half-built. */
+  async teardown(): Promise<void> {
+    const existing = new Set(await listNamespaces());
+    await this.deleteNamespaces([...this.made].filter((n) => existing.has(n)));
+    this.made.clear();
+    this.forget();
   }
 }
 

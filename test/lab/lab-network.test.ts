@@ -190,4 +190,32 @@ describe("lab network (root, real namespaces)", () => {
     const names = await listNamespaces();
     assert.ok(!names.some((n) => n === instanceNamespace(a) || n === routerNamespace(vpc)));
   });
+  it("builds everything again after its namespaces were removed under it (ringfence lab down)", async () => {
+    const again = new Lab({ firewall: firewalls.factory });
+    let d = "";
+    try {
+      await again.sync(b.build(), 8);
+      for (const name of [routerNamespace(vpc), instanceNamespace(a), instanceNamespace(c)]) {
+        await runProgram("ip", ["netns", "del", name]);
+      }
+      d = b.instance(front, "10.50.1.20", [sg]);
+      // the lab trusted what it had built: this sync fails on the missing router...
+      await assert.rejects(again.sync(b.build(), 9));
+      // ...and the next one builds it all again rather than trusting it
+      const report = await again.syncWithReport(b.build(), 10);
+      assert.ok(report.network.created.includes(a) && report.network.created.includes(d));
+      assert.equal(
+        await prober.probe(instanceNamespace(d), instanceNamespace(c), "10.50.2.10", {
+          protocol: "tcp",
+          port: 8083,
+        }),
+        "open",
+      );
+    } finally {
+      await again.close();
+    }
+    const names = await listNamespaces();
+    for (const id of [a, c, d]) assert.ok(!names.includes(instanceNamespace(id)), id);
+    assert.ok(!names.includes(routerNamespace(vpc)));
+  });
 });
