@@ -27,6 +27,8 @@ export interface Ec2Source {
   readonly aws?: boolean;
   readonly region?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** How long one request may wait for its answer (default 30 s). */
+  readonly requestTimeoutMs?: number;
 }
 
 /** The describe outputs, one list of pages per call; pages are SDK output objects. */
@@ -48,11 +50,18 @@ async function clientFor(source: Ec2Source): Promise<EC2Client> {
   const { EC2Client } = await loadSdk();
   const env = source.env ?? process.env;
   const region = source.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
-  if (source.aws) return new EC2Client({ region });
+  // An endpoint that accepts a connection and never answers must not hold a command forever.
+  const requestHandler = {
+    connectionTimeout: 5_000,
+    requestTimeout: source.requestTimeoutMs ?? 30_000,
+    throwOnRequestTimeout: true,
+  };
+  if (source.aws) return new EC2Client({ region, requestHandler });
   const accessKeyId = env.RINGFENCE_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.RINGFENCE_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY;
   return new EC2Client({
     region,
+    requestHandler,
     endpoint: source.endpoint ?? DEFAULT_ENDPOINT,
     ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
   });
@@ -144,9 +153,33 @@ export async function pullDescribeOutputs(source: Ec2Source): Promise<DescribeOu
       prefixListEntries,
       addresses,
     };
+  } catch (error) {
+    throw unreachable(error, source.aws ? "AWS" : (source.endpoint ?? DEFAULT_ENDPOINT));
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * A failure without an EC2 error (no answer, or an HTTP answer that is not the EC2 API's) as an
+ * error that says where and what; EC2 errors as they are.
+ */
+function unreachable(error: unknown, where: string): unknown {
+  const failure = error as {
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+    $response?: { statusCode?: number };
+    code?: string;
+    message?: string;
+  };
+  // the SDK names an answer it could not read as an EC2 error "Unknown", or fails to parse it
+  if (failure?.$fault !== undefined && failure.message !== "Unknown") return error;
+  const status = failure?.$metadata?.httpStatusCode ?? failure?.$response?.statusCode;
+  const detail =
+    status !== undefined
+      ? `HTTP ${status} without an EC2 error: is this the EC2 API?`
+      : [failure?.code, failure?.message].filter(Boolean).join(": ");
+  return new Error(`cannot read the EC2 API at ${where}: ${detail || "no answer"}`);
 }
 
 /** Dates to ISO text, SDK metadata dropped: what `aws ec2 describe-*` prints. */

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -203,6 +205,41 @@ describe("against ringfence's own server", () => {
         endpoint: "http://127.0.0.1:9",
         env: { RINGFENCE_ACCESS_KEY_ID: "a", RINGFENCE_SECRET_ACCESS_KEY: "b" },
       }),
+      /cannot read the EC2 API at http:\/\/127\.0\.0\.1:9: ECONNREFUSED/,
     );
+  });
+
+  test("an endpoint that accepts and never answers, or answers without EC2, is an error that says so", async () => {
+    const silent = createServer(() => {});
+    const other = createHttpServer((_req, res) => res.writeHead(404).end("not here"));
+    await Promise.all([
+      new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve)),
+      new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve)),
+    ]);
+    const at = (server: { address(): unknown }) =>
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      await assert.rejects(
+        pullSnapshotFiles({
+          endpoint: at(silent),
+          requestTimeoutMs: 300,
+          env: { RINGFENCE_ACCESS_KEY_ID: "a", RINGFENCE_SECRET_ACCESS_KEY: "b" },
+        }),
+        /cannot read the EC2 API at .*: ETIMEDOUT/,
+      );
+      assert.ok(Date.now() - started < 15_000);
+      await assert.rejects(
+        pullSnapshotFiles({
+          endpoint: at(other),
+          env: { RINGFENCE_ACCESS_KEY_ID: "a", RINGFENCE_SECRET_ACCESS_KEY: "b" },
+        }),
+        /HTTP 404 without an EC2 error/,
+      );
+    } finally {
+      silent.close();
+      other.close();
+      other.closeAllConnections();
+    }
   });
 });
