@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { constants as osConstants } from "node:os";
 import { parseArgs } from "node:util";
 import { controllerFromEnvironment, DEFAULT_ENDPOINT, fetchControllerEstate } from "../lab/controller.js";
 import { listNamespaces } from "../lab/iproute.js";
@@ -33,6 +34,8 @@ function controllerEstate(endpoint: string | undefined) {
 }
 
 async function requireNamespace(instanceId: string): Promise<string> {
+  // only an instance's: the VPC routers' namespaces share the prefix but are no instance
+  if (!/^i-[0-9a-f]{8,17}$/.test(instanceId)) throw new UsageError(`'${instanceId}' is not an instance id`);
   const namespace = instanceNamespace(instanceId);
   if (!(await listNamespaces()).includes(namespace)) {
     throw new Error(
@@ -59,8 +62,15 @@ interface, addresses and firewall. Exits with the command's exit code.`,
     const namespace = await requireNamespace(id);
     return new Promise((resolve, reject) => {
       const child = spawn("ip", ["netns", "exec", namespace, ...command], { stdio: "inherit" });
+      // a signal meant for the command (a supervisor's TERM, a timeout's) goes on to it
+      const relay = (signal: NodeJS.Signals) => child.kill(signal);
+      const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
+      for (const signal of signals) process.on(signal, relay);
       child.on("error", reject);
-      child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+      child.on("close", (code, signal) => {
+        for (const s of signals) process.off(s, relay);
+        resolve(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1));
+      });
     });
   },
 };
@@ -93,8 +103,12 @@ ${CONTROLLER_OPTIONS}`,
     const estate = await controllerEstate(values.endpoint);
     const hosts = labTopology(estate).hosts;
     const to = hosts.get(destination);
-    if (!hosts.has(source)) throw new Error(`${source} is not a running lab instance`);
+    const from = hosts.get(source);
+    if (!from) throw new Error(`${source} is not a running lab instance`);
     if (!to) throw new Error(`${destination} is not a running lab instance`);
+    // the lab routes only within a VPC: another VPC's address could be anyone's in this one
+    if (from.vpcId !== to.vpcId)
+      throw new Error(`${source} and ${destination} are in different VPCs, which the lab does not connect`);
     const address = to.addresses.find((a) => a.address.includes(":") === Boolean(values.ipv6))?.address;
     if (!address) throw new Error(`${destination} has no ${values.ipv6 ? "IPv6" : "IPv4"} address`);
     const prober = new Prober(timeoutMs);
@@ -181,12 +195,12 @@ const down: Command = {
   summary: "Remove every lab namespace (and with them their bridges and veths)",
   usage: `Usage: ringfence lab down
 
-Deletes every network namespace whose name starts with '${LAB_PREFIX}': lab instances, VPC routers,
-and leftovers of a crashed run. Bridges and veths live only inside those namespaces and go with
-them. Stop a server running with --lab first, or it will rebuild its instances on the next change.`,
+Deletes every lab network namespace ('${LAB_PREFIX}i-…' for instances, '${LAB_PREFIX}vpc-…' for VPC routers),
+including the leftovers of a crashed run. Bridges and veths live only inside those namespaces and go with
+them. Stop a server running with --lab first, or it will build its instances again.`,
   async run(args) {
     if (args.length > 0) throw new UsageError(`unexpected argument '${args[0]}'`);
-    const removed = await sweepLabNamespaces(LAB_PREFIX);
+    const removed = await sweepLabNamespaces();
     console.log(removed.length === 0 ? "no lab namespaces" : `removed ${removed.length} namespaces`);
     return 0;
   },

@@ -6,6 +6,11 @@ import { createHash } from "node:crypto";
 
 export const LAB_PREFIX = "rf-";
 
+/** Whether a namespace is one the lab makes: an instance's or a VPC router's. */
+export function isLabNamespace(name: string): boolean {
+  return name.startsWith(`${LAB_PREFIX}i-`) || name.startsWith(`${LAB_PREFIX}vpc-`);
+}
+
 /** The namespace that plays an instance: `rf-i-0123...`. */
 export function instanceNamespace(instanceId: string): string {
   return `${LAB_PREFIX}${instanceId}`;

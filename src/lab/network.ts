@@ -1,5 +1,5 @@
 import { deleteNamespaces, execInNamespace, ipBatch, listNamespaces } from "./iproute.js";
-import { INSTANCE_INTERFACE, stableMac } from "./names.js";
+import { INSTANCE_INTERFACE, isLabNamespace, stableMac } from "./names.js";
 import type { LabHost, LabTopology, SubnetSegment, VpcRouter } from "./topology.js";
 
 // Converges the kernel on a LabTopology. It remembers what it built, so that a sync with an
@@ -202,8 +202,8 @@ export class LabNetwork {
 }
 
 /** Removes every lab namespace on the machine, whoever made it (`ringfence lab down`). */
-export async function sweepLabNamespaces(prefix: string): Promise<string[]> {
-  const doomed = (await listNamespaces()).filter((n) => n.startsWith(prefix));
+export async function sweepLabNamespaces(): Promise<string[]> {
+  const doomed = (await listNamespaces()).filter(isLabNamespace);
   await deleteNamespaces(doomed);
   return doomed;
 }

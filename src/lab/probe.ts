@@ -127,6 +127,18 @@ export interface HeldConnection {
   release(): Promise<void>;
 }
 
+/** The probe cannot listen on its port in the destination: another program there holds it. */
+export class PortHeldError extends Error {
+  constructor(
+    readonly namespace: string,
+    readonly target: ProbeTarget,
+  ) {
+    super(
+      `${formatProbeTarget(target)} is held by another program in ${namespace}: the probe needs its own listener there`,
+    );
+  }
+}
+
 export class Prober {
   private readonly agents = new Map<string, ProbeAgent>();
 
@@ -150,7 +162,12 @@ export class Prober {
   /** Opens a listener for `target` in `namespace` (nothing to do for icmp: the kernel answers). */
   async listen(namespace: string, target: ProbeTarget): Promise<void> {
     if (target.protocol === "icmp") return;
-    await this.agent(namespace).request({ op: "listen", proto: target.protocol, port: target.port });
+    try {
+      await this.agent(namespace).request({ op: "listen", proto: target.protocol, port: target.port });
+    } catch (error) {
+      if (!String(error instanceof Error ? error.message : error).includes("EADDRINUSE")) throw error;
+      throw new PortHeldError(namespace, target);
+    }
   }
 
   /**

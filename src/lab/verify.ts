@@ -2,7 +2,13 @@ import type { Estate } from "../model/estate.js";
 import type { Family } from "../net/address.js";
 import { evaluateFlow } from "../policy/evaluate.js";
 import { PolicyIndex, type Traffic } from "../policy/policy-index.js";
-import { formatProbeTarget, type ProbeResult, type Prober, type ProbeTarget } from "./probe.js";
+import {
+  formatProbeTarget,
+  PortHeldError,
+  type ProbeResult,
+  type Prober,
+  type ProbeTarget,
+} from "./probe.js";
 import { type LabHost, primaryInterface } from "./topology.js";
 
 // `ringfence lab verify`: the kernel checked against the policy evaluator with real packets. Every
@@ -28,6 +34,8 @@ export interface VerifyReport {
   readonly targets: readonly ProbeTarget[];
   readonly cells: readonly VerifyCell[];
   readonly mismatches: readonly VerifyCell[];
+  /** Targets not probed in an instance because another program there holds the port. */
+  readonly skipped: readonly { readonly instance: string; readonly target: ProbeTarget }[];
 }
 
 export interface VerifyOptions {
@@ -84,6 +92,23 @@ export async function verifyLab(
     const eni = instance && primaryInterface(estate, instance);
     if (eni) interfaceOf.set(host.instanceId, eni.id);
   }
+  // Listeners first, so that no probe races its own listener's start. A port that another
+  // program in the instance holds cannot be probed there; the rest of the matrix still is.
+  const skipped: { instance: string; target: ProbeTarget }[] = [];
+  await Promise.all(
+    lab.flatMap((h) =>
+      options.targets.map(async (target) => {
+        try {
+          await prober.listen(h.namespace, target);
+        } catch (error) {
+          if (!(error instanceof PortHeldError)) throw error;
+          skipped.push({ instance: h.instanceId, target });
+        }
+      }),
+    ),
+  );
+  const held = (instance: string, target: ProbeTarget) =>
+    skipped.some((s) => s.instance === instance && formatProbeTarget(s.target) === formatProbeTarget(target));
   const tasks: (() => Promise<VerifyCell>)[] = [];
   for (const source of lab) {
     for (const destination of lab) {
@@ -97,6 +122,7 @@ export async function verifyLab(
         const address = firstOf(destination, family);
         if (!address || !firstOf(source, family)) continue;
         for (const target of options.targets) {
+          if (held(destination.instanceId, target)) continue;
           const verdict = evaluateFlow(index, {
             source: { kind: "interface", interfaceId: sourceEni },
             destination: { kind: "interface", interfaceId: destinationEni, address },
@@ -122,8 +148,6 @@ export async function verifyLab(
       }
     }
   }
-  // Listeners first, so that no probe races its own listener's start.
-  await Promise.all(lab.flatMap((h) => options.targets.map((t) => prober.listen(h.namespace, t))));
   const first = await pool(tasks, options.concurrency ?? 64);
   // An answer that came back proves a path; a missing one may only be a busy machine. Cells that
   // should be open but timed out are tried once more, one at a time, with a longer timeout.
@@ -152,6 +176,7 @@ export async function verifyLab(
     targets: options.targets,
     cells,
     mismatches: cells.filter((c) => c.expected !== c.actual),
+    skipped,
   };
 }
 
@@ -178,7 +203,10 @@ export function renderTruthTables(report: VerifyReport): string {
     const rows = report.instances.map((src) => {
       const cells = report.instances.map((dst) => {
         const c = byKey.get(`${src} ${dst} ${formatProbeTarget(target)} ${family}`);
-        return (src === dst ? "-" : c ? cellText(c) : " ").padStart(width);
+        const unprobed = report.skipped.some(
+          (s) => s.instance === dst && formatProbeTarget(s.target) === formatProbeTarget(target),
+        );
+        return (src === dst ? "-" : c ? cellText(c) : unprobed ? "?" : " ").padStart(width);
       });
       return `${(labels.get(src) ?? "").padEnd(width)} ${cells.join(" ")}`;
     });
@@ -208,6 +236,10 @@ export function renderTruthTables(report: VerifyReport): string {
     ...report.mismatches.map(
       (c) =>
         `  MISMATCH ${c.source} -> ${c.destination} (${c.address}) ${formatProbeTarget(c.target)}: expected ${c.expected}, got ${c.actual}`,
+    ),
+    ...report.skipped.map(
+      (s) =>
+        `  NOT PROBED ${formatProbeTarget(s.target)} to ${s.instance} (?): another program in it holds the port`,
     ),
   );
   return out.join("\n");

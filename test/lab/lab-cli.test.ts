@@ -39,6 +39,7 @@ describe("ringfence lab commands (root, server with the lab)", () => {
   let env: Record<string, string>;
   let web: LaunchedInstance;
   let client: LaunchedInstance;
+  let vpc: string;
 
   before(async () => {
     lab = await LabServer.start();
@@ -47,7 +48,7 @@ describe("ringfence lab commands (root, server with the lab)", () => {
       RINGFENCE_SECRET_ACCESS_KEY: lab.server.secretAccessKey,
       AWS_DEFAULT_REGION: lab.server.region,
     };
-    const vpc = await lab.vpc("10.14.0.0/16");
+    vpc = await lab.vpc("10.14.0.0/16");
     const subnet = await lab.subnet(vpc, "10.14.1.0/24");
     const webGroup = await lab.group(vpc, "web");
     const clientGroup = await lab.group(vpc, "client");
@@ -93,6 +94,24 @@ describe("ringfence lab commands (root, server with the lab)", () => {
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no lab namespace/);
     assert.equal((await ringfence(["lab", "exec", web.id])).code, 2);
+    // a VPC router's namespace is the lab's too, but no instance
+    const router = await ringfence(["lab", "exec", vpc, "--", "true"]);
+    assert.equal(router.code, 2);
+    assert.match(router.stderr, /not an instance id/);
+  });
+
+  it("lab exec passes a TERM on to its command", async () => {
+    const child = spawn(process.execPath, [MAIN, "lab", "exec", web.id, "--", "sleep", "30"], {
+      stdio: "ignore",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    child.kill("SIGTERM");
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    assert.ok(Date.now() - started < 5000);
+    assert.equal(code, 128 + 15, "the command ended by the TERM, and the exit code says so");
+    const left = await execInNamespace(instanceNamespace(web.id), ["sh", "-c", "pgrep -x sleep || true"]);
+    assert.equal(left.stdout.trim(), "", "no sleep left running in the instance");
   });
 
   it("lab probe prints open with exit 0 and blocked with exit 1", async () => {
@@ -154,13 +173,24 @@ describe("ringfence lab commands (root, server with the lab)", () => {
     assert.match(drifted.stdout, /MISMATCH .* -> .*tcp\/(80|22): expected blocked, got open/);
   });
 
-  it("the lab sweep removes namespaces by prefix and nothing else", async () => {
-    const prefix = `rf-${labId("sweep")}`;
-    await ipBatch(undefined, [`netns add ${prefix}-a`, `netns add ${prefix}-b`]);
-    const removed = await sweepLabNamespaces(prefix);
-    assert.deepEqual(removed.sort(), [`${prefix}-a`, `${prefix}-b`]);
-    const left = await listNamespaces();
-    assert.ok(!left.some((n) => n.startsWith(prefix)));
-    assert.ok(left.includes(instanceNamespace(web.id)), "other lab namespaces stay");
+  // last: it removes this file's lab too
+  it("the lab sweep removes every lab namespace and nothing else", async () => {
+    const id = labId("sweep");
+    const lab = [`rf-i-${id}`, `rf-vpc-${id}`];
+    const other = `rf-t-${id}`;
+    await ipBatch(
+      undefined,
+      [...lab, other].map((n) => `netns add ${n}`),
+    );
+    try {
+      const removed = await sweepLabNamespaces();
+      for (const n of [...lab, instanceNamespace(web.id)]) assert.ok(removed.includes(n), n);
+      assert.ok(!removed.includes(other));
+      const left = await listNamespaces();
+      assert.ok(left.includes(other), "a namespace that is not the lab's stays");
+      assert.ok(!left.some((n) => lab.includes(n)));
+    } finally {
+      await ipBatch(undefined, [`netns del ${other}`]);
+    }
   });
 });

@@ -122,6 +122,37 @@ describe("lab enforcement (root, real nftables)", () => {
       report.cells.some((c) => c.actual === "open") && report.cells.some((c) => c.actual === "blocked"),
     );
   });
+  it("probes the rest of the matrix when another program holds a probed port in one instance", async () => {
+    const { spawn } = await import("node:child_process");
+    const holder = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        ns(dbHost),
+        "python3",
+        "-c",
+        "import socket,time\ns=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\ns.bind(('::',6000))\nprint('bound',flush=True)\ntime.sleep(60)",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+      const targets = [tcp(3306), { protocol: "udp", port: 6000 } as const];
+      const report = await verifyLab(b.build(), lab.hosts.values(), prober, { targets });
+      assert.deepEqual(
+        report.skipped.map((s) => [s.instance, s.target]),
+        [[dbHost, { protocol: "udp", port: 6000 }]],
+      );
+      assert.ok(!report.cells.some((c) => c.destination === dbHost && c.target.protocol === "udp"));
+      assert.ok(report.cells.some((c) => c.destination === appHost && c.target.protocol === "udp"));
+      assert.deepEqual(report.mismatches, []);
+      assert.match(renderTruthTables(report), /NOT PROBED udp\/6000 to i-\S+ \(\?\): another program/);
+    } finally {
+      holder.kill();
+    }
+  });
+
   it("reports a flow the policy allows but a host drops as a mismatch, even after a second try", async () => {
     // Someone adds a rule of their own in the app host that drops udp/53.
     const drift = await execInNamespace(
