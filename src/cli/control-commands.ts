@@ -149,6 +149,20 @@ function randomAccount(): string {
   return String(100000000000 + (randomBytes(6).readUIntBE(0, 6) % 900000000000));
 }
 
+/** `INSTANCE-ID [--data DIR]`: the instance id, and the store of that data directory, opened. */
+function instanceAndStore(args: string[]): { instanceId: string; store: SqliteStore } {
+  const { values, positionals } = parseOptions(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: { data: { type: "string", default: DEFAULT_DATA_DIR } },
+    }),
+  );
+  const instanceId = positionals[0];
+  if (!instanceId || !INSTANCE_ID.test(instanceId)) throw new UsageError("give the instance id (i-...)");
+  return { instanceId, store: new SqliteStore(values.data as string) };
+}
+
 const agentsToken: Command = {
   name: "agents token",
   summary: "issue a token with which the agent of one instance may read its policy",
@@ -157,16 +171,7 @@ const agentsToken: Command = {
 Prints a new bearer token for \`ringfence agent --token\`. The token lets an agent read the policy
 of that instance only, and report its status. Only its hash is stored.`,
   async run(args) {
-    const { values, positionals } = parseOptions(() =>
-      parseArgs({
-        args,
-        allowPositionals: true,
-        options: { data: { type: "string", default: DEFAULT_DATA_DIR } },
-      }),
-    );
-    const instanceId = positionals[0];
-    if (!instanceId || !INSTANCE_ID.test(instanceId)) throw new UsageError("give the instance id (i-...)");
-    const store = new SqliteStore(values.data as string);
+    const { instanceId, store } = instanceAndStore(args);
     try {
       const instance = store.view().get("instance", instanceId);
       if (!instance) {
@@ -191,16 +196,7 @@ const agentsRevoke: Command = {
 Removes every agent token of the instance. A running server closes the instance's open policy
 streams at their next heartbeat (within ${HEARTBEAT_MS / 1000} s) and refuses the tokens from then on.`,
   async run(args) {
-    const { values, positionals } = parseOptions(() =>
-      parseArgs({
-        args,
-        allowPositionals: true,
-        options: { data: { type: "string", default: DEFAULT_DATA_DIR } },
-      }),
-    );
-    const instanceId = positionals[0];
-    if (!instanceId || !INSTANCE_ID.test(instanceId)) throw new UsageError("give the instance id (i-...)");
-    const store = new SqliteStore(values.data as string);
+    const { instanceId, store } = instanceAndStore(args);
     try {
       const removed = store.removeAgentTokens(instanceId);
       console.log(`${removed} token${removed === 1 ? "" : "s"} of ${instanceId} revoked`);
