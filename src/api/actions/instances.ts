@@ -428,7 +428,12 @@ const describeInstances: Action = (ctx) => {
     list.push(instance);
     byReservation.set(instance.reservationId, list);
   }
-  const { page, nextToken } = paginate(ctx, [...byReservation.values()], { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(
+    ctx,
+    [...byReservation.values()],
+    { min: 5, max: 1000 },
+    (list) => (list[0] as InstanceRecord).reservationId,
+  );
   return { Reservations: page.map((list) => reservationOf(ctx, list)), NextToken: nextToken };
 };
 

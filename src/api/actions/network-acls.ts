@@ -7,7 +7,7 @@ import { checkId, newId, notFound } from "../../model/ids.js";
 import type { NetworkAclRecord } from "../../model/resources.js";
 import { formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate } from "../filters.js";
+import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
 import { requireOwn, requireVpc } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
 import { newNetworkAcl } from "./vpcs.js";
@@ -267,7 +267,12 @@ const describeNetworkAcls: Action = (ctx) => {
     ids.length > 0
       ? ids.map((id) => requireAcl(ctx, id))
       : [...ctx.tx.scoped("network-acl", ctx.account, ctx.region)];
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, acls, ACL_FILTERS), { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(
+    ctx,
+    applyFilters(ctx, acls, ACL_FILTERS),
+    { min: 5, max: 1000 },
+    byId,
+  );
   return { NetworkAcls: page.map(presentAcl), NextToken: nextToken };
 };
 

@@ -9,7 +9,7 @@ import type { GroupRecord, NetworkInterfaceRecord, SubnetRecord, Tags } from "..
 import { formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
 import { cidrContains, lastAddress, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
+import { applyFilters, byId, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
 import type { Params } from "../params.js";
 import { defaultGroupOf, requireGroup, requireOwn } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
@@ -384,7 +384,12 @@ const describeNetworkInterfaces: Action = (ctx) => {
     ids.length > 0
       ? ids.map((id) => requireInterface(ctx, id))
       : [...ctx.tx.scoped("eni", ctx.account, ctx.region)];
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, enis, ENI_FILTERS(ctx)), { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(
+    ctx,
+    applyFilters(ctx, enis, ENI_FILTERS(ctx)),
+    { min: 5, max: 1000 },
+    byId,
+  );
   return { NetworkInterfaces: page.map((e) => presentInterface(ctx, e)), NextToken: nextToken };
 };
 

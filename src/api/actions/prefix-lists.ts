@@ -13,7 +13,7 @@ import type { PrefixListEntry, PrefixListRecord } from "../../model/resources.js
 import { isAllowedText } from "../../model/security-group-rules.js";
 import { formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate } from "../filters.js";
+import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
 import type { Params } from "../params.js";
 import { checkQuota } from "./security-groups.js";
 import { tagsFromSpecifications } from "./tags.js";
@@ -177,7 +177,7 @@ const describeManagedPrefixLists: Action = (ctx) => {
     "prefix-list-id": (l) => [l.id],
     "prefix-list-name": (l) => [l.name],
   };
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, lists, fields), { min: 1, max: 100 });
+  const { page, nextToken } = paginate(ctx, applyFilters(ctx, lists, fields), { min: 1, max: 100 }, byId);
   return { PrefixLists: page.map((l) => present(ctx, l, "create-complete")), NextToken: nextToken };
 };
 
@@ -190,7 +190,7 @@ const getManagedPrefixListEntries: Action = (ctx) => {
     if (!earlier) throw invalidValue(`The prefix list ${list.id} has no version ${target}.`);
     entries = earlier.entries;
   }
-  const { page, nextToken } = paginate(ctx, [...entries], { min: 1, max: 100 });
+  const { page, nextToken } = paginate(ctx, [...entries], { min: 1, max: 100 }, (e) => e.cidr);
   return { Entries: page.map((e) => ({ Cidr: e.cidr, Description: e.description })), NextToken: nextToken };
 };
 

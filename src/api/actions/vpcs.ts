@@ -15,7 +15,7 @@ import {
   parseCidr6,
 } from "../../net/cidr.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate } from "../filters.js";
+import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
 import { defaultGroupOf, requireOwn, requireVpc } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
 
@@ -341,7 +341,12 @@ const describeVpcs: Action = (ctx) => {
     ids.length > 0
       ? ids.map((id) => requireVpc(ctx, id))
       : [...ctx.tx.scoped("vpc", ctx.account, ctx.region)];
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, vpcs, VPC_FILTERS), { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(
+    ctx,
+    applyFilters(ctx, vpcs, VPC_FILTERS),
+    { min: 5, max: 1000 },
+    byId,
+  );
   return { Vpcs: page.map((v) => presentVpc(ctx, v)), NextToken: nextToken };
 };
 
@@ -441,10 +446,12 @@ const describeSubnets: Action = (ctx) => {
     ids.length > 0
       ? ids.map((id) => requireOwn(ctx, "subnet", id))
       : [...ctx.tx.scoped("subnet", ctx.account, ctx.region)];
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, subnets, subnetFilters(ctx)), {
-    min: 5,
-    max: 1000,
-  });
+  const { page, nextToken } = paginate(
+    ctx,
+    applyFilters(ctx, subnets, subnetFilters(ctx)),
+    { min: 5, max: 1000 },
+    byId,
+  );
   return { Subnets: page.map((s) => presentSubnet(ctx, s)), NextToken: nextToken };
 };
 
