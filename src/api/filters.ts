@@ -208,8 +208,11 @@ export function paginate<T>(
   const maxResults = ctx.params.int("MaxResults");
   const token = ctx.params.string("NextToken");
   if (maxResults !== undefined && (maxResults < bounds.min || maxResults > bounds.max)) {
+    // below the minimum as EC2 words it (spec 1.8); EC2's words for above the maximum are not recorded
     throw invalidValue(
-      `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value between ${bounds.min} and ${bounds.max}.`,
+      maxResults < bounds.min
+        ? `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value greater than ${bounds.min}.`
+        : `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value less than or equal to ${bounds.max}.`,
     );
   }
   let start = 0;

@@ -106,4 +106,11 @@ describe("pagination tokens", () => {
       await refused(cp.ec2.send(new DescribeSecurityGroupsCommand({ MaxResults: 5, NextToken: bad })));
     }
   });
+
+  test("MaxResults below the minimum gets EC2's message", async () => {
+    await assert.rejects(cp.ec2.send(new DescribeSecurityGroupsCommand({ MaxResults: 1 })), {
+      name: "InvalidParameterValue",
+      message: "Value ( 1 ) for parameter maxResults is invalid. Expecting a value greater than 5.",
+    });
+  });
 });
