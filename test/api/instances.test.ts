@@ -537,6 +537,45 @@ describe("state changes", () => {
     assert.equal(next?.PrivateIpAddress, "10.30.4.4", "the freed address is handed out again");
   });
 
+  test("a kept interface (DeleteOnTermination false) is detached from the terminated instance and belongs only to the next", async () => {
+    const created = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }));
+    const kept = created.NetworkInterface?.NetworkInterfaceId as string;
+    const withKept = (id?: string) =>
+      run({
+        NetworkInterfaces: [
+          { DeviceIndex: 0, SubnetId: subnetId, DeleteOnTermination: false, AssociatePublicIpAddress: true },
+          { DeviceIndex: 1, NetworkInterfaceId: id ?? kept },
+        ],
+      });
+    const [first] = await withKept();
+    const firstId = first?.InstanceId as string;
+    const primary = first?.NetworkInterfaces?.find((e) => e.Attachment?.DeviceIndex === 0)
+      ?.NetworkInterfaceId as string;
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [firstId] }));
+    const gone = await describeInstance(firstId);
+    assert.deepEqual(gone.NetworkInterfaces ?? [], [], "a terminated instance has no interfaces");
+    const enis = await cp.ec2.send(
+      new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [kept, primary] }),
+    );
+    for (const eni of enis.NetworkInterfaces ?? []) {
+      assert.equal(eni.Status, "available");
+      assert.equal(eni.Attachment, undefined);
+      assert.equal(eni.Association, undefined, "the launch's public address went with the instance");
+    }
+    assert.equal(enis.NetworkInterfaces?.length, 2);
+    const [second] = await withKept(kept);
+    const holders = async (eni: string) => {
+      const out = await cp.ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [{ Name: "network-interface.network-interface-id", Values: [eni] }],
+        }),
+      );
+      return (out.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId));
+    };
+    assert.deepEqual(await holders(kept), [second?.InstanceId]);
+    assert.deepEqual(await holders(primary), []);
+  });
+
   test("one unknown id fails the whole call and changes nothing; termination protection", async () => {
     const [instance] = await run({ SubnetId: subnetId, DisableApiTermination: true });
     const id = instance?.InstanceId as string;

@@ -446,7 +446,8 @@ interface Transition {
 
 function changeState(
   transition: Transition,
-  apply?: (ctx: ActionContext, instance: InstanceRecord) => void,
+  /** What else the change does; returns the instance as it is then (the state is set after). */
+  apply?: (ctx: ActionContext, instance: InstanceRecord) => InstanceRecord,
 ): Action {
   return (ctx) => {
     const ids = ctx.params.strings("InstanceIds");
@@ -456,8 +457,8 @@ function changeState(
       const previous = instance.state;
       if (previous === transition.stored) return { instance, previous, current: previous };
       if (!transition.from(previous)) throw transition.refuse(instance.id);
-      apply?.(ctx, instance);
-      ctx.tx.put({ ...instance, state: transition.stored });
+      const changed = apply ? apply(ctx, instance) : instance;
+      ctx.tx.put({ ...changed, state: transition.stored });
       return { instance, previous, current: transition.reported };
     });
     const items = changes.map(({ instance, previous, current }) => ({
@@ -484,8 +485,9 @@ function releaseInterfaces(ctx: ActionContext, instance: InstanceRecord): void {
     const eni = ctx.tx.get("eni", id);
     if (!eni) continue;
     releaseElasticAssociations(ctx, eni.id);
+    // a kept interface is detached and gives back the public address it was launched with
     if (eni.attachment?.deleteOnTermination) ctx.tx.delete(eni);
-    else ctx.tx.put({ ...eni, attachment: undefined });
+    else ctx.tx.put({ ...eni, attachment: undefined, publicIp: undefined });
   }
 }
 
@@ -498,7 +500,7 @@ const terminateInstances = changeState(
   },
   (ctx, instance) => {
     releaseInterfaces(ctx, instance);
-    ctx.tx.put({ ...instance, interfaceIds: [] });
+    return { ...instance, interfaceIds: [] };
   },
 );
 
