@@ -837,6 +837,26 @@ describe("launch details", () => {
       "SecurityGroupsPerInstanceLimitExceeded",
     );
     assert.equal(await code([{ DeviceIndex: 1, SubnetId: subnetId }]), "InvalidParameterValue");
+    assert.equal(
+      await code([{ DeviceIndex: 1, SubnetId: subnetId }, { SubnetId: subnetId }]),
+      "InvalidParameterValue",
+      "each interface needs a device index; none is taken to be 0",
+    );
+    const created = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }));
+    const existing = created.NetworkInterface?.NetworkInterfaceId as string;
+    assert.equal(
+      await code([
+        { DeviceIndex: 0, SubnetId: subnetId },
+        { DeviceIndex: 1, NetworkInterfaceId: existing },
+        { DeviceIndex: 2, NetworkInterfaceId: existing },
+      ]),
+      "InvalidParameterValue",
+      "one existing interface twice",
+    );
+    const stillFree = await cp.ec2.send(
+      new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [existing] }),
+    );
+    assert.equal(stillFree.NetworkInterfaces?.[0]?.Status, "available");
     const defaultSubnets = await cp.ec2.send(
       new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] }),
     );

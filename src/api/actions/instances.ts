@@ -111,6 +111,9 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
       );
     }
     const planned = nics.map((nic) => planNetworkInterface(ctx, nic, count));
+    const existing = planned.flatMap((n) => (n.existing ? [n.existing.id] : []));
+    const twice = existing.find((id, i) => existing.indexOf(id) !== i);
+    if (twice) throw invalidValue(`The network interface '${twice}' is given more than once.`);
     const indexes = new Set(planned.map((n) => n.deviceIndex));
     if (indexes.size !== planned.length)
       throw invalidValue("Each network interface needs its own device index.");
@@ -161,7 +164,8 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
 }
 
 function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): PlannedInterface {
-  const deviceIndex = nic.int("DeviceIndex") ?? 0;
+  const deviceIndex = nic.int("DeviceIndex");
+  if (deviceIndex === undefined) throw invalidValue("Each network interface requires a device index.");
   const existingId = nic.string("NetworkInterfaceId");
   if (existingId) {
     if (count > 1)
