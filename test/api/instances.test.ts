@@ -803,7 +803,7 @@ describe("launch details", () => {
     assert.equal(await freeAddresses(id), 0);
   });
 
-  test("NetworkInterfaces: a public address on request, the per-instance group quota, one VPC, device index 0 required", async () => {
+  test("NetworkInterfaces: a public address on request, the per-instance group quota, one VPC and one zone, device indexes", async () => {
     const [instance] = await run({
       NetworkInterfaces: [
         {
@@ -872,6 +872,37 @@ describe("launch details", () => {
     assert.equal(
       await code([{ DeviceIndex: 0, SubnetId: elsewhere, Groups: [groups[0] as string] }]),
       "InvalidParameter",
+    );
+    const zoneOf = async (subnet: string) =>
+      (await cp.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnet] }))).Subnets?.[0]
+        ?.AvailabilityZone as string;
+    const home = await zoneOf(subnetId);
+    const zones = ["us-east-1a", "us-east-1b"];
+    const otherZone = (
+      await cp.ec2.send(
+        new CreateSubnetCommand({
+          VpcId: vpcId,
+          CidrBlock: "10.30.9.0/24",
+          AvailabilityZone: zones.find((z) => z !== home),
+        }),
+      )
+    ).Subnet?.SubnetId as string;
+    assert.equal(
+      await code([
+        { DeviceIndex: 0, SubnetId: subnetId },
+        { DeviceIndex: 1, SubnetId: otherZone },
+      ]),
+      "InvalidParameterCombination",
+      "interfaces in two zones",
+    );
+    const inOtherZone = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: otherZone }));
+    assert.equal(
+      await code([
+        { DeviceIndex: 0, SubnetId: subnetId },
+        { DeviceIndex: 1, NetworkInterfaceId: inOtherZone.NetworkInterface?.NetworkInterfaceId },
+      ]),
+      "InvalidParameterCombination",
+      "an existing interface of another zone",
     );
   });
 

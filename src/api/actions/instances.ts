@@ -120,6 +120,13 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
     if (!indexes.has(0)) throw invalidValue("A network interface with device index 0 is required.");
     const vpcs = new Set(planned.map((n) => n.subnet.vpcId));
     if (vpcs.size > 1) throw invalidValue("All network interfaces of an instance must be in the same VPC.");
+    // an instance lives in one zone, and AttachNetworkInterface refuses an interface of another
+    const zones = new Set(planned.map((n) => n.subnet.availabilityZone));
+    if (zones.size > 1) {
+      throw invalidCombination(
+        "The network interfaces of an instance must be in the same availability zone.",
+      );
+    }
     return planned.sort((a, b) => a.deviceIndex - b.deviceIndex);
   }
   const subnetId = p.string("SubnetId");
