@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
+  AllocateAddressCommand,
+  AssociateAddressCommand,
   CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -419,6 +421,28 @@ describe("DescribeInstances", () => {
       ),
       "InvalidParameterValue",
     );
+  });
+
+  test("private-ip-address is the primary address only; ip-address and network-interface.association.public-ip see an Elastic IP", async () => {
+    const [instance] = await run({
+      NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnetId, SecondaryPrivateIpAddressCount: 1 }],
+    });
+    const id = instance?.InstanceId as string;
+    const addresses = instance?.NetworkInterfaces?.[0]?.PrivateIpAddresses ?? [];
+    const primaryIp = addresses.find((a) => a.Primary)?.PrivateIpAddress as string;
+    const secondaryIp = addresses.find((a) => !a.Primary)?.PrivateIpAddress as string;
+    const matching = async (Name: string, value: string) => {
+      const out = await cp.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name, Values: [value] }] }));
+      return (out.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId));
+    };
+    assert.deepEqual(await matching("private-ip-address", primaryIp), [id]);
+    assert.deepEqual(await matching("private-ip-address", secondaryIp), []);
+    const eip = await cp.ec2.send(new AllocateAddressCommand({ Domain: "vpc" }));
+    await cp.ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId, InstanceId: id }));
+    const shown = await describeInstance(id);
+    assert.equal(shown.PublicIpAddress, eip.PublicIp);
+    assert.deepEqual(await matching("ip-address", eip.PublicIp as string), [id]);
+    assert.deepEqual(await matching("network-interface.association.public-ip", eip.PublicIp as string), [id]);
   });
 
   test("pagination over reservations; MaxResults with ids is InvalidParameterCombination", async () => {

@@ -23,6 +23,7 @@ import {
   interfaceGroups,
   presentInterface,
   privateDnsName,
+  publicIpOf,
   releaseElasticAssociations,
   requestedConnectionTracking,
   requireInterface,
@@ -217,11 +218,20 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
   };
 }
 
-export function presentInstance(ctx: ActionContext, instance: InstanceRecord, state = instance.state) {
-  const interfaces = instance.interfaceIds
+function interfacesOf(ctx: ActionContext, instance: InstanceRecord): NetworkInterfaceRecord[] {
+  return instance.interfaceIds
     .map((id) => ctx.tx.get("eni", id))
     .filter((e): e is NetworkInterfaceRecord => e !== undefined);
-  const primary = interfaces.find((e) => e.attachment?.deviceIndex === 0) ?? interfaces[0];
+}
+
+/** The interface at device index 0, whose addresses and groups are the instance's. */
+function primaryOf(interfaces: NetworkInterfaceRecord[]): NetworkInterfaceRecord | undefined {
+  return interfaces.find((e) => e.attachment?.deviceIndex === 0) ?? interfaces[0];
+}
+
+export function presentInstance(ctx: ActionContext, instance: InstanceRecord, state = instance.state) {
+  const interfaces = interfacesOf(ctx, instance);
+  const primary = primaryOf(interfaces);
   const presented = interfaces.map((e) => presentInterface(ctx, e, true));
   const publicIp = presented.find((_, i) => interfaces[i] === primary)?.Association?.PublicIp;
   const gone = state === "terminated";
@@ -392,11 +402,9 @@ const runInstances: Action = (ctx) => {
 };
 
 function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
-  const interfaces = (i: InstanceRecord) =>
-    i.interfaceIds
-      .map((id) => ctx.tx.get("eni", id))
-      .filter((e): e is NetworkInterfaceRecord => e !== undefined);
-  const primaryGroups = (i: InstanceRecord) => interfaces(i)[0]?.groupIds ?? [];
+  const interfaces = (i: InstanceRecord) => interfacesOf(ctx, i);
+  const primary = (i: InstanceRecord) => primaryOf(interfaces(i));
+  const primaryGroups = (i: InstanceRecord) => primary(i)?.groupIds ?? [];
   const groupName = (id: string) => ctx.tx.get("group", id)?.name;
   return {
     "instance-id": (i) => [i.id],
@@ -410,8 +418,12 @@ function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
     "availability-zone": (i) => [i.availabilityZone],
     "vpc-id": (i) => [i.vpcId],
     "subnet-id": (i) => [i.subnetId],
-    "private-ip-address": (i) => interfaces(i).flatMap((e) => e.privateIps),
-    "ip-address": (i) => [interfaces(i)[0]?.publicIp],
+    // the instance's own addresses are its primary interface's primary ones (model doc)
+    "private-ip-address": (i) => [primary(i)?.privateIps[0]],
+    "ip-address": (i) => {
+      const eni = primary(i);
+      return [eni && publicIpOf(ctx, eni)];
+    },
     "instance.group-id": (i) => primaryGroups(i),
     "instance.group-name": (i) => primaryGroups(i).map(groupName),
     "group-id": (i) => primaryGroups(i),
@@ -422,6 +434,7 @@ function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
     "network-interface.subnet-id": (i) => interfaces(i).map((e) => e.subnetId),
     "network-interface.vpc-id": (i) => interfaces(i).map((e) => e.vpcId),
     "network-interface.addresses.private-ip-address": (i) => interfaces(i).flatMap((e) => e.privateIps),
+    "network-interface.association.public-ip": (i) => interfaces(i).map((e) => publicIpOf(ctx, e)),
     "network-interface.ipv6-addresses.ipv6-address": (i) => interfaces(i).flatMap((e) => e.ipv6Addresses),
     "client-token": (i) => [i.clientToken],
   };

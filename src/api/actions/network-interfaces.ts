@@ -217,10 +217,15 @@ function elasticAssociation(ctx: ActionContext, eni: NetworkInterfaceRecord) {
   return undefined;
 }
 
+/** The public address an interface shows: its Elastic IP, else the one it was launched with. */
+export function publicIpOf(ctx: ActionContext, eni: NetworkInterfaceRecord): string | undefined {
+  return elasticAssociation(ctx, eni)?.publicIp ?? eni.publicIp;
+}
+
 /** The interface as DescribeNetworkInterfaces shows it (or, with `forInstance`, inside an instance). */
 export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord, forInstance = false) {
   const elastic = elasticAssociation(ctx, eni);
-  const publicIp = elastic?.publicIp ?? eni.publicIp;
+  const publicIp = publicIpOf(ctx, eni);
   const association = publicIp
     ? {
         PublicIp: publicIp,
@@ -372,7 +377,7 @@ const ENI_FILTERS = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> =
   "mac-address": (e) => [e.macAddress],
   "owner-id": (e) => [e.account],
   "source-dest-check": (e) => [e.sourceDestCheck],
-  "association.public-ip": (e) => [elasticAssociation(ctx, e)?.publicIp ?? e.publicIp],
+  "association.public-ip": (e) => [publicIpOf(ctx, e)],
   "association.allocation-id": (e) => [elasticAssociation(ctx, e)?.id],
   "association.association-id": (e) => [elasticAssociation(ctx, e)?.association?.id],
 });
