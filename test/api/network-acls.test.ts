@@ -369,6 +369,16 @@ describe("DescribeNetworkAcls", () => {
     assert.deepEqual(await ids([inVpc, { Name: "entry.rule-number", Values: ["42"] }]), [made[0]]);
     assert.deepEqual(await ids([inVpc, { Name: "entry.port-range.from", Values: ["5432"] }]), [made[0]]);
     assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["6"] }]), [made[0]]);
+    assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["tcp"] }]), [made[0]]);
+    await addEntry(made[1] as string, { RuleNumber: 43, Protocol: "17", PortRange: { From: 53, To: 53 } });
+    await addEntry(made[2] as string, {
+      RuleNumber: 44,
+      Protocol: "1",
+      IcmpTypeCode: { Type: 8, Code: -1 },
+    });
+    assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["udp"] }]), [made[1]]);
+    assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["icmp"] }]), [made[2]]);
+    assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["t*"] }]), [made[0]]);
     assert.equal((await ids([inVpc, { Name: "default", Values: ["true"] }])).length, 1);
     assert.deepEqual(await ids([inVpc, { Name: "default", Values: ["false"] }]), [...made].sort());
 

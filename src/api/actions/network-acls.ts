@@ -6,6 +6,7 @@ import type { NetworkAclEntry } from "../../model/estate.js";
 import { checkId, newId, notFound } from "../../model/ids.js";
 import type { NetworkAclRecord } from "../../model/resources.js";
 import { formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
+import { protocolName } from "../../net/protocol.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
 import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
 import { requireOwn, requireVpc } from "./lookup.js";
@@ -252,7 +253,11 @@ const ACL_FILTERS: FilterFields<NetworkAclRecord> = {
   "entry.cidr": entryValues((e) => (isIpv6(e) ? undefined : e.cidr)),
   "entry.ipv6-cidr": entryValues((e) => (isIpv6(e) ? e.cidr : undefined)),
   "entry.egress": entryValues((e) => e.egress),
-  "entry.protocol": entryValues((e) => e.protocol),
+  // entries keep the number; the filter also takes the name (model doc: tcp | udp | icmp or a number)
+  "entry.protocol": (a) =>
+    a.entries.flatMap((e) =>
+      e.protocol === "-1" ? [e.protocol] : [e.protocol, protocolName(Number(e.protocol))],
+    ),
   "entry.rule-action": entryValues((e) => e.action),
   "entry.rule-number": entryValues((e) => e.ruleNumber),
   "entry.port-range.from": entryValues((e) => e.portRange?.from),
