@@ -12,6 +12,7 @@ import {
   type NetworkInterfaceRecord,
   type SubnetRecord,
 } from "../../model/resources.js";
+import { clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
 import { applyFilters, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
 import type { Params } from "../params.js";
@@ -302,12 +303,13 @@ const runInstances: Action = (ctx) => {
   let count = Math.min(maxCount, MAX_PER_LAUNCH);
   const imageId = p.string("ImageId");
   if (!imageId && !p.has("LaunchTemplate")) throw missingParameter("ImageId");
-  const clientToken = p.string("ClientToken");
-  if (clientToken) {
-    const earlier = [...ctx.tx.scoped("instance", ctx.account, ctx.region)].filter(
-      (i) => i.clientToken === clientToken,
+  const clientToken = clientTokenOf(ctx);
+  const earlier = madeWithToken(clientToken, ctx.tx.scoped("instance", ctx.account, ctx.region));
+  if (earlier) {
+    const reservation = [...ctx.tx.scoped("instance", ctx.account, ctx.region)].filter(
+      (i) => i.reservationId === earlier.reservationId,
     );
-    if (earlier.length > 0) return reservationOf(ctx, earlier);
+    return reservationOf(ctx, reservation);
   }
   const plan = planInterfaces(ctx, count);
   const instanceTags = tagsFromSpecifications(ctx, "instance", ["network-interface", "volume"]);
@@ -391,7 +393,7 @@ const runInstances: Action = (ctx) => {
         subnetId: primarySubnet.id,
         availabilityZone: primarySubnet.availabilityZone,
         interfaceIds,
-        clientToken,
+        ...tokenFields(clientToken),
         disableApiTermination: p.bool("DisableApiTermination") ?? false,
         sourceDestCheck: true,
       }),

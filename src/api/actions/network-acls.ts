@@ -7,6 +7,7 @@ import { checkId, newId, notFound } from "../../model/ids.js";
 import type { NetworkAclRecord } from "../../model/resources.js";
 import { formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { protocolName } from "../../net/protocol.js";
+import { clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
 import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
 import { requireOwn, requireVpc } from "./lookup.js";
@@ -121,21 +122,9 @@ function checkEntryQuota(ctx: ActionContext, entries: NetworkAclEntry[], entry: 
 
 const createNetworkAcl: Action = (ctx) => {
   const vpc = requireVpc(ctx, ctx.params.requiredString("VpcId"));
-  const clientToken = ctx.params.string("ClientToken");
-  if (clientToken) {
-    const earlier = [...ctx.tx.scoped("network-acl", ctx.account, ctx.region)].find(
-      (a) => a.clientToken === clientToken,
-    );
-    if (earlier) {
-      if (earlier.vpcId !== vpc.id) {
-        throw new Ec2Error(
-          "IdempotentParameterMismatch",
-          "The client token was already used with different parameters.",
-        );
-      }
-      return { NetworkAcl: presentAcl(earlier), ClientToken: clientToken };
-    }
-  }
+  const clientToken = clientTokenOf(ctx);
+  const earlier = madeWithToken(clientToken, ctx.tx.scoped("network-acl", ctx.account, ctx.region));
+  if (earlier) return { NetworkAcl: presentAcl(earlier), ClientToken: clientToken?.token };
   const tags = tagsFromSpecifications(ctx, "network-acl");
   const count = [...ctx.tx.scoped("network-acl", ctx.account, ctx.region)].filter(
     (a) => a.vpcId === vpc.id,
@@ -146,8 +135,8 @@ const createNetworkAcl: Action = (ctx) => {
       `The maximum number of network ACLs for VPC '${vpc.id}' has been reached.`,
     );
   }
-  const acl = ctx.tx.put({ ...newNetworkAcl(ctx, vpc, false), tags, clientToken });
-  return { NetworkAcl: presentAcl(acl), ClientToken: clientToken };
+  const acl = ctx.tx.put({ ...newNetworkAcl(ctx, vpc, false), tags, ...tokenFields(clientToken) });
+  return { NetworkAcl: presentAcl(acl), ClientToken: clientToken?.token };
 };
 
 const deleteNetworkAcl: Action = (ctx) => {

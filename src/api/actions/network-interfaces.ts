@@ -8,6 +8,7 @@ import { checkId, newId } from "../../model/ids.js";
 import type { GroupRecord, NetworkInterfaceRecord, SubnetRecord, Tags } from "../../model/resources.js";
 import { formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
 import { cidrContains, lastAddress, parseCidr4, parseCidr6 } from "../../net/cidr.js";
+import { type ClientTokenUse, clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
 import { applyFilters, byId, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
 import type { Params } from "../params.js";
@@ -162,6 +163,7 @@ export interface InterfaceSpec {
   publicIp?: string;
   connectionTracking?: ConnectionTracking;
   tags: Tags;
+  clientToken?: ClientTokenUse;
 }
 
 export function createInterface(ctx: ActionContext, spec: InterfaceSpec): NetworkInterfaceRecord {
@@ -188,6 +190,7 @@ export function createInterface(ctx: ActionContext, spec: InterfaceSpec): Networ
     interfaceType: "interface",
     publicIp: spec.publicIp,
     ...(spec.connectionTracking ? { connectionTracking: spec.connectionTracking } : {}),
+    ...tokenFields(spec.clientToken),
   });
 }
 
@@ -308,6 +311,9 @@ export function secondaryAddresses(params: Params): { primary?: string; secondar
 
 const createNetworkInterface: Action = (ctx) => {
   const subnet = requireOwn(ctx, "subnet", ctx.params.requiredString("SubnetId")) as SubnetRecord;
+  const clientToken = clientTokenOf(ctx);
+  const earlier = madeWithToken(clientToken, ctx.tx.scoped("eni", ctx.account, ctx.region));
+  if (earlier) return { NetworkInterface: presentInterface(ctx, earlier), ClientToken: clientToken?.token };
   const groupIds = interfaceGroups(
     ctx,
     ctx.params.strings("Groups"),
@@ -330,8 +336,9 @@ const createNetworkInterface: Action = (ctx) => {
     description,
     connectionTracking: requestedConnectionTracking(ctx.params),
     tags: tagsFromSpecifications(ctx, "network-interface"),
+    clientToken,
   });
-  return { NetworkInterface: presentInterface(ctx, eni), ClientToken: ctx.params.string("ClientToken") };
+  return { NetworkInterface: presentInterface(ctx, eni), ClientToken: clientToken?.token };
 };
 
 /** Drops Elastic IP associations of an interface that is going away. */

@@ -12,6 +12,7 @@ import { checkId, newId } from "../../model/ids.js";
 import type { PrefixListEntry, PrefixListRecord } from "../../model/resources.js";
 import { isAllowedText } from "../../model/security-group-rules.js";
 import { formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
+import { clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
 import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
 import type { Params } from "../params.js";
@@ -124,21 +125,9 @@ const createManagedPrefixList: Action = (ctx) => {
   if (family !== "IPv4" && family !== "IPv6") {
     throw invalidValue(`Value (${family}) for parameter addressFamily is invalid. Expected IPv4 or IPv6.`);
   }
-  const clientToken = ctx.params.string("ClientToken");
-  if (clientToken) {
-    const earlier = [...ctx.tx.scoped("prefix-list", ctx.account, ctx.region)].find(
-      (l) => l.clientToken === clientToken,
-    );
-    if (earlier) {
-      if (earlier.name !== name || earlier.maxEntries !== maxEntries || earlier.addressFamily !== family) {
-        throw new Ec2Error(
-          "IdempotentParameterMismatch",
-          "The client token was already used with different parameters.",
-        );
-      }
-      return { PrefixList: present(ctx, earlier, "create-complete") };
-    }
-  }
+  const clientToken = clientTokenOf(ctx);
+  const earlier = madeWithToken(clientToken, ctx.tx.scoped("prefix-list", ctx.account, ctx.region));
+  if (earlier) return { PrefixList: present(ctx, earlier, "create-complete") };
   const entries = readEntries(ctx.params.list("Entries", "Entry"), family, true);
   if (entries.length > maxEntries) {
     throw invalidValue(
@@ -161,7 +150,7 @@ const createManagedPrefixList: Action = (ctx) => {
     version: 1,
     entries,
     history: [],
-    clientToken,
+    ...tokenFields(clientToken),
   });
   return { PrefixList: present(ctx, list, "create-in-progress") };
 };
