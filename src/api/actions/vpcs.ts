@@ -265,6 +265,14 @@ function checkVpcCidr(text: string, error: string): string {
   return formatCidr(parsed.cidr);
 }
 
+/** VPCs per region (spec 3.9), the default VPC among them. */
+function checkVpcQuota(ctx: ActionContext): void {
+  const count = [...ctx.tx.scoped("vpc", ctx.account, ctx.region)].length;
+  if (count >= ctx.quotas.vpcsPerRegion) {
+    throw new Ec2Error("VpcLimitExceeded", "The maximum number of VPCs has been reached.");
+  }
+}
+
 const createVpc: Action = (ctx) => {
   const cidrText = ctx.params.requiredString("CidrBlock");
   const cidr = checkVpcCidr(cidrText, "InvalidVpc.Range");
@@ -273,10 +281,7 @@ const createVpc: Action = (ctx) => {
     throw invalidValue(`Value (${tenancy}) for parameter instanceTenancy is invalid.`);
   }
   const tags = tagsFromSpecifications(ctx, "vpc");
-  const count = [...ctx.tx.scoped("vpc", ctx.account, ctx.region)].length;
-  if (count >= ctx.quotas.vpcsPerRegion) {
-    throw new Ec2Error("VpcLimitExceeded", "The maximum number of VPCs has been reached.");
-  }
+  checkVpcQuota(ctx);
   const vpc = createVpcWithDefaults(ctx, cidr, {
     isDefault: false,
     ipv6: ctx.params.bool("AmazonProvidedIpv6CidrBlock") === true,
@@ -294,6 +299,7 @@ const createDefaultVpcAction: Action = (ctx) => {
       `A Default VPC already exists for this account in this region.`,
     );
   }
+  checkVpcQuota(ctx);
   return { Vpc: presentVpc(ctx, createDefaultVpc(ctx), "pending") };
 };
 
