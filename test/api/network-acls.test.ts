@@ -276,6 +276,35 @@ describe("entries", () => {
     const acl = await describeAcl(id);
     assert.equal(acl.Entries?.filter((e) => !e.Egress && e.CidrBlock).length, 20);
   });
+
+  test("IPv6 entries count 19 of their own in a VPC without IPv6 too; ReplaceNetworkAclEntry may not go over", async () => {
+    const id = await newAcl();
+    const v6 = { CidrBlock: undefined, Ipv6CidrBlock: "::/0" };
+    for (let i = 1; i <= 19; i++) await addEntry(id, { RuleNumber: i * 10, ...v6 });
+    assert.equal(
+      await errorCode(addEntry(id, { RuleNumber: 500, ...v6 })),
+      "NetworkAclEntryLimitExceeded",
+      "19 custom IPv6 entries per direction, as for IPv4 (spec 3.13)",
+    );
+    await addEntry(id, { RuleNumber: 900 });
+    const replace = (input: Partial<CreateNetworkAclEntryCommandInput>) =>
+      cp.ec2.send(
+        new ReplaceNetworkAclEntryCommand({
+          NetworkAclId: id,
+          RuleNumber: 900,
+          Protocol: "-1",
+          RuleAction: "deny",
+          Egress: false,
+          CidrBlock: "10.0.0.0/8",
+          ...input,
+        }),
+      );
+    assert.equal(await errorCode(replace(v6)), "NetworkAclEntryLimitExceeded", "IPv4 entry 900 made IPv6");
+    await replace({});
+    const acl = await describeAcl(id);
+    assert.equal(acl.Entries?.filter((e) => !e.Egress && e.Ipv6CidrBlock).length, 19);
+    assert.equal(entry(acl, 900, false)?.CidrBlock, "10.0.0.0/8");
+  });
 });
 
 describe("associations", () => {

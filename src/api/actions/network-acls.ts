@@ -110,9 +110,15 @@ function sortEntries(entries: NetworkAclEntry[]): NetworkAclEntry[] {
   return entries.sort((a, b) => Number(a.egress) - Number(b.egress) || a.ruleNumber - b.ruleNumber);
 }
 
+/**
+ * Entries per direction and family, the catch-all counted (spec 3.9, 3.13), leave the caller one
+ * less than the quota in each family, also for IPv6 in a VPC whose ACLs show no IPv6 catch-all.
+ */
 function checkEntryQuota(ctx: ActionContext, entries: NetworkAclEntry[], entry: NetworkAclEntry): void {
-  const same = entries.filter((e) => e.egress === entry.egress && isIpv6(e) === isIpv6(entry));
-  if (same.length > ctx.quotas.networkAclEntriesPerDirection) {
+  const own = entries.filter(
+    (e) => e.ruleNumber <= 32766 && e.egress === entry.egress && isIpv6(e) === isIpv6(entry),
+  );
+  if (own.length > ctx.quotas.networkAclEntriesPerDirection - 1) {
     throw new Ec2Error(
       "NetworkAclEntryLimitExceeded",
       "The maximum number of network ACL entries has been reached.",
@@ -184,6 +190,8 @@ const replaceNetworkAclEntry: Action = (ctx) => {
   const index = existingEntryIndex(acl, entry.ruleNumber, entry.egress);
   const entries = [...acl.entries];
   entries[index] = entry;
+  // an entry replaced by one of the other family counts there
+  checkEntryQuota(ctx, entries, entry);
   ctx.tx.put({ ...acl, entries: sortEntries(entries) });
   return {};
 };
