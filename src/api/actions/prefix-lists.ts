@@ -20,8 +20,8 @@ import { checkQuota } from "./security-groups.js";
 import { tagsFromSpecifications } from "./tags.js";
 
 const MAX_ENTRIES_LIMIT = 1000;
-/** Names AWS keeps for its own lists; the dot is part of each (`com.amazonaws-x` is allowed). */
-const RESERVED_NAME_PREFIXES = ["com.amazonaws.", "com.amazon.", "com.aws."];
+/** Names AWS keeps for its own lists: the model says no name may start with `com.amazonaws`. */
+const RESERVED_NAME_PREFIXES = ["com.amazonaws", "com.amazon.", "com.aws."];
 const ENTRIES_PER_CALL = 100;
 
 /** The account's own list or an AWS-managed list of the region. */
