@@ -277,6 +277,44 @@ describe("entries", () => {
     assert.equal(acl.Entries?.filter((e) => !e.Egress && e.CidrBlock).length, 20);
   });
 
+  test("ICMP type -1 (all types) with a specific code is refused, not stored as all ICMP", async () => {
+    const id = await newAcl();
+    const icmp = (Type: number, Code: number) =>
+      addEntry(id, { RuleNumber: 70, Protocol: "1", IcmpTypeCode: { Type, Code } });
+    assert.equal(await errorCode(icmp(-1, 3)), "InvalidParameterValue");
+    const cli = await cp.aws([
+      "create-network-acl-entry",
+      "--network-acl-id",
+      id,
+      "--rule-number",
+      "71",
+      "--protocol",
+      "icmp",
+      "--icmp-type-code",
+      "Type=-1,Code=3",
+      "--rule-action",
+      "allow",
+      "--ingress",
+      "--cidr-block",
+      "0.0.0.0/0",
+    ]);
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /InvalidParameterValue/);
+    await icmp(3, 4);
+    await cp.ec2.send(
+      new ReplaceNetworkAclEntryCommand({
+        NetworkAclId: id,
+        RuleNumber: 70,
+        Protocol: "1",
+        RuleAction: "allow",
+        Egress: false,
+        CidrBlock: "0.0.0.0/0",
+        IcmpTypeCode: { Type: -1, Code: -1 },
+      }),
+    );
+    assert.deepEqual(entry(await describeAcl(id), 70, false)?.IcmpTypeCode, { Type: -1, Code: -1 });
+  });
+
   test("IPv6 entries count 19 of their own in a VPC without IPv6 too; ReplaceNetworkAclEntry may not go over", async () => {
     const id = await newAcl();
     const v6 = { CidrBlock: undefined, Ipv6CidrBlock: "::/0" };

@@ -101,6 +101,10 @@ function readEntry(ctx: ActionContext): NetworkAclEntry {
     if (type === undefined || code === undefined) throw missingParameter("Icmp");
     if (type < -1 || type > 255 || code < -1 || code > 255)
       throw invalidValue(`Invalid ICMP type/code ${type}/${code}.`);
+    // a code means something only for one type; the evaluator and the lab would drop it
+    if (type === -1 && code !== -1) {
+      throw invalidValue(`Invalid ICMP type/code ${type}/${code}: with all types (-1) the code must be -1.`);
+    }
     entry.icmp = { type, code };
   }
   return entry;
