@@ -930,6 +930,75 @@ describe("launch details", () => {
     );
   });
 
+  test("Ipv6Address.N and NetworkInterface.N.Ipv6Addresses are assigned, or refused; never dropped", async () => {
+    const vpc = await cp.ec2.send(
+      new CreateVpcCommand({ CidrBlock: "10.31.0.0/16", AmazonProvidedIpv6CidrBlock: true }),
+    );
+    const v6Vpc = vpc.Vpc?.VpcId as string;
+    const block = String(vpc.Vpc?.Ipv6CidrBlockAssociationSet?.[0]?.Ipv6CidrBlock).replace(/::\/56$/, "");
+    const subnet = await cp.ec2.send(
+      new CreateSubnetCommand({ VpcId: v6Vpc, CidrBlock: "10.31.1.0/24", Ipv6CidrBlock: `${block}::/64` }),
+    );
+    const v6Subnet = subnet.Subnet?.SubnetId as string;
+    const v4Only = await newSubnet("10.31.2.0/24", v6Vpc);
+    const wanted = `${block}::a`;
+    const [instance] = await run({
+      SubnetId: v6Subnet,
+      Ipv6Addresses: [{ Ipv6Address: wanted.toUpperCase() }],
+    });
+    assert.deepEqual(
+      instance?.NetworkInterfaces?.[0]?.Ipv6Addresses?.map((a) => a.Ipv6Address),
+      [wanted],
+      "the address asked for, in canonical form",
+    );
+    const [second] = await run({
+      NetworkInterfaces: [
+        { DeviceIndex: 0, SubnetId: v6Subnet, Ipv6Addresses: [{ Ipv6Address: `${block}::b` }] },
+      ],
+    });
+    assert.deepEqual(
+      second?.NetworkInterfaces?.[0]?.Ipv6Addresses?.map((a) => a.Ipv6Address),
+      [`${block}::b`],
+    );
+    const code = (input: Partial<RunInstancesCommandInput>) =>
+      errorCode(cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, ...input })));
+    const at = (Ipv6Address: string) => ({ SubnetId: v6Subnet, Ipv6Addresses: [{ Ipv6Address }] });
+    assert.equal(await code(at(wanted)), "InvalidIPAddress.InUse");
+    assert.equal(await code(at("2001:db8::1")), "InvalidParameterValue", "outside the subnet");
+    assert.equal(await code(at(`${block}::1`)), "InvalidParameterValue", "reserved");
+    assert.equal(await code(at("10.31.1.9")), "InvalidParameterValue", "not IPv6");
+    assert.equal(
+      await code({ SubnetId: v4Only, Ipv6Addresses: [{ Ipv6Address: `${block}:0:0:1::c` }] }),
+      "InvalidParameterValue",
+      "a subnet without IPv6",
+    );
+    assert.equal(await code({ ...at(`${block}::c`), Ipv6AddressCount: 1 }), "InvalidParameterCombination");
+    assert.equal(await code({ ...at(`${block}::c`), MaxCount: 2 }), "InvalidParameterCombination");
+    assert.equal(
+      await code({
+        NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: v6Subnet }],
+        Ipv6Addresses: [{ Ipv6Address: `${block}::c` }],
+      }),
+      "InvalidParameterCombination",
+      "instance-level IPv6 addresses with NetworkInterface.N",
+    );
+    const cli = await cp.aws([
+      "run-instances",
+      "--image-id",
+      IMAGE,
+      "--subnet-id",
+      v6Subnet,
+      "--ipv6-addresses",
+      `Ipv6Address=${block}::d`,
+    ]);
+    assert.equal(cli.code, 0, cli.stderr);
+    const launched = (cli.json as { Instances: Instance[] }).Instances[0];
+    assert.deepEqual(
+      launched?.NetworkInterfaces?.[0]?.Ipv6Addresses?.map((a) => a.Ipv6Address),
+      [`${block}::d`],
+    );
+  });
+
   test("terminating a stopped instance reports 80 → 32; two unknown ids are named together", async () => {
     const [instance] = await run({ SubnetId: subnetId });
     const id = instance?.InstanceId as string;

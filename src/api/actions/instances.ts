@@ -27,6 +27,7 @@ import {
   publicIpOf,
   releaseElasticAssociations,
   requestedConnectionTracking,
+  requestedIpv6Addresses,
   requireInterface,
   SubnetAddresses,
   secondaryAddresses,
@@ -84,6 +85,7 @@ interface PlannedInterface {
   secondaryIps: string[];
   secondaryCount?: number;
   ipv6Count?: number;
+  ipv6Addresses: string[];
   description?: string;
   associatePublicIp: boolean;
   deleteOnTermination: boolean;
@@ -110,6 +112,11 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
     if (p.has("PrivateIpAddress")) {
       throw invalidCombination(
         "Network interfaces and an instance-level private IP address may not be specified on the same request",
+      );
+    }
+    if (p.has("Ipv6Addresses") || p.has("Ipv6AddressCount")) {
+      throw invalidCombination(
+        "Network interfaces and instance-level IPv6 addresses may not be specified on the same request",
       );
     }
     const planned = nics.map((nic) => planNetworkInterface(ctx, nic, count));
@@ -158,6 +165,10 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
   if (privateIp && count > 1) {
     throw invalidCombination("PrivateIpAddress cannot be used with a MaxCount greater than 1");
   }
+  const ipv6Addresses = requestedIpv6Addresses(p);
+  if (ipv6Addresses.length > 0 && count > 1) {
+    throw invalidCombination("Ipv6Addresses cannot be used with a MaxCount greater than 1");
+  }
   return [
     {
       deviceIndex: 0,
@@ -166,6 +177,7 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
       privateIp,
       secondaryIps: [],
       ipv6Count: p.int("Ipv6AddressCount"),
+      ipv6Addresses,
       associatePublicIp: subnet.mapPublicIpOnLaunch,
       deleteOnTermination: true,
     },
@@ -179,6 +191,11 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
   if (existingId) {
     if (count > 1)
       throw invalidCombination("An existing network interface can only be attached to one instance.");
+    if (nic.has("Ipv6Addresses") || nic.has("Ipv6AddressCount")) {
+      throw invalidCombination(
+        "An existing network interface keeps its IPv6 addresses; assign others with AssignIpv6Addresses.",
+      );
+    }
     if (nic.has("ConnectionTrackingSpecification")) {
       throw invalidCombination(
         "An existing network interface keeps its connection tracking; change it with ModifyNetworkInterfaceAttribute.",
@@ -194,6 +211,7 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
       subnet,
       groupIds: [...existing.groupIds],
       secondaryIps: [],
+      ipv6Addresses: [],
       associatePublicIp: false,
       deleteOnTermination: nic.bool("DeleteOnTermination") ?? false,
     };
@@ -204,6 +222,10 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
   if ((primary || secondary.length > 0) && count > 1) {
     throw invalidCombination("PrivateIpAddress cannot be used with a MaxCount greater than 1");
   }
+  const ipv6Addresses = requestedIpv6Addresses(nic);
+  if (ipv6Addresses.length > 0 && count > 1) {
+    throw invalidCombination("Ipv6Addresses cannot be used with a MaxCount greater than 1");
+  }
   return {
     deviceIndex,
     subnet,
@@ -212,6 +234,7 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
     secondaryIps: secondary,
     secondaryCount: nic.int("SecondaryPrivateIpAddressCount"),
     ipv6Count: nic.int("Ipv6AddressCount"),
+    ipv6Addresses,
     description: nic.string("Description"),
     associatePublicIp: nic.bool("AssociatePublicIpAddress") ?? subnet.mapPublicIpOnLaunch,
     deleteOnTermination: nic.bool("DeleteOnTermination") ?? true,
@@ -364,6 +387,7 @@ const runInstances: Action = (ctx) => {
             secondaryIps: planned.secondaryIps,
             secondaryCount: planned.secondaryCount,
             ipv6Count: planned.ipv6Count,
+            ipv6Addresses: planned.ipv6Addresses,
             description:
               planned.description ?? (planned.deviceIndex === 0 ? "Primary network interface" : ""),
             publicIp:

@@ -92,6 +92,25 @@ export class SubnetAddresses {
     );
   }
 
+  /** A requested IPv6 address: in the subnet's IPv6 CIDR, not one of its reserved ends, not in use. */
+  claimIpv6(requested: string): string {
+    const ip = parseIp(requested);
+    if (ip?.family !== 6) throw invalidValue(`Value (${requested}) for parameter ipv6Address is invalid.`);
+    const cidr = this.subnet.ipv6Cidr ? parseCidr6(this.subnet.ipv6Cidr)?.cidr : undefined;
+    if (!cidr) throw invalidValue(`The subnet ${this.subnet.id} has no IPv6 CIDR block.`);
+    if (!cidrContains(cidr, ip)) {
+      throw invalidValue(`Address ${requested} does not fall within the subnet's address range`);
+    }
+    const text = formatIpv6(ip.value);
+    // EC2 reserves the first four and the last address of a subnet's IPv6 block as of its IPv4 one
+    if (ip.value < cidr.base + 4n || ip.value === lastAddress(cidr)) {
+      throw invalidValue(`Address ${text} is reserved by EC2 in subnet ${this.subnet.id}`);
+    }
+    if (this.used.has(text)) throw new Ec2Error("InvalidIPAddress.InUse", `Address ${text} is in use.`);
+    this.used.add(text);
+    return text;
+  }
+
   nextIpv6(): string {
     const cidr = this.subnet.ipv6Cidr ? parseCidr6(this.subnet.ipv6Cidr)?.cidr : undefined;
     if (!cidr) throw invalidValue(`The subnet ${this.subnet.id} has no IPv6 CIDR block.`);
@@ -159,6 +178,7 @@ export interface InterfaceSpec {
   secondaryIps?: string[];
   secondaryCount?: number;
   ipv6Count?: number;
+  ipv6Addresses?: string[];
   description?: string;
   publicIp?: string;
   connectionTracking?: ConnectionTracking;
@@ -170,7 +190,7 @@ export function createInterface(ctx: ActionContext, spec: InterfaceSpec): Networ
   const primary = spec.privateIp ? spec.addresses.claim(spec.privateIp) : spec.addresses.next();
   const secondary = (spec.secondaryIps ?? []).map((ip) => spec.addresses.claim(ip));
   for (let i = 0; i < (spec.secondaryCount ?? 0); i++) secondary.push(spec.addresses.next());
-  const ipv6: string[] = [];
+  const ipv6 = (spec.ipv6Addresses ?? []).map((ip) => spec.addresses.claimIpv6(ip));
   for (let i = 0; i < (spec.ipv6Count ?? 0); i++) ipv6.push(spec.addresses.nextIpv6());
   return ctx.tx.put<NetworkInterfaceRecord>({
     kind: "eni",
@@ -295,6 +315,20 @@ export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord
 /** Interfaces of an instance, or of a NetworkInterfaceId, for group changes and address associations. */
 export const requireInterface = (ctx: ActionContext, id: string) => requireOwn(ctx, "networkInterface", id);
 
+/** `Ipv6Addresses.N.Ipv6Address` of a request, refused together with `Ipv6AddressCount`. */
+export function requestedIpv6Addresses(params: Params): string[] {
+  const addresses = params
+    .list("Ipv6Addresses")
+    .map((entry) => entry.requiredString("Ipv6Address", `${entry.path}.Ipv6Address`));
+  if (addresses.length > 0 && params.has("Ipv6AddressCount")) {
+    throw new Ec2Error(
+      "InvalidParameterCombination",
+      "The parameter Ipv6AddressCount cannot be used with the parameter Ipv6Addresses",
+    );
+  }
+  return addresses;
+}
+
 export function secondaryAddresses(params: Params): { primary?: string; secondary: string[] } {
   let primary = params.string("PrivateIpAddress");
   const secondary: string[] = [];
@@ -333,6 +367,7 @@ const createNetworkInterface: Action = (ctx) => {
     secondaryIps: secondary,
     secondaryCount: ctx.params.int("SecondaryPrivateIpAddressCount"),
     ipv6Count: ctx.params.int("Ipv6AddressCount"),
+    ipv6Addresses: requestedIpv6Addresses(ctx.params),
     description,
     connectionTracking: requestedConnectionTracking(ctx.params),
     tags: tagsFromSpecifications(ctx, "network-interface"),
