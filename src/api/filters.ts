@@ -12,6 +12,17 @@ export type FilterFields<R> = Record<
   (resource: R) => Iterable<string | number | boolean | undefined>
 >;
 
+/**
+ * Filters the model documents for values ringfence's responses never carry (outposts,
+ * customer-owned pools, operators, ...): accepted, as EC2 accepts them, and matching nothing.
+ */
+export function withoutValue<R>(...names: string[]): FilterFields<R> {
+  return Object.fromEntries(names.map((name) => [name, () => []]));
+}
+
+/** A shown text value; EC2 shows an absent one as "" (a public DNS name), which no filter matches. */
+export const shown = (value: string | undefined): string[] => (value ? [value] : []);
+
 const ANY_RUN = -1;
 const ANY_ONE = -2;
 

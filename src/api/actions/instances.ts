@@ -14,17 +14,24 @@ import {
 } from "../../model/resources.js";
 import { clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
+import {
+  applyFilters,
+  type FilterFields,
+  paginate,
+  rejectIdsWithMaxResults,
+  shown,
+  withoutValue,
+} from "../filters.js";
 import type { Params } from "../params.js";
 import { groupByNameInDefaultVpc, requireDefaultVpc, requireOwn } from "./lookup.js";
 import {
   allocatePublicIp,
   createInterface,
   type GroupCheckErrors,
+  interfaceFilters,
   interfaceGroups,
   presentInterface,
   privateDnsName,
-  publicIpOf,
   releaseElasticAssociations,
   requestedConnectionTracking,
   requestedIpv6Addresses,
@@ -427,12 +434,98 @@ const runInstances: Action = (ctx) => {
   return reservationOf(ctx, instances, "pending");
 };
 
+/** The documented instance filters with no value in ringfence's instances: they match nothing. */
+const INSTANCE_FILTERS_WITHOUT_VALUE = [
+  "affinity",
+  "block-device-mapping.attach-time",
+  "block-device-mapping.delete-on-termination",
+  "block-device-mapping.device-name",
+  "block-device-mapping.status",
+  "block-device-mapping.volume-id",
+  "boot-mode",
+  "capacity-reservation-id",
+  "capacity-reservation-specification.capacity-reservation-preference",
+  "capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id",
+  "capacity-reservation-specification.capacity-reservation-target.capacity-reservation-resource-group-arn",
+  "current-instance-boot-mode",
+  "enclave-options.enabled",
+  "hibernation-options.configured",
+  "host-id",
+  "iam-instance-profile.arn",
+  "iam-instance-profile.id",
+  "instance-lifecycle",
+  // the instance's own IPv6 address is set only with a primary IPv6, which ringfence does not assign
+  "ipv6-address",
+  "kernel-id",
+  "maintenance-options.auto-recovery",
+  "metadata-options.http-endpoint",
+  "metadata-options.http-protocol-ipv4",
+  "metadata-options.http-protocol-ipv6",
+  "metadata-options.http-put-response-hop-limit",
+  "metadata-options.http-tokens",
+  "metadata-options.instance-metadata-tags",
+  "metadata-options.state",
+  "network-interface.addresses.association.carrier-ip",
+  "network-interface.addresses.association.customer-owned-ip",
+  "network-interface.addresses.association.public-dns-name",
+  "network-interface.association.carrier-ip",
+  "network-interface.association.customer-owned-ip",
+  "network-interface.deny-all-igw-traffic",
+  "network-interface.ipv4-prefixes.ipv4-prefix",
+  "network-interface.ipv6-addresses.is-primary-ipv6",
+  "network-interface.ipv6-native",
+  "network-interface.ipv6-prefixes.ipv6-prefix",
+  "network-interface.outpost-arn",
+  "network-interface.public-dns-name",
+  "network-performance-options.bandwidth-weighting",
+  "operator.managed",
+  "operator.principal",
+  "outpost-arn",
+  "placement-partition-number",
+  "platform",
+  "platform-details",
+  "private-dns-name-options.enable-resource-name-dns-a-record",
+  "private-dns-name-options.enable-resource-name-dns-aaaa-record",
+  "private-dns-name-options.hostname-type",
+  "product-code",
+  "product-code.type",
+  "ramdisk-id",
+  "requester-id",
+  "spot-instance-request-id",
+  "state-reason-code",
+  "state-reason-message",
+  "tpm-support",
+  "usage-operation",
+  "usage-operation-update-time",
+];
+
 function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
   const interfaces = (i: InstanceRecord) => interfacesOf(ctx, i);
-  const primary = (i: InstanceRecord) => primaryOf(interfaces(i));
-  const primaryGroups = (i: InstanceRecord) => primary(i)?.groupIds ?? [];
+  const primaryGroups = (i: InstanceRecord) => primaryOf(interfaces(i))?.groupIds ?? [];
   const groupName = (id: string) => ctx.tx.get("group", id)?.name;
+  // instance-level values are read from the instance as DescribeInstances shows it, once each
+  const presented = new Map<string, ReturnType<typeof presentInstance>>();
+  const show = (i: InstanceRecord) => {
+    let view = presented.get(i.id);
+    if (!view) {
+      view = presentInstance(ctx, i);
+      presented.set(i.id, view);
+    }
+    return view;
+  };
+  // network-interface.NAME is DescribeNetworkInterfaces' NAME over the instance's interfaces
+  const perInterface: FilterFields<InstanceRecord> = {};
+  for (const [name, values] of Object.entries(interfaceFilters(ctx))) {
+    perInterface[`network-interface.${name}`] = (i) => interfaces(i).flatMap((e) => [...values(e)]);
+  }
+  const alias = (name: string) => perInterface[`network-interface.${name}`] ?? (() => []);
+  const ofInterfaces =
+    <T>(pick: (e: NetworkInterfaceRecord) => Iterable<T>) =>
+    (i: InstanceRecord) =>
+      interfaces(i).flatMap((e) => [...pick(e)]);
   return {
+    ...withoutValue(...INSTANCE_FILTERS_WITHOUT_VALUE),
+    ...perInterface,
     "instance-id": (i) => [i.id],
     "instance-state-name": (i) => [i.state],
     "instance-state-code": (i) => [INSTANCE_STATE_CODES[i.state]],
@@ -442,26 +535,45 @@ function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
     "reservation-id": (i) => [i.reservationId],
     "owner-id": (i) => [i.account],
     "availability-zone": (i) => [i.availabilityZone],
+    "availability-zone-id": (i) => [
+      availabilityZones(i.region).find((z) => z.name === i.availabilityZone)?.id,
+    ],
     "vpc-id": (i) => [i.vpcId],
     "subnet-id": (i) => [i.subnetId],
     // the instance's own addresses are its primary interface's primary ones (model doc)
-    "private-ip-address": (i) => [primary(i)?.privateIps[0]],
-    "ip-address": (i) => {
-      const eni = primary(i);
-      return [eni && publicIpOf(ctx, eni)];
-    },
+    "private-ip-address": (i) => [show(i).PrivateIpAddress],
+    "ip-address": (i) => [show(i).PublicIpAddress],
+    "private-dns-name": (i) => shown(show(i).PrivateDnsName),
+    "dns-name": (i) => shown(show(i).PublicDnsName),
+    "launch-time": (i) => [show(i).LaunchTime],
+    "launch-index": (i) => [show(i).AmiLaunchIndex],
+    reason: (i) => shown(show(i).StateTransitionReason),
+    architecture: (i) => [show(i).Architecture],
+    hypervisor: (i) => [show(i).Hypervisor],
+    "virtualization-type": (i) => [show(i).VirtualizationType],
+    "root-device-name": (i) => [show(i).RootDeviceName],
+    "root-device-type": (i) => [show(i).RootDeviceType],
+    tenancy: (i) => [show(i).Placement.Tenancy],
+    "placement-group-name": (i) => shown(show(i).Placement.GroupName),
+    "monitoring-state": (i) => [show(i).Monitoring.State],
+    "ebs-optimized": (i) => [show(i).EbsOptimized],
+    "ena-support": (i) => [show(i).EnaSupport],
+    "source-dest-check": (i) => [show(i).SourceDestCheck],
     "instance.group-id": (i) => primaryGroups(i),
     "instance.group-name": (i) => primaryGroups(i).map(groupName),
     "group-id": (i) => primaryGroups(i),
     "group-name": (i) => primaryGroups(i).map(groupName),
-    "network-interface.group-id": (i) => interfaces(i).flatMap((e) => e.groupIds),
-    "network-interface.group-name": (i) => interfaces(i).flatMap((e) => e.groupIds.map(groupName)),
-    "network-interface.network-interface-id": (i) => i.interfaceIds,
-    "network-interface.subnet-id": (i) => interfaces(i).map((e) => e.subnetId),
-    "network-interface.vpc-id": (i) => interfaces(i).map((e) => e.vpcId),
-    "network-interface.addresses.private-ip-address": (i) => interfaces(i).flatMap((e) => e.privateIps),
-    "network-interface.association.public-ip": (i) => interfaces(i).map((e) => publicIpOf(ctx, e)),
-    "network-interface.ipv6-addresses.ipv6-address": (i) => interfaces(i).flatMap((e) => e.ipv6Addresses),
+    "network-interface.addresses.private-dns-name": ofInterfaces((e) =>
+      e.privateIps.map((ip) => privateDnsName(ctx, ip)),
+    ),
+    // an interface's public address is its primary private address's, under either name
+    "network-interface.addresses.association.ip-owner-id": alias("addresses.association.owner-id"),
+    "network-interface.addresses.association.allocation-id": alias("association.allocation-id"),
+    "network-interface.addresses.association.association-id": alias("association.association-id"),
+    "network-interface.attachment.network-card-index": ofInterfaces((e) => (e.attachment ? [0] : [])),
+    "network-interface.ipv6-address": ofInterfaces((e) => e.ipv6Addresses),
+    "network-interface.tag-key": ofInterfaces((e) => Object.keys(e.tags)),
+    "network-interface.tag-value": ofInterfaces((e) => Object.values(e.tags)),
     "client-token": (i) => [i.clientToken],
   };
 }

@@ -10,10 +10,18 @@ import { formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
 import { cidrContains, lastAddress, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { type ClientTokenUse, clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
-import { applyFilters, byId, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
+import {
+  applyFilters,
+  byId,
+  type FilterFields,
+  paginate,
+  rejectIdsWithMaxResults,
+  withoutValue,
+} from "../filters.js";
 import type { Params } from "../params.js";
 import { defaultGroupOf, requireGroup, requireOwn } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
+import { availabilityZones } from "./vpcs.js";
 
 /** Public IPv4 addresses handed out by this server come from 198.18.0.0/15 (RFC 2544, benchmarking). */
 const PUBLIC_POOL_BASE = 0xc6120000n;
@@ -396,19 +404,33 @@ const deleteNetworkInterface: Action = (ctx) => {
   return {};
 };
 
-const ENI_FILTERS = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> => ({
+/** Who owns an interface's public address: the account for an Elastic IP, else Amazon. */
+function ipOwnerOf(ctx: ActionContext, eni: NetworkInterfaceRecord): string | undefined {
+  if (elasticAssociation(ctx, eni)) return ctx.account;
+  return eni.publicIp ? "amazon" : undefined;
+}
+
+/** DescribeNetworkInterfaces' filters; DescribeInstances has them as `network-interface.NAME`. */
+export const interfaceFilters = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> => ({
   "network-interface-id": (e) => [e.id],
   "group-id": (e) => e.groupIds,
   "group-name": (e) => e.groupIds.map((id) => ctx.tx.get("group", id)?.name),
   "vpc-id": (e) => [e.vpcId],
   "subnet-id": (e) => [e.subnetId],
   "availability-zone": (e) => [e.availabilityZone],
+  "availability-zone-id": (e) => [availabilityZones(e.region).find((z) => z.name === e.availabilityZone)?.id],
   "private-ip-address": (e) => e.privateIps,
+  "private-dns-name": (e) => [privateDnsName(ctx, e.privateIps[0] as string)],
   "addresses.private-ip-address": (e) => e.privateIps,
+  "addresses.primary": (e) => e.privateIps.map((_, i) => i === 0),
+  // the public address belongs to the primary private address
+  "addresses.association.public-ip": (e) => [publicIpOf(ctx, e)],
+  "addresses.association.owner-id": (e) => [ipOwnerOf(ctx, e)],
   "ipv6-addresses.ipv6-address": (e) => e.ipv6Addresses,
   "attachment.instance-id": (e) => [e.attachment?.instanceId],
   "attachment.device-index": (e) => [e.attachment?.deviceIndex],
   "attachment.attachment-id": (e) => [e.attachment?.id],
+  "attachment.attach-time": (e) => [e.attachment?.attachTime],
   "attachment.status": (e) => [e.attachment ? "attached" : undefined],
   "attachment.instance-owner-id": (e) => [e.attachment ? e.account : undefined],
   "attachment.delete-on-termination": (e) => [e.attachment?.deleteOnTermination],
@@ -420,8 +442,10 @@ const ENI_FILTERS = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> =
   "owner-id": (e) => [e.account],
   "source-dest-check": (e) => [e.sourceDestCheck],
   "association.public-ip": (e) => [publicIpOf(ctx, e)],
+  "association.ip-owner-id": (e) => [ipOwnerOf(ctx, e)],
   "association.allocation-id": (e) => [elasticAssociation(ctx, e)?.id],
   "association.association-id": (e) => [elasticAssociation(ctx, e)?.association?.id],
+  ...withoutValue("association.public-dns-name", "requester-id", "operator.managed", "operator.principal"),
 });
 
 const describeNetworkInterfaces: Action = (ctx) => {
@@ -433,7 +457,7 @@ const describeNetworkInterfaces: Action = (ctx) => {
       : [...ctx.tx.scoped("eni", ctx.account, ctx.region)];
   const { page, nextToken } = paginate(
     ctx,
-    applyFilters(ctx, enis, ENI_FILTERS(ctx)),
+    applyFilters(ctx, enis, interfaceFilters(ctx)),
     { min: 5, max: 1000 },
     byId,
   );

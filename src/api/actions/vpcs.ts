@@ -15,7 +15,7 @@ import {
   parseCidr6,
 } from "../../net/cidr.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
-import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
+import { applyFilters, byId, type FilterFields, paginate, withoutValue } from "../filters.js";
 import { defaultGroupOf, requireOwn, requireVpc } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
 
@@ -336,6 +336,7 @@ const VPC_FILTERS: FilterFields<VpcRecord> = {
   "ipv6-cidr-block-association.ipv6-cidr-block": (v) => [v.ipv6Cidr],
   "ipv6-cidr-block-association.association-id": (v) => [v.ipv6AssociationId],
   "ipv6-cidr-block-association.state": (v) => [v.ipv6Cidr ? "associated" : undefined],
+  "ipv6-cidr-block-association.ipv6-pool": (v) => [v.ipv6Cidr ? "Amazon" : undefined],
   "is-default": (v) => [v.isDefault],
   "owner-id": (v) => [v.account],
   state: () => ["available"],
@@ -444,6 +445,18 @@ const subnetFilters = (ctx: ActionContext): FilterFields<SubnetRecord> => ({
   "subnet-arn": (s) => [`arn:aws:ec2:${s.region}:${s.account}:subnet/${s.id}`],
   "ipv6-cidr-block-association.ipv6-cidr-block": (s) => [s.ipv6Cidr],
   "ipv6-cidr-block-association.association-id": (s) => [s.ipv6AssociationId],
+  "ipv6-cidr-block-association.state": (s) => [s.ipv6Cidr ? "associated" : undefined],
+  "ipv6-native": () => [false],
+  ...withoutValue<SubnetRecord>(
+    "customer-owned-ipv4-pool",
+    "enable-dns64",
+    "enable-lni-at-device-index",
+    "map-customer-owned-ip-on-launch",
+    "outpost-arn",
+    "private-dns-name-options-on-launch.hostname-type",
+    "private-dns-name-options-on-launch.enable-resource-name-dns-a-record",
+    "private-dns-name-options-on-launch.enable-resource-name-dns-aaaa-record",
+  ),
 });
 
 const describeSubnets: Action = (ctx) => {
@@ -494,6 +507,9 @@ const describeAvailabilityZones: Action = (ctx) => {
     "region-name": () => [ctx.region],
     state: () => ["available"],
     "zone-type": () => ["availability-zone"],
+    "group-name": () => [ctx.region],
+    "opt-in-status": () => ["opt-in-not-required"],
+    ...withoutValue("group-long-name", "message", "parent-zone-id", "parent-zone-name"),
   };
   const selected = applyFilters(ctx, zones, fields).filter(
     (z) => (names.length === 0 || names.includes(z.name)) && (ids.length === 0 || ids.includes(z.id)),
