@@ -31,6 +31,8 @@ export const DEFAULT_QUOTAS: Quotas = {
 };
 
 export interface ActionContext {
+  /** The request's Action, e.g. `DescribeSecurityGroups`. */
+  readonly action: string;
   readonly account: string;
   readonly region: string;
   readonly requestId: string;

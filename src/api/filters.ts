@@ -12,6 +12,17 @@ export type FilterFields<R> = Record<
   (resource: R) => Iterable<string | number | boolean | undefined>
 >;
 
+/**
+ * Filters the model documents for values ringfence's responses never carry (outposts,
+ * customer-owned pools, operators, ...): accepted, as EC2 accepts them, and matching nothing.
+ */
+export function withoutValue<R>(...names: string[]): FilterFields<R> {
+  return Object.fromEntries(names.map((name) => [name, () => []]));
+}
+
+/** A shown text value; EC2 shows an absent one as "" (a public DNS name), which no filter matches. */
+export const shown = (value: string | undefined): string[] => (value ? [value] : []);
+
 const ANY_RUN = -1;
 const ANY_ONE = -2;
 
@@ -150,41 +161,93 @@ export function applyFilters<R extends { tags: Tags }>(
   return out;
 }
 
+/** The pagination key of a record: its id. */
+export const byId = (record: { id: string }): string => record.id;
+
 export interface PageBounds {
   min: number;
   max: number;
 }
 
-/** MaxResults/NextToken: without MaxResults everything; tokens are opaque offsets. */
+const INVALID_TOKEN = () =>
+  new Ec2Error("InvalidPaginationToken", "The specified pagination token is not valid or is expired.");
+
+/**
+ * A NextToken is a continuation marker, not an offset: it names the action, the caller's account
+ * and region, the key of the last item returned and the key of the item after it. The next page
+ * starts after the last item, in the listing's creation order, so a deletion in between neither
+ * skips nor repeats anything; if that item itself is gone (a caller deleting as it pages), it
+ * starts at the item that followed it. A token of another action, account or region is refused.
+ */
+interface Marker {
+  action: string;
+  account: string;
+  region: string;
+  last: string;
+  next: string;
+}
+
+function encodeMarker(marker: Marker): string {
+  const fields = [marker.action, marker.account, marker.region, marker.last, marker.next];
+  return Buffer.from(JSON.stringify(["rf2", ...fields]), "utf8").toString("base64url");
+}
+
+function decodeMarker(ctx: ActionContext, token: string): Marker {
+  let fields: unknown;
+  try {
+    fields = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw INVALID_TOKEN();
+  }
+  if (!Array.isArray(fields) || fields.length !== 6 || fields[0] !== "rf2") throw INVALID_TOKEN();
+  if (!fields.every((f) => typeof f === "string")) throw INVALID_TOKEN();
+  const [, action, account, region, last, next] = fields as string[];
+  if (action !== ctx.action || account !== ctx.account || region !== ctx.region) throw INVALID_TOKEN();
+  return { action, account, region, last: last as string, next: next as string };
+}
+
+/**
+ * MaxResults/NextToken over items in creation order, each named by `key` (an id, or what
+ * identifies a row); without MaxResults everything from the token on.
+ */
 export function paginate<T>(
   ctx: ActionContext,
   items: T[],
   bounds: PageBounds,
+  key: (item: T) => string,
 ): { page: T[]; nextToken?: string } {
   const maxResults = ctx.params.int("MaxResults");
   const token = ctx.params.string("NextToken");
-  let start = 0;
-  if (token !== undefined) {
-    const match = /^rf1\.(\d{1,9})$/.exec(Buffer.from(token, "base64url").toString("latin1"));
-    if (!match || Number(match[1]) > items.length) {
-      throw new Ec2Error(
-        "InvalidPaginationToken",
-        "The specified pagination token is not valid or is expired.",
-      );
-    }
-    start = Number(match[1]);
-  }
-  if (maxResults === undefined) return { page: items.slice(start) };
-  if (maxResults < bounds.min || maxResults > bounds.max) {
+  if (maxResults !== undefined && (maxResults < bounds.min || maxResults > bounds.max)) {
+    // below the minimum as EC2 words it (spec 1.8); EC2's words for above the maximum are not recorded
     throw invalidValue(
-      `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value between ${bounds.min} and ${bounds.max}.`,
+      maxResults < bounds.min
+        ? `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value greater than ${bounds.min}.`
+        : `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value less than or equal to ${bounds.max}.`,
     );
   }
+  let start = 0;
+  if (token !== undefined) {
+    const marker = decodeMarker(ctx, token);
+    const last = items.findIndex((item) => key(item) === marker.last);
+    start = last >= 0 ? last + 1 : items.findIndex((item) => key(item) === marker.next);
+    if (start < 0) throw INVALID_TOKEN();
+  }
+  if (maxResults === undefined) return { page: items.slice(start) };
   const end = start + maxResults;
-  return {
-    page: items.slice(start, end),
-    nextToken: end < items.length ? Buffer.from(`rf1.${end}`, "latin1").toString("base64url") : undefined,
-  };
+  const page = items.slice(start, end);
+  const following = items[end];
+  const nextToken =
+    following === undefined
+      ? undefined
+      : encodeMarker({
+          action: ctx.action,
+          account: ctx.account,
+          region: ctx.region,
+          last: key(page.at(-1) as T),
+          next: key(following),
+        });
+  return { page, nextToken };
 }
 
 export function rejectIdsWithMaxResults(ctx: ActionContext, ids: string[], listName: string): void {

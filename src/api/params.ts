@@ -78,6 +78,22 @@ export class Params {
     });
   }
 
+  /** The parameters but the named ones as text with sorted member names, to compare two requests. */
+  canonical(except: string[]): string {
+    const sorted = (value: Decoded): Decoded => {
+      if (Array.isArray(value)) return value.map(sorted);
+      if (typeof value !== "object") return value;
+      const out: DecodedRecord = {};
+      for (const key of Object.keys(value).sort()) out[key] = sorted(value[key] as Decoded);
+      return out;
+    };
+    const kept: DecodedRecord = {};
+    for (const key of Object.keys(this.values)) {
+      if (!except.includes(key)) kept[key] = this.values[key] as Decoded;
+    }
+    return JSON.stringify(sorted(kept));
+  }
+
   /** `Xyz.Value` wrappers of ModifyInstanceAttribute and friends. */
   attributeValue(member: string): Decoded | undefined {
     const value = this.at(member);

@@ -261,6 +261,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const input = decodeInput(operation.input, params);
       const tx = store.begin();
       const ctx: ActionContext = {
+        action,
         account: accessKey.accountId,
         region,
         requestId,

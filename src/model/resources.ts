@@ -89,6 +89,8 @@ export interface InstanceRecord extends Scoped {
   /** Attached interface ids; the first is the primary (device index 0). */
   readonly interfaceIds: readonly string[];
   readonly clientToken?: string;
+  /** Digest of the request that used the token, to refuse the token with another request. */
+  readonly requestDigest?: string;
   readonly disableApiTermination: boolean;
   readonly sourceDestCheck: boolean;
 }
@@ -119,6 +121,9 @@ export interface NetworkInterfaceRecord extends Scoped {
   readonly publicIp?: string;
   /** Idle timeouts of tracked connections, where the interface was given any. */
   readonly connectionTracking?: ConnectionTracking;
+  readonly clientToken?: string;
+  /** Digest of the request that used the token, to refuse the token with another request. */
+  readonly requestDigest?: string;
 }
 
 export interface AddressRecord extends Scoped {
@@ -147,6 +152,8 @@ export interface PrefixListRecord extends Scoped {
   /** Entries of earlier versions, for GetManagedPrefixListEntries TargetVersion. */
   readonly history: readonly { readonly version: number; readonly entries: readonly PrefixListEntry[] }[];
   readonly clientToken?: string;
+  /** Digest of the request that used the token, to refuse the token with another request. */
+  readonly requestDigest?: string;
 }
 
 export interface NetworkAclRecord extends Scoped {
@@ -156,6 +163,8 @@ export interface NetworkAclRecord extends Scoped {
   readonly entries: readonly NetworkAclEntry[];
   readonly associations: readonly { readonly id: string; readonly subnetId: string }[];
   readonly clientToken?: string;
+  /** Digest of the request that used the token, to refuse the token with another request. */
+  readonly requestDigest?: string;
 }
 
 export type ResourceRecord =

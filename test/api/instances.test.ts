@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
+  AllocateAddressCommand,
+  AssociateAddressCommand,
   CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -421,6 +423,28 @@ describe("DescribeInstances", () => {
     );
   });
 
+  test("private-ip-address is the primary address only; ip-address and network-interface.association.public-ip see an Elastic IP", async () => {
+    const [instance] = await run({
+      NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnetId, SecondaryPrivateIpAddressCount: 1 }],
+    });
+    const id = instance?.InstanceId as string;
+    const addresses = instance?.NetworkInterfaces?.[0]?.PrivateIpAddresses ?? [];
+    const primaryIp = addresses.find((a) => a.Primary)?.PrivateIpAddress as string;
+    const secondaryIp = addresses.find((a) => !a.Primary)?.PrivateIpAddress as string;
+    const matching = async (Name: string, value: string) => {
+      const out = await cp.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name, Values: [value] }] }));
+      return (out.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId));
+    };
+    assert.deepEqual(await matching("private-ip-address", primaryIp), [id]);
+    assert.deepEqual(await matching("private-ip-address", secondaryIp), []);
+    const eip = await cp.ec2.send(new AllocateAddressCommand({ Domain: "vpc" }));
+    await cp.ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId, InstanceId: id }));
+    const shown = await describeInstance(id);
+    assert.equal(shown.PublicIpAddress, eip.PublicIp);
+    assert.deepEqual(await matching("ip-address", eip.PublicIp as string), [id]);
+    assert.deepEqual(await matching("network-interface.association.public-ip", eip.PublicIp as string), [id]);
+  });
+
   test("pagination over reservations; MaxResults with ids is InvalidParameterCombination", async () => {
     const all = await cp.ec2.send(new DescribeInstancesCommand({}));
     const reservations = (all.Reservations ?? []).map((r) => r.ReservationId).sort();
@@ -535,6 +559,45 @@ describe("state changes", () => {
     await cp.ec2.send(new DeleteSecurityGroupCommand({ GroupId: group }));
     const [next] = await run({ SubnetId: subnet });
     assert.equal(next?.PrivateIpAddress, "10.30.4.4", "the freed address is handed out again");
+  });
+
+  test("a kept interface (DeleteOnTermination false) is detached from the terminated instance and belongs only to the next", async () => {
+    const created = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }));
+    const kept = created.NetworkInterface?.NetworkInterfaceId as string;
+    const withKept = (id?: string) =>
+      run({
+        NetworkInterfaces: [
+          { DeviceIndex: 0, SubnetId: subnetId, DeleteOnTermination: false, AssociatePublicIpAddress: true },
+          { DeviceIndex: 1, NetworkInterfaceId: id ?? kept },
+        ],
+      });
+    const [first] = await withKept();
+    const firstId = first?.InstanceId as string;
+    const primary = first?.NetworkInterfaces?.find((e) => e.Attachment?.DeviceIndex === 0)
+      ?.NetworkInterfaceId as string;
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [firstId] }));
+    const gone = await describeInstance(firstId);
+    assert.deepEqual(gone.NetworkInterfaces ?? [], [], "a terminated instance has no interfaces");
+    const enis = await cp.ec2.send(
+      new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [kept, primary] }),
+    );
+    for (const eni of enis.NetworkInterfaces ?? []) {
+      assert.equal(eni.Status, "available");
+      assert.equal(eni.Attachment, undefined);
+      assert.equal(eni.Association, undefined, "the launch's public address went with the instance");
+    }
+    assert.equal(enis.NetworkInterfaces?.length, 2);
+    const [second] = await withKept(kept);
+    const holders = async (eni: string) => {
+      const out = await cp.ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [{ Name: "network-interface.network-interface-id", Values: [eni] }],
+        }),
+      );
+      return (out.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId));
+    };
+    assert.deepEqual(await holders(kept), [second?.InstanceId]);
+    assert.deepEqual(await holders(primary), []);
   });
 
   test("one unknown id fails the whole call and changes nothing; termination protection", async () => {
@@ -764,7 +827,7 @@ describe("launch details", () => {
     assert.equal(await freeAddresses(id), 0);
   });
 
-  test("NetworkInterfaces: a public address on request, the per-instance group quota, one VPC, device index 0 required", async () => {
+  test("NetworkInterfaces: a public address on request, the per-instance group quota, one VPC and one zone, device indexes", async () => {
     const [instance] = await run({
       NetworkInterfaces: [
         {
@@ -798,6 +861,26 @@ describe("launch details", () => {
       "SecurityGroupsPerInstanceLimitExceeded",
     );
     assert.equal(await code([{ DeviceIndex: 1, SubnetId: subnetId }]), "InvalidParameterValue");
+    assert.equal(
+      await code([{ DeviceIndex: 1, SubnetId: subnetId }, { SubnetId: subnetId }]),
+      "InvalidParameterValue",
+      "each interface needs a device index; none is taken to be 0",
+    );
+    const created = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }));
+    const existing = created.NetworkInterface?.NetworkInterfaceId as string;
+    assert.equal(
+      await code([
+        { DeviceIndex: 0, SubnetId: subnetId },
+        { DeviceIndex: 1, NetworkInterfaceId: existing },
+        { DeviceIndex: 2, NetworkInterfaceId: existing },
+      ]),
+      "InvalidParameterValue",
+      "one existing interface twice",
+    );
+    const stillFree = await cp.ec2.send(
+      new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [existing] }),
+    );
+    assert.equal(stillFree.NetworkInterfaces?.[0]?.Status, "available");
     const defaultSubnets = await cp.ec2.send(
       new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] }),
     );
@@ -813,6 +896,106 @@ describe("launch details", () => {
     assert.equal(
       await code([{ DeviceIndex: 0, SubnetId: elsewhere, Groups: [groups[0] as string] }]),
       "InvalidParameter",
+    );
+    const zoneOf = async (subnet: string) =>
+      (await cp.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnet] }))).Subnets?.[0]
+        ?.AvailabilityZone as string;
+    const home = await zoneOf(subnetId);
+    const zones = ["us-east-1a", "us-east-1b"];
+    const otherZone = (
+      await cp.ec2.send(
+        new CreateSubnetCommand({
+          VpcId: vpcId,
+          CidrBlock: "10.30.9.0/24",
+          AvailabilityZone: zones.find((z) => z !== home),
+        }),
+      )
+    ).Subnet?.SubnetId as string;
+    assert.equal(
+      await code([
+        { DeviceIndex: 0, SubnetId: subnetId },
+        { DeviceIndex: 1, SubnetId: otherZone },
+      ]),
+      "InvalidParameterCombination",
+      "interfaces in two zones",
+    );
+    const inOtherZone = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: otherZone }));
+    assert.equal(
+      await code([
+        { DeviceIndex: 0, SubnetId: subnetId },
+        { DeviceIndex: 1, NetworkInterfaceId: inOtherZone.NetworkInterface?.NetworkInterfaceId },
+      ]),
+      "InvalidParameterCombination",
+      "an existing interface of another zone",
+    );
+  });
+
+  test("Ipv6Address.N and NetworkInterface.N.Ipv6Addresses are assigned, or refused; never dropped", async () => {
+    const vpc = await cp.ec2.send(
+      new CreateVpcCommand({ CidrBlock: "10.31.0.0/16", AmazonProvidedIpv6CidrBlock: true }),
+    );
+    const v6Vpc = vpc.Vpc?.VpcId as string;
+    const block = String(vpc.Vpc?.Ipv6CidrBlockAssociationSet?.[0]?.Ipv6CidrBlock).replace(/::\/56$/, "");
+    const subnet = await cp.ec2.send(
+      new CreateSubnetCommand({ VpcId: v6Vpc, CidrBlock: "10.31.1.0/24", Ipv6CidrBlock: `${block}::/64` }),
+    );
+    const v6Subnet = subnet.Subnet?.SubnetId as string;
+    const v4Only = await newSubnet("10.31.2.0/24", v6Vpc);
+    const wanted = `${block}::a`;
+    const [instance] = await run({
+      SubnetId: v6Subnet,
+      Ipv6Addresses: [{ Ipv6Address: wanted.toUpperCase() }],
+    });
+    assert.deepEqual(
+      instance?.NetworkInterfaces?.[0]?.Ipv6Addresses?.map((a) => a.Ipv6Address),
+      [wanted],
+      "the address asked for, in canonical form",
+    );
+    const [second] = await run({
+      NetworkInterfaces: [
+        { DeviceIndex: 0, SubnetId: v6Subnet, Ipv6Addresses: [{ Ipv6Address: `${block}::b` }] },
+      ],
+    });
+    assert.deepEqual(
+      second?.NetworkInterfaces?.[0]?.Ipv6Addresses?.map((a) => a.Ipv6Address),
+      [`${block}::b`],
+    );
+    const code = (input: Partial<RunInstancesCommandInput>) =>
+      errorCode(cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, ...input })));
+    const at = (Ipv6Address: string) => ({ SubnetId: v6Subnet, Ipv6Addresses: [{ Ipv6Address }] });
+    assert.equal(await code(at(wanted)), "InvalidIPAddress.InUse");
+    assert.equal(await code(at("2001:db8::1")), "InvalidParameterValue", "outside the subnet");
+    assert.equal(await code(at(`${block}::1`)), "InvalidParameterValue", "reserved");
+    assert.equal(await code(at("10.31.1.9")), "InvalidParameterValue", "not IPv6");
+    assert.equal(
+      await code({ SubnetId: v4Only, Ipv6Addresses: [{ Ipv6Address: `${block}:0:0:1::c` }] }),
+      "InvalidParameterValue",
+      "a subnet without IPv6",
+    );
+    assert.equal(await code({ ...at(`${block}::c`), Ipv6AddressCount: 1 }), "InvalidParameterCombination");
+    assert.equal(await code({ ...at(`${block}::c`), MaxCount: 2 }), "InvalidParameterCombination");
+    assert.equal(
+      await code({
+        NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: v6Subnet }],
+        Ipv6Addresses: [{ Ipv6Address: `${block}::c` }],
+      }),
+      "InvalidParameterCombination",
+      "instance-level IPv6 addresses with NetworkInterface.N",
+    );
+    const cli = await cp.aws([
+      "run-instances",
+      "--image-id",
+      IMAGE,
+      "--subnet-id",
+      v6Subnet,
+      "--ipv6-addresses",
+      `Ipv6Address=${block}::d`,
+    ]);
+    assert.equal(cli.code, 0, cli.stderr);
+    const launched = (cli.json as { Instances: Instance[] }).Instances[0];
+    assert.deepEqual(
+      launched?.NetworkInterfaces?.[0]?.Ipv6Addresses?.map((a) => a.Ipv6Address),
+      [`${block}::d`],
     );
   });
 

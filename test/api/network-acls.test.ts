@@ -276,6 +276,73 @@ describe("entries", () => {
     const acl = await describeAcl(id);
     assert.equal(acl.Entries?.filter((e) => !e.Egress && e.CidrBlock).length, 20);
   });
+
+  test("ICMP type -1 (all types) with a specific code is refused, not stored as all ICMP", async () => {
+    const id = await newAcl();
+    const icmp = (Type: number, Code: number) =>
+      addEntry(id, { RuleNumber: 70, Protocol: "1", IcmpTypeCode: { Type, Code } });
+    assert.equal(await errorCode(icmp(-1, 3)), "InvalidParameterValue");
+    const cli = await cp.aws([
+      "create-network-acl-entry",
+      "--network-acl-id",
+      id,
+      "--rule-number",
+      "71",
+      "--protocol",
+      "icmp",
+      "--icmp-type-code",
+      "Type=-1,Code=3",
+      "--rule-action",
+      "allow",
+      "--ingress",
+      "--cidr-block",
+      "0.0.0.0/0",
+    ]);
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /InvalidParameterValue/);
+    await icmp(3, 4);
+    await cp.ec2.send(
+      new ReplaceNetworkAclEntryCommand({
+        NetworkAclId: id,
+        RuleNumber: 70,
+        Protocol: "1",
+        RuleAction: "allow",
+        Egress: false,
+        CidrBlock: "0.0.0.0/0",
+        IcmpTypeCode: { Type: -1, Code: -1 },
+      }),
+    );
+    assert.deepEqual(entry(await describeAcl(id), 70, false)?.IcmpTypeCode, { Type: -1, Code: -1 });
+  });
+
+  test("IPv6 entries count 19 of their own in a VPC without IPv6 too; ReplaceNetworkAclEntry may not go over", async () => {
+    const id = await newAcl();
+    const v6 = { CidrBlock: undefined, Ipv6CidrBlock: "::/0" };
+    for (let i = 1; i <= 19; i++) await addEntry(id, { RuleNumber: i * 10, ...v6 });
+    assert.equal(
+      await errorCode(addEntry(id, { RuleNumber: 500, ...v6 })),
+      "NetworkAclEntryLimitExceeded",
+      "19 custom IPv6 entries per direction, as for IPv4 (spec 3.13)",
+    );
+    await addEntry(id, { RuleNumber: 900 });
+    const replace = (input: Partial<CreateNetworkAclEntryCommandInput>) =>
+      cp.ec2.send(
+        new ReplaceNetworkAclEntryCommand({
+          NetworkAclId: id,
+          RuleNumber: 900,
+          Protocol: "-1",
+          RuleAction: "deny",
+          Egress: false,
+          CidrBlock: "10.0.0.0/8",
+          ...input,
+        }),
+      );
+    assert.equal(await errorCode(replace(v6)), "NetworkAclEntryLimitExceeded", "IPv4 entry 900 made IPv6");
+    await replace({});
+    const acl = await describeAcl(id);
+    assert.equal(acl.Entries?.filter((e) => !e.Egress && e.Ipv6CidrBlock).length, 19);
+    assert.equal(entry(acl, 900, false)?.CidrBlock, "10.0.0.0/8");
+  });
 });
 
 describe("associations", () => {
@@ -369,6 +436,16 @@ describe("DescribeNetworkAcls", () => {
     assert.deepEqual(await ids([inVpc, { Name: "entry.rule-number", Values: ["42"] }]), [made[0]]);
     assert.deepEqual(await ids([inVpc, { Name: "entry.port-range.from", Values: ["5432"] }]), [made[0]]);
     assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["6"] }]), [made[0]]);
+    assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["tcp"] }]), [made[0]]);
+    await addEntry(made[1] as string, { RuleNumber: 43, Protocol: "17", PortRange: { From: 53, To: 53 } });
+    await addEntry(made[2] as string, {
+      RuleNumber: 44,
+      Protocol: "1",
+      IcmpTypeCode: { Type: 8, Code: -1 },
+    });
+    assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["udp"] }]), [made[1]]);
+    assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["icmp"] }]), [made[2]]);
+    assert.deepEqual(await ids([inVpc, { Name: "entry.protocol", Values: ["t*"] }]), [made[0]]);
     assert.equal((await ids([inVpc, { Name: "default", Values: ["true"] }])).length, 1);
     assert.deepEqual(await ids([inVpc, { Name: "default", Values: ["false"] }]), [...made].sort());
 

@@ -425,13 +425,31 @@ describe("AWS-managed lists", () => {
     assert.equal((await describeList("pl-63a5400a")).PrefixListName, "com.amazonaws.us-east-1.s3");
   });
 
-  test("names reserved for AWS: the prefixes com.amazonaws., com.amazon. and com.aws., dot included", async () => {
-    for (const name of ["com.amazonaws.probe", "com.amazon.probe", "com.aws.probe"]) {
+  test("names reserved for AWS: com.amazonaws with or without a dot after it, com.amazon. and com.aws., on create and on rename", async () => {
+    const reserved = [
+      "com.amazonaws.probe",
+      "com.amazonaws-probe",
+      "com.amazonaws",
+      "com.amazon.probe",
+      "com.aws.probe",
+    ];
+    for (const name of reserved) {
       assert.equal(await errorCode(newList({ PrefixListName: name })), "InvalidParameterValue", name);
     }
-    for (const name of ["com.amazonaws-probe", "comamazonaws.probe"]) {
+    for (const name of ["comamazonaws.probe", "com.amazon-probe"]) {
       const list = await newList({ PrefixListName: name });
       assert.equal(list.PrefixListName, name);
+      for (const taken of reserved) {
+        assert.equal(
+          await errorCode(
+            cp.ec2.send(
+              new ModifyManagedPrefixListCommand({ PrefixListId: list.PrefixListId, PrefixListName: taken }),
+            ),
+          ),
+          "InvalidParameterValue",
+          `renamed to ${taken}`,
+        );
+      }
       await cp.ec2.send(new DeleteManagedPrefixListCommand({ PrefixListId: list.PrefixListId }));
     }
   });

@@ -559,6 +559,27 @@ describe("DeleteVpc", () => {
 });
 
 describe("without a default VPC", () => {
+  test("CreateDefaultVpc counts against the VPCs per region: with five VPCs it is VpcLimitExceeded", async () => {
+    const client = regionClient("eu-north-1");
+    try {
+      const vpcId = await defaultVpcOf(client);
+      for (const subnet of await subnetsOf(vpcId, client)) {
+        await client.send(new DeleteSubnetCommand({ SubnetId: subnet.SubnetId }));
+      }
+      await client.send(new DeleteVpcCommand({ VpcId: vpcId }));
+      for (let i = 1; i <= 5; i++) await newVpc(`10.${i}.0.0/16`, client);
+      assert.equal(await errorCode(client.send(new CreateDefaultVpcCommand({}))), "VpcLimitExceeded");
+      const all = await client.send(new DescribeVpcsCommand({}));
+      assert.equal(all.Vpcs?.length, 5);
+      assert.ok(
+        all.Vpcs?.every((v) => v.IsDefault === false),
+        "no default VPC was made",
+      );
+    } finally {
+      client.destroy();
+    }
+  });
+
   test("deleting it leaves default-vpc none and VPCIdNotSpecified; CreateDefaultVpc brings it back whole", async () => {
     const client = regionClient("sa-east-1");
     try {

@@ -12,19 +12,29 @@ import {
   type NetworkInterfaceRecord,
   type SubnetRecord,
 } from "../../model/resources.js";
+import { clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
+import {
+  applyFilters,
+  type FilterFields,
+  paginate,
+  rejectIdsWithMaxResults,
+  shown,
+  withoutValue,
+} from "../filters.js";
 import type { Params } from "../params.js";
 import { groupByNameInDefaultVpc, requireDefaultVpc, requireOwn } from "./lookup.js";
 import {
   allocatePublicIp,
   createInterface,
   type GroupCheckErrors,
+  interfaceFilters,
   interfaceGroups,
   presentInterface,
   privateDnsName,
   releaseElasticAssociations,
   requestedConnectionTracking,
+  requestedIpv6Addresses,
   requireInterface,
   SubnetAddresses,
   secondaryAddresses,
@@ -82,6 +92,7 @@ interface PlannedInterface {
   secondaryIps: string[];
   secondaryCount?: number;
   ipv6Count?: number;
+  ipv6Addresses: string[];
   description?: string;
   associatePublicIp: boolean;
   deleteOnTermination: boolean;
@@ -110,13 +121,28 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
         "Network interfaces and an instance-level private IP address may not be specified on the same request",
       );
     }
+    if (p.has("Ipv6Addresses") || p.has("Ipv6AddressCount")) {
+      throw invalidCombination(
+        "Network interfaces and instance-level IPv6 addresses may not be specified on the same request",
+      );
+    }
     const planned = nics.map((nic) => planNetworkInterface(ctx, nic, count));
+    const existing = planned.flatMap((n) => (n.existing ? [n.existing.id] : []));
+    const twice = existing.find((id, i) => existing.indexOf(id) !== i);
+    if (twice) throw invalidValue(`The network interface '${twice}' is given more than once.`);
     const indexes = new Set(planned.map((n) => n.deviceIndex));
     if (indexes.size !== planned.length)
       throw invalidValue("Each network interface needs its own device index.");
     if (!indexes.has(0)) throw invalidValue("A network interface with device index 0 is required.");
     const vpcs = new Set(planned.map((n) => n.subnet.vpcId));
     if (vpcs.size > 1) throw invalidValue("All network interfaces of an instance must be in the same VPC.");
+    // an instance lives in one zone, and AttachNetworkInterface refuses an interface of another
+    const zones = new Set(planned.map((n) => n.subnet.availabilityZone));
+    if (zones.size > 1) {
+      throw invalidCombination(
+        "The network interfaces of an instance must be in the same availability zone.",
+      );
+    }
     return planned.sort((a, b) => a.deviceIndex - b.deviceIndex);
   }
   const subnetId = p.string("SubnetId");
@@ -146,6 +172,10 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
   if (privateIp && count > 1) {
     throw invalidCombination("PrivateIpAddress cannot be used with a MaxCount greater than 1");
   }
+  const ipv6Addresses = requestedIpv6Addresses(p);
+  if (ipv6Addresses.length > 0 && count > 1) {
+    throw invalidCombination("Ipv6Addresses cannot be used with a MaxCount greater than 1");
+  }
   return [
     {
       deviceIndex: 0,
@@ -154,6 +184,7 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
       privateIp,
       secondaryIps: [],
       ipv6Count: p.int("Ipv6AddressCount"),
+      ipv6Addresses,
       associatePublicIp: subnet.mapPublicIpOnLaunch,
       deleteOnTermination: true,
     },
@@ -161,11 +192,17 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
 }
 
 function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): PlannedInterface {
-  const deviceIndex = nic.int("DeviceIndex") ?? 0;
+  const deviceIndex = nic.int("DeviceIndex");
+  if (deviceIndex === undefined) throw invalidValue("Each network interface requires a device index.");
   const existingId = nic.string("NetworkInterfaceId");
   if (existingId) {
     if (count > 1)
       throw invalidCombination("An existing network interface can only be attached to one instance.");
+    if (nic.has("Ipv6Addresses") || nic.has("Ipv6AddressCount")) {
+      throw invalidCombination(
+        "An existing network interface keeps its IPv6 addresses; assign others with AssignIpv6Addresses.",
+      );
+    }
     if (nic.has("ConnectionTrackingSpecification")) {
       throw invalidCombination(
         "An existing network interface keeps its connection tracking; change it with ModifyNetworkInterfaceAttribute.",
@@ -181,6 +218,7 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
       subnet,
       groupIds: [...existing.groupIds],
       secondaryIps: [],
+      ipv6Addresses: [],
       associatePublicIp: false,
       deleteOnTermination: nic.bool("DeleteOnTermination") ?? false,
     };
@@ -191,6 +229,10 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
   if ((primary || secondary.length > 0) && count > 1) {
     throw invalidCombination("PrivateIpAddress cannot be used with a MaxCount greater than 1");
   }
+  const ipv6Addresses = requestedIpv6Addresses(nic);
+  if (ipv6Addresses.length > 0 && count > 1) {
+    throw invalidCombination("Ipv6Addresses cannot be used with a MaxCount greater than 1");
+  }
   return {
     deviceIndex,
     subnet,
@@ -199,6 +241,7 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
     secondaryIps: secondary,
     secondaryCount: nic.int("SecondaryPrivateIpAddressCount"),
     ipv6Count: nic.int("Ipv6AddressCount"),
+    ipv6Addresses,
     description: nic.string("Description"),
     associatePublicIp: nic.bool("AssociatePublicIpAddress") ?? subnet.mapPublicIpOnLaunch,
     deleteOnTermination: nic.bool("DeleteOnTermination") ?? true,
@@ -206,11 +249,20 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
   };
 }
 
-export function presentInstance(ctx: ActionContext, instance: InstanceRecord, state = instance.state) {
-  const interfaces = instance.interfaceIds
+function interfacesOf(ctx: ActionContext, instance: InstanceRecord): NetworkInterfaceRecord[] {
+  return instance.interfaceIds
     .map((id) => ctx.tx.get("eni", id))
     .filter((e): e is NetworkInterfaceRecord => e !== undefined);
-  const primary = interfaces.find((e) => e.attachment?.deviceIndex === 0) ?? interfaces[0];
+}
+
+/** The interface at device index 0, whose addresses and groups are the instance's. */
+function primaryOf(interfaces: NetworkInterfaceRecord[]): NetworkInterfaceRecord | undefined {
+  return interfaces.find((e) => e.attachment?.deviceIndex === 0) ?? interfaces[0];
+}
+
+export function presentInstance(ctx: ActionContext, instance: InstanceRecord, state = instance.state) {
+  const interfaces = interfacesOf(ctx, instance);
+  const primary = primaryOf(interfaces);
   const presented = interfaces.map((e) => presentInterface(ctx, e, true));
   const publicIp = presented.find((_, i) => interfaces[i] === primary)?.Association?.PublicIp;
   const gone = state === "terminated";
@@ -281,12 +333,13 @@ const runInstances: Action = (ctx) => {
   let count = Math.min(maxCount, MAX_PER_LAUNCH);
   const imageId = p.string("ImageId");
   if (!imageId && !p.has("LaunchTemplate")) throw missingParameter("ImageId");
-  const clientToken = p.string("ClientToken");
-  if (clientToken) {
-    const earlier = [...ctx.tx.scoped("instance", ctx.account, ctx.region)].filter(
-      (i) => i.clientToken === clientToken,
+  const clientToken = clientTokenOf(ctx);
+  const earlier = madeWithToken(clientToken, ctx.tx.scoped("instance", ctx.account, ctx.region));
+  if (earlier) {
+    const reservation = [...ctx.tx.scoped("instance", ctx.account, ctx.region)].filter(
+      (i) => i.reservationId === earlier.reservationId,
     );
-    if (earlier.length > 0) return reservationOf(ctx, earlier);
+    return reservationOf(ctx, reservation);
   }
   const plan = planInterfaces(ctx, count);
   const instanceTags = tagsFromSpecifications(ctx, "instance", ["network-interface", "volume"]);
@@ -341,6 +394,7 @@ const runInstances: Action = (ctx) => {
             secondaryIps: planned.secondaryIps,
             secondaryCount: planned.secondaryCount,
             ipv6Count: planned.ipv6Count,
+            ipv6Addresses: planned.ipv6Addresses,
             description:
               planned.description ?? (planned.deviceIndex === 0 ? "Primary network interface" : ""),
             publicIp:
@@ -370,7 +424,7 @@ const runInstances: Action = (ctx) => {
         subnetId: primarySubnet.id,
         availabilityZone: primarySubnet.availabilityZone,
         interfaceIds,
-        clientToken,
+        ...tokenFields(clientToken),
         disableApiTermination: p.bool("DisableApiTermination") ?? false,
         sourceDestCheck: true,
       }),
@@ -380,14 +434,98 @@ const runInstances: Action = (ctx) => {
   return reservationOf(ctx, instances, "pending");
 };
 
+/** The documented instance filters with no value in ringfence's instances: they match nothing. */
+const INSTANCE_FILTERS_WITHOUT_VALUE = [
+  "affinity",
+  "block-device-mapping.attach-time",
+  "block-device-mapping.delete-on-termination",
+  "block-device-mapping.device-name",
+  "block-device-mapping.status",
+  "block-device-mapping.volume-id",
+  "boot-mode",
+  "capacity-reservation-id",
+  "capacity-reservation-specification.capacity-reservation-preference",
+  "capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id",
+  "capacity-reservation-specification.capacity-reservation-target.capacity-reservation-resource-group-arn",
+  "current-instance-boot-mode",
+  "enclave-options.enabled",
+  "hibernation-options.configured",
+  "host-id",
+  "iam-instance-profile.arn",
+  "iam-instance-profile.id",
+  "instance-lifecycle",
+  // the instance's own IPv6 address is set only with a primary IPv6, which ringfence does not assign
+  "ipv6-address",
+  "kernel-id",
+  "maintenance-options.auto-recovery",
+  "metadata-options.http-endpoint",
+  "metadata-options.http-protocol-ipv4",
+  "metadata-options.http-protocol-ipv6",
+  "metadata-options.http-put-response-hop-limit",
+  "metadata-options.http-tokens",
+  "metadata-options.instance-metadata-tags",
+  "metadata-options.state",
+  "network-interface.addresses.association.carrier-ip",
+  "network-interface.addresses.association.customer-owned-ip",
+  "network-interface.addresses.association.public-dns-name",
+  "network-interface.association.carrier-ip",
+  "network-interface.association.customer-owned-ip",
+  "network-interface.deny-all-igw-traffic",
+  "network-interface.ipv4-prefixes.ipv4-prefix",
+  "network-interface.ipv6-addresses.is-primary-ipv6",
+  "network-interface.ipv6-native",
+  "network-interface.ipv6-prefixes.ipv6-prefix",
+  "network-interface.outpost-arn",
+  "network-interface.public-dns-name",
+  "network-performance-options.bandwidth-weighting",
+  "operator.managed",
+  "operator.principal",
+  "outpost-arn",
+  "placement-partition-number",
+  "platform",
+  "platform-details",
+  "private-dns-name-options.enable-resource-name-dns-a-record",
+  "private-dns-name-options.enable-resource-name-dns-aaaa-record",
+  "private-dns-name-options.hostname-type",
+  "product-code",
+  "product-code.type",
+  "ramdisk-id",
+  "requester-id",
+  "spot-instance-request-id",
+  "state-reason-code",
+  "state-reason-message",
+  "tpm-support",
+  "usage-operation",
+  "usage-operation-update-time",
+];
+
 function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
-  const interfaces = (i: InstanceRecord) =>
-    i.interfaceIds
-      .map((id) => ctx.tx.get("eni", id))
-      .filter((e): e is NetworkInterfaceRecord => e !== undefined);
-  const primaryGroups = (i: InstanceRecord) => interfaces(i)[0]?.groupIds ?? [];
+  const interfaces = (i: InstanceRecord) => interfacesOf(ctx, i);
+  const primaryGroups = (i: InstanceRecord) => primaryOf(interfaces(i))?.groupIds ?? [];
   const groupName = (id: string) => ctx.tx.get("group", id)?.name;
+  // instance-level values are read from the instance as DescribeInstances shows it, once each
+  const presented = new Map<string, ReturnType<typeof presentInstance>>();
+  const show = (i: InstanceRecord) => {
+    let view = presented.get(i.id);
+    if (!view) {
+      view = presentInstance(ctx, i);
+      presented.set(i.id, view);
+    }
+    return view;
+  };
+  // network-interface.NAME is DescribeNetworkInterfaces' NAME over the instance's interfaces
+  const perInterface: FilterFields<InstanceRecord> = {};
+  for (const [name, values] of Object.entries(interfaceFilters(ctx))) {
+    perInterface[`network-interface.${name}`] = (i) => interfaces(i).flatMap((e) => [...values(e)]);
+  }
+  const alias = (name: string) => perInterface[`network-interface.${name}`] ?? (() => []);
+  const ofInterfaces =
+    <T>(pick: (e: NetworkInterfaceRecord) => Iterable<T>) =>
+    (i: InstanceRecord) =>
+      interfaces(i).flatMap((e) => [...pick(e)]);
   return {
+    ...withoutValue(...INSTANCE_FILTERS_WITHOUT_VALUE),
+    ...perInterface,
     "instance-id": (i) => [i.id],
     "instance-state-name": (i) => [i.state],
     "instance-state-code": (i) => [INSTANCE_STATE_CODES[i.state]],
@@ -397,21 +535,45 @@ function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
     "reservation-id": (i) => [i.reservationId],
     "owner-id": (i) => [i.account],
     "availability-zone": (i) => [i.availabilityZone],
+    "availability-zone-id": (i) => [
+      availabilityZones(i.region).find((z) => z.name === i.availabilityZone)?.id,
+    ],
     "vpc-id": (i) => [i.vpcId],
     "subnet-id": (i) => [i.subnetId],
-    "private-ip-address": (i) => interfaces(i).flatMap((e) => e.privateIps),
-    "ip-address": (i) => [interfaces(i)[0]?.publicIp],
+    // the instance's own addresses are its primary interface's primary ones (model doc)
+    "private-ip-address": (i) => [show(i).PrivateIpAddress],
+    "ip-address": (i) => [show(i).PublicIpAddress],
+    "private-dns-name": (i) => shown(show(i).PrivateDnsName),
+    "dns-name": (i) => shown(show(i).PublicDnsName),
+    "launch-time": (i) => [show(i).LaunchTime],
+    "launch-index": (i) => [show(i).AmiLaunchIndex],
+    reason: (i) => shown(show(i).StateTransitionReason),
+    architecture: (i) => [show(i).Architecture],
+    hypervisor: (i) => [show(i).Hypervisor],
+    "virtualization-type": (i) => [show(i).VirtualizationType],
+    "root-device-name": (i) => [show(i).RootDeviceName],
+    "root-device-type": (i) => [show(i).RootDeviceType],
+    tenancy: (i) => [show(i).Placement.Tenancy],
+    "placement-group-name": (i) => shown(show(i).Placement.GroupName),
+    "monitoring-state": (i) => [show(i).Monitoring.State],
+    "ebs-optimized": (i) => [show(i).EbsOptimized],
+    "ena-support": (i) => [show(i).EnaSupport],
+    "source-dest-check": (i) => [show(i).SourceDestCheck],
     "instance.group-id": (i) => primaryGroups(i),
     "instance.group-name": (i) => primaryGroups(i).map(groupName),
     "group-id": (i) => primaryGroups(i),
     "group-name": (i) => primaryGroups(i).map(groupName),
-    "network-interface.group-id": (i) => interfaces(i).flatMap((e) => e.groupIds),
-    "network-interface.group-name": (i) => interfaces(i).flatMap((e) => e.groupIds.map(groupName)),
-    "network-interface.network-interface-id": (i) => i.interfaceIds,
-    "network-interface.subnet-id": (i) => interfaces(i).map((e) => e.subnetId),
-    "network-interface.vpc-id": (i) => interfaces(i).map((e) => e.vpcId),
-    "network-interface.addresses.private-ip-address": (i) => interfaces(i).flatMap((e) => e.privateIps),
-    "network-interface.ipv6-addresses.ipv6-address": (i) => interfaces(i).flatMap((e) => e.ipv6Addresses),
+    "network-interface.addresses.private-dns-name": ofInterfaces((e) =>
+      e.privateIps.map((ip) => privateDnsName(ctx, ip)),
+    ),
+    // an interface's public address is its primary private address's, under either name
+    "network-interface.addresses.association.ip-owner-id": alias("addresses.association.owner-id"),
+    "network-interface.addresses.association.allocation-id": alias("association.allocation-id"),
+    "network-interface.addresses.association.association-id": alias("association.association-id"),
+    "network-interface.attachment.network-card-index": ofInterfaces((e) => (e.attachment ? [0] : [])),
+    "network-interface.ipv6-address": ofInterfaces((e) => e.ipv6Addresses),
+    "network-interface.tag-key": ofInterfaces((e) => Object.keys(e.tags)),
+    "network-interface.tag-value": ofInterfaces((e) => Object.values(e.tags)),
     "client-token": (i) => [i.clientToken],
   };
 }
@@ -428,7 +590,12 @@ const describeInstances: Action = (ctx) => {
     list.push(instance);
     byReservation.set(instance.reservationId, list);
   }
-  const { page, nextToken } = paginate(ctx, [...byReservation.values()], { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(
+    ctx,
+    [...byReservation.values()],
+    { min: 5, max: 1000 },
+    (list) => (list[0] as InstanceRecord).reservationId,
+  );
   return { Reservations: page.map((list) => reservationOf(ctx, list)), NextToken: nextToken };
 };
 
@@ -441,7 +608,8 @@ interface Transition {
 
 function changeState(
   transition: Transition,
-  apply?: (ctx: ActionContext, instance: InstanceRecord) => void,
+  /** What else the change does; returns the instance as it is then (the state is set after). */
+  apply?: (ctx: ActionContext, instance: InstanceRecord) => InstanceRecord,
 ): Action {
   return (ctx) => {
     const ids = ctx.params.strings("InstanceIds");
@@ -451,8 +619,8 @@ function changeState(
       const previous = instance.state;
       if (previous === transition.stored) return { instance, previous, current: previous };
       if (!transition.from(previous)) throw transition.refuse(instance.id);
-      apply?.(ctx, instance);
-      ctx.tx.put({ ...instance, state: transition.stored });
+      const changed = apply ? apply(ctx, instance) : instance;
+      ctx.tx.put({ ...changed, state: transition.stored });
       return { instance, previous, current: transition.reported };
     });
     const items = changes.map(({ instance, previous, current }) => ({
@@ -479,8 +647,9 @@ function releaseInterfaces(ctx: ActionContext, instance: InstanceRecord): void {
     const eni = ctx.tx.get("eni", id);
     if (!eni) continue;
     releaseElasticAssociations(ctx, eni.id);
+    // a kept interface is detached and gives back the public address it was launched with
     if (eni.attachment?.deleteOnTermination) ctx.tx.delete(eni);
-    else ctx.tx.put({ ...eni, attachment: undefined });
+    else ctx.tx.put({ ...eni, attachment: undefined, publicIp: undefined });
   }
 }
 
@@ -493,7 +662,7 @@ const terminateInstances = changeState(
   },
   (ctx, instance) => {
     releaseInterfaces(ctx, instance);
-    ctx.tx.put({ ...instance, interfaceIds: [] });
+    return { ...instance, interfaceIds: [] };
   },
 );
 

@@ -8,11 +8,20 @@ import { checkId, newId } from "../../model/ids.js";
 import type { GroupRecord, NetworkInterfaceRecord, SubnetRecord, Tags } from "../../model/resources.js";
 import { formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
 import { cidrContains, lastAddress, parseCidr4, parseCidr6 } from "../../net/cidr.js";
+import { type ClientTokenUse, clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate, rejectIdsWithMaxResults } from "../filters.js";
+import {
+  applyFilters,
+  byId,
+  type FilterFields,
+  paginate,
+  rejectIdsWithMaxResults,
+  withoutValue,
+} from "../filters.js";
 import type { Params } from "../params.js";
 import { defaultGroupOf, requireGroup, requireOwn } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
+import { availabilityZones } from "./vpcs.js";
 
 /** Public IPv4 addresses handed out by this server come from 198.18.0.0/15 (RFC 2544, benchmarking). */
 const PUBLIC_POOL_BASE = 0xc6120000n;
@@ -91,6 +100,25 @@ export class SubnetAddresses {
     );
   }
 
+  /** A requested IPv6 address: in the subnet's IPv6 CIDR, not one of its reserved ends, not in use. */
+  claimIpv6(requested: string): string {
+    const ip = parseIp(requested);
+    if (ip?.family !== 6) throw invalidValue(`Value (${requested}) for parameter ipv6Address is invalid.`);
+    const cidr = this.subnet.ipv6Cidr ? parseCidr6(this.subnet.ipv6Cidr)?.cidr : undefined;
+    if (!cidr) throw invalidValue(`The subnet ${this.subnet.id} has no IPv6 CIDR block.`);
+    if (!cidrContains(cidr, ip)) {
+      throw invalidValue(`Address ${requested} does not fall within the subnet's address range`);
+    }
+    const text = formatIpv6(ip.value);
+    // EC2 reserves the first four and the last address of a subnet's IPv6 block as of its IPv4 one
+    if (ip.value < cidr.base + 4n || ip.value === lastAddress(cidr)) {
+      throw invalidValue(`Address ${text} is reserved by EC2 in subnet ${this.subnet.id}`);
+    }
+    if (this.used.has(text)) throw new Ec2Error("InvalidIPAddress.InUse", `Address ${text} is in use.`);
+    this.used.add(text);
+    return text;
+  }
+
   nextIpv6(): string {
     const cidr = this.subnet.ipv6Cidr ? parseCidr6(this.subnet.ipv6Cidr)?.cidr : undefined;
     if (!cidr) throw invalidValue(`The subnet ${this.subnet.id} has no IPv6 CIDR block.`);
@@ -158,17 +186,19 @@ export interface InterfaceSpec {
   secondaryIps?: string[];
   secondaryCount?: number;
   ipv6Count?: number;
+  ipv6Addresses?: string[];
   description?: string;
   publicIp?: string;
   connectionTracking?: ConnectionTracking;
   tags: Tags;
+  clientToken?: ClientTokenUse;
 }
 
 export function createInterface(ctx: ActionContext, spec: InterfaceSpec): NetworkInterfaceRecord {
   const primary = spec.privateIp ? spec.addresses.claim(spec.privateIp) : spec.addresses.next();
   const secondary = (spec.secondaryIps ?? []).map((ip) => spec.addresses.claim(ip));
   for (let i = 0; i < (spec.secondaryCount ?? 0); i++) secondary.push(spec.addresses.next());
-  const ipv6: string[] = [];
+  const ipv6 = (spec.ipv6Addresses ?? []).map((ip) => spec.addresses.claimIpv6(ip));
   for (let i = 0; i < (spec.ipv6Count ?? 0); i++) ipv6.push(spec.addresses.nextIpv6());
   return ctx.tx.put<NetworkInterfaceRecord>({
     kind: "eni",
@@ -188,6 +218,7 @@ export function createInterface(ctx: ActionContext, spec: InterfaceSpec): Networ
     interfaceType: "interface",
     publicIp: spec.publicIp,
     ...(spec.connectionTracking ? { connectionTracking: spec.connectionTracking } : {}),
+    ...tokenFields(spec.clientToken),
   });
 }
 
@@ -217,10 +248,15 @@ function elasticAssociation(ctx: ActionContext, eni: NetworkInterfaceRecord) {
   return undefined;
 }
 
+/** The public address an interface shows: its Elastic IP, else the one it was launched with. */
+export function publicIpOf(ctx: ActionContext, eni: NetworkInterfaceRecord): string | undefined {
+  return elasticAssociation(ctx, eni)?.publicIp ?? eni.publicIp;
+}
+
 /** The interface as DescribeNetworkInterfaces shows it (or, with `forInstance`, inside an instance). */
 export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord, forInstance = false) {
   const elastic = elasticAssociation(ctx, eni);
-  const publicIp = elastic?.publicIp ?? eni.publicIp;
+  const publicIp = publicIpOf(ctx, eni);
   const association = publicIp
     ? {
         PublicIp: publicIp,
@@ -287,6 +323,20 @@ export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord
 /** Interfaces of an instance, or of a NetworkInterfaceId, for group changes and address associations. */
 export const requireInterface = (ctx: ActionContext, id: string) => requireOwn(ctx, "networkInterface", id);
 
+/** `Ipv6Addresses.N.Ipv6Address` of a request, refused together with `Ipv6AddressCount`. */
+export function requestedIpv6Addresses(params: Params): string[] {
+  const addresses = params
+    .list("Ipv6Addresses")
+    .map((entry) => entry.requiredString("Ipv6Address", `${entry.path}.Ipv6Address`));
+  if (addresses.length > 0 && params.has("Ipv6AddressCount")) {
+    throw new Ec2Error(
+      "InvalidParameterCombination",
+      "The parameter Ipv6AddressCount cannot be used with the parameter Ipv6Addresses",
+    );
+  }
+  return addresses;
+}
+
 export function secondaryAddresses(params: Params): { primary?: string; secondary: string[] } {
   let primary = params.string("PrivateIpAddress");
   const secondary: string[] = [];
@@ -303,6 +353,9 @@ export function secondaryAddresses(params: Params): { primary?: string; secondar
 
 const createNetworkInterface: Action = (ctx) => {
   const subnet = requireOwn(ctx, "subnet", ctx.params.requiredString("SubnetId")) as SubnetRecord;
+  const clientToken = clientTokenOf(ctx);
+  const earlier = madeWithToken(clientToken, ctx.tx.scoped("eni", ctx.account, ctx.region));
+  if (earlier) return { NetworkInterface: presentInterface(ctx, earlier), ClientToken: clientToken?.token };
   const groupIds = interfaceGroups(
     ctx,
     ctx.params.strings("Groups"),
@@ -322,11 +375,13 @@ const createNetworkInterface: Action = (ctx) => {
     secondaryIps: secondary,
     secondaryCount: ctx.params.int("SecondaryPrivateIpAddressCount"),
     ipv6Count: ctx.params.int("Ipv6AddressCount"),
+    ipv6Addresses: requestedIpv6Addresses(ctx.params),
     description,
     connectionTracking: requestedConnectionTracking(ctx.params),
     tags: tagsFromSpecifications(ctx, "network-interface"),
+    clientToken,
   });
-  return { NetworkInterface: presentInterface(ctx, eni), ClientToken: ctx.params.string("ClientToken") };
+  return { NetworkInterface: presentInterface(ctx, eni), ClientToken: clientToken?.token };
 };
 
 /** Drops Elastic IP associations of an interface that is going away. */
@@ -349,19 +404,33 @@ const deleteNetworkInterface: Action = (ctx) => {
   return {};
 };
 
-const ENI_FILTERS = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> => ({
+/** Who owns an interface's public address: the account for an Elastic IP, else Amazon. */
+function ipOwnerOf(ctx: ActionContext, eni: NetworkInterfaceRecord): string | undefined {
+  if (elasticAssociation(ctx, eni)) return ctx.account;
+  return eni.publicIp ? "amazon" : undefined;
+}
+
+/** DescribeNetworkInterfaces' filters; DescribeInstances has them as `network-interface.NAME`. */
+export const interfaceFilters = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> => ({
   "network-interface-id": (e) => [e.id],
   "group-id": (e) => e.groupIds,
   "group-name": (e) => e.groupIds.map((id) => ctx.tx.get("group", id)?.name),
   "vpc-id": (e) => [e.vpcId],
   "subnet-id": (e) => [e.subnetId],
   "availability-zone": (e) => [e.availabilityZone],
+  "availability-zone-id": (e) => [availabilityZones(e.region).find((z) => z.name === e.availabilityZone)?.id],
   "private-ip-address": (e) => e.privateIps,
+  "private-dns-name": (e) => [privateDnsName(ctx, e.privateIps[0] as string)],
   "addresses.private-ip-address": (e) => e.privateIps,
+  "addresses.primary": (e) => e.privateIps.map((_, i) => i === 0),
+  // the public address belongs to the primary private address
+  "addresses.association.public-ip": (e) => [publicIpOf(ctx, e)],
+  "addresses.association.owner-id": (e) => [ipOwnerOf(ctx, e)],
   "ipv6-addresses.ipv6-address": (e) => e.ipv6Addresses,
   "attachment.instance-id": (e) => [e.attachment?.instanceId],
   "attachment.device-index": (e) => [e.attachment?.deviceIndex],
   "attachment.attachment-id": (e) => [e.attachment?.id],
+  "attachment.attach-time": (e) => [e.attachment?.attachTime],
   "attachment.status": (e) => [e.attachment ? "attached" : undefined],
   "attachment.instance-owner-id": (e) => [e.attachment ? e.account : undefined],
   "attachment.delete-on-termination": (e) => [e.attachment?.deleteOnTermination],
@@ -372,9 +441,11 @@ const ENI_FILTERS = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> =
   "mac-address": (e) => [e.macAddress],
   "owner-id": (e) => [e.account],
   "source-dest-check": (e) => [e.sourceDestCheck],
-  "association.public-ip": (e) => [elasticAssociation(ctx, e)?.publicIp ?? e.publicIp],
+  "association.public-ip": (e) => [publicIpOf(ctx, e)],
+  "association.ip-owner-id": (e) => [ipOwnerOf(ctx, e)],
   "association.allocation-id": (e) => [elasticAssociation(ctx, e)?.id],
   "association.association-id": (e) => [elasticAssociation(ctx, e)?.association?.id],
+  ...withoutValue("association.public-dns-name", "requester-id", "operator.managed", "operator.principal"),
 });
 
 const describeNetworkInterfaces: Action = (ctx) => {
@@ -384,7 +455,12 @@ const describeNetworkInterfaces: Action = (ctx) => {
     ids.length > 0
       ? ids.map((id) => requireInterface(ctx, id))
       : [...ctx.tx.scoped("eni", ctx.account, ctx.region)];
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, enis, ENI_FILTERS(ctx)), { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(
+    ctx,
+    applyFilters(ctx, enis, interfaceFilters(ctx)),
+    { min: 5, max: 1000 },
+    byId,
+  );
   return { NetworkInterfaces: page.map((e) => presentInterface(ctx, e)), NextToken: nextToken };
 };
 

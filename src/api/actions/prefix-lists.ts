@@ -12,15 +12,16 @@ import { checkId, newId } from "../../model/ids.js";
 import type { PrefixListEntry, PrefixListRecord } from "../../model/resources.js";
 import { isAllowedText } from "../../model/security-group-rules.js";
 import { formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
+import { clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate } from "../filters.js";
+import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
 import type { Params } from "../params.js";
 import { checkQuota } from "./security-groups.js";
 import { tagsFromSpecifications } from "./tags.js";
 
 const MAX_ENTRIES_LIMIT = 1000;
-/** Names AWS keeps for its own lists; the dot is part of each (`com.amazonaws-x` is allowed). */
-const RESERVED_NAME_PREFIXES = ["com.amazonaws.", "com.amazon.", "com.aws."];
+/** Names AWS keeps for its own lists: the model says no name may start with `com.amazonaws`. */
+const RESERVED_NAME_PREFIXES = ["com.amazonaws", "com.amazon.", "com.aws."];
 const ENTRIES_PER_CALL = 100;
 
 /** The account's own list or an AWS-managed list of the region. */
@@ -124,21 +125,9 @@ const createManagedPrefixList: Action = (ctx) => {
   if (family !== "IPv4" && family !== "IPv6") {
     throw invalidValue(`Value (${family}) for parameter addressFamily is invalid. Expected IPv4 or IPv6.`);
   }
-  const clientToken = ctx.params.string("ClientToken");
-  if (clientToken) {
-    const earlier = [...ctx.tx.scoped("prefix-list", ctx.account, ctx.region)].find(
-      (l) => l.clientToken === clientToken,
-    );
-    if (earlier) {
-      if (earlier.name !== name || earlier.maxEntries !== maxEntries || earlier.addressFamily !== family) {
-        throw new Ec2Error(
-          "IdempotentParameterMismatch",
-          "The client token was already used with different parameters.",
-        );
-      }
-      return { PrefixList: present(ctx, earlier, "create-complete") };
-    }
-  }
+  const clientToken = clientTokenOf(ctx);
+  const earlier = madeWithToken(clientToken, ctx.tx.scoped("prefix-list", ctx.account, ctx.region));
+  if (earlier) return { PrefixList: present(ctx, earlier, "create-complete") };
   const entries = readEntries(ctx.params.list("Entries", "Entry"), family, true);
   if (entries.length > maxEntries) {
     throw invalidValue(
@@ -161,7 +150,7 @@ const createManagedPrefixList: Action = (ctx) => {
     version: 1,
     entries,
     history: [],
-    clientToken,
+    ...tokenFields(clientToken),
   });
   return { PrefixList: present(ctx, list, "create-in-progress") };
 };
@@ -177,7 +166,7 @@ const describeManagedPrefixLists: Action = (ctx) => {
     "prefix-list-id": (l) => [l.id],
     "prefix-list-name": (l) => [l.name],
   };
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, lists, fields), { min: 1, max: 100 });
+  const { page, nextToken } = paginate(ctx, applyFilters(ctx, lists, fields), { min: 1, max: 100 }, byId);
   return { PrefixLists: page.map((l) => present(ctx, l, "create-complete")), NextToken: nextToken };
 };
 
@@ -190,7 +179,7 @@ const getManagedPrefixListEntries: Action = (ctx) => {
     if (!earlier) throw invalidValue(`The prefix list ${list.id} has no version ${target}.`);
     entries = earlier.entries;
   }
-  const { page, nextToken } = paginate(ctx, [...entries], { min: 1, max: 100 });
+  const { page, nextToken } = paginate(ctx, [...entries], { min: 1, max: 100 }, (e) => e.cidr);
   return { Entries: page.map((e) => ({ Cidr: e.cidr, Description: e.description })), NextToken: nextToken };
 };
 

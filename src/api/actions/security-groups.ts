@@ -18,7 +18,7 @@ import {
 import { formatCidr, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { protocolHasPorts } from "../../net/protocol.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate } from "../filters.js";
+import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
 import { Params } from "../params.js";
 import { type EncodedXml, encodeFragment } from "../wire/encode.js";
 import { ec2Model, resolve, type Shape } from "../wire/shapes.js";
@@ -461,7 +461,7 @@ const describeSecurityGroups: Action = (ctx) => {
     ...ruleFilterFields(false, ctx),
     ...ruleFilterFields(true, ctx),
   };
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, groups, fields), { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(ctx, applyFilters(ctx, groups, fields), { min: 5, max: 1000 }, byId);
   return { SecurityGroups: page.map((g) => renderedGroup(ctx, g)), NextToken: nextToken };
 };
 
@@ -591,7 +591,12 @@ const describeSecurityGroupRules: Action = (ctx) => {
     "group-id": (row) => [row.group.id],
     "security-group-rule-id": (row) => [row.rule.id],
   };
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, rows, fields), { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(
+    ctx,
+    applyFilters(ctx, rows, fields),
+    { min: 5, max: 1000 },
+    (row) => row.rule.id,
+  );
   return {
     SecurityGroupRules: page.map((row) => presentRule(ctx, row.group, row.rule)),
     NextToken: nextToken,
@@ -738,7 +743,7 @@ const describeStaleSecurityGroups: Action = (ctx) => {
       };
     })
     .filter((g) => g.StaleIpPermissions.length > 0 || g.StaleIpPermissionsEgress.length > 0);
-  const { page, nextToken } = paginate(ctx, stale, { min: 5, max: 255 });
+  const { page, nextToken } = paginate(ctx, stale, { min: 5, max: 255 }, (g) => g.GroupId);
   return { StaleSecurityGroupSet: page.map(({ group: _group, ...rest }) => rest), NextToken: nextToken };
 };
 

@@ -216,7 +216,7 @@ const TAG_FILTERS: FilterFields<TagRow> = {
 
 const describeTags: Action = (ctx) => {
   const rows = applyFilters(ctx, allTagRows(ctx), TAG_FILTERS);
-  const { page, nextToken } = paginate(ctx, rows, { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(ctx, rows, { min: 5, max: 1000 }, (r) => `${r.ResourceId}/${r.Key}`);
   return {
     Tags: page.map(({ ResourceId, ResourceType, Key, Value }) => ({ ResourceId, ResourceType, Key, Value })),
     NextToken: nextToken,

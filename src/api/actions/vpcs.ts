@@ -15,7 +15,7 @@ import {
   parseCidr6,
 } from "../../net/cidr.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
-import { applyFilters, type FilterFields, paginate } from "../filters.js";
+import { applyFilters, byId, type FilterFields, paginate, withoutValue } from "../filters.js";
 import { defaultGroupOf, requireOwn, requireVpc } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
 
@@ -265,6 +265,14 @@ function checkVpcCidr(text: string, error: string): string {
   return formatCidr(parsed.cidr);
 }
 
+/** VPCs per region (spec 3.9), the default VPC among them. */
+function checkVpcQuota(ctx: ActionContext): void {
+  const count = [...ctx.tx.scoped("vpc", ctx.account, ctx.region)].length;
+  if (count >= ctx.quotas.vpcsPerRegion) {
+    throw new Ec2Error("VpcLimitExceeded", "The maximum number of VPCs has been reached.");
+  }
+}
+
 const createVpc: Action = (ctx) => {
   const cidrText = ctx.params.requiredString("CidrBlock");
   const cidr = checkVpcCidr(cidrText, "InvalidVpc.Range");
@@ -273,10 +281,7 @@ const createVpc: Action = (ctx) => {
     throw invalidValue(`Value (${tenancy}) for parameter instanceTenancy is invalid.`);
   }
   const tags = tagsFromSpecifications(ctx, "vpc");
-  const count = [...ctx.tx.scoped("vpc", ctx.account, ctx.region)].length;
-  if (count >= ctx.quotas.vpcsPerRegion) {
-    throw new Ec2Error("VpcLimitExceeded", "The maximum number of VPCs has been reached.");
-  }
+  checkVpcQuota(ctx);
   const vpc = createVpcWithDefaults(ctx, cidr, {
     isDefault: false,
     ipv6: ctx.params.bool("AmazonProvidedIpv6CidrBlock") === true,
@@ -294,6 +299,7 @@ const createDefaultVpcAction: Action = (ctx) => {
       `A Default VPC already exists for this account in this region.`,
     );
   }
+  checkVpcQuota(ctx);
   return { Vpc: presentVpc(ctx, createDefaultVpc(ctx), "pending") };
 };
 
@@ -330,6 +336,7 @@ const VPC_FILTERS: FilterFields<VpcRecord> = {
   "ipv6-cidr-block-association.ipv6-cidr-block": (v) => [v.ipv6Cidr],
   "ipv6-cidr-block-association.association-id": (v) => [v.ipv6AssociationId],
   "ipv6-cidr-block-association.state": (v) => [v.ipv6Cidr ? "associated" : undefined],
+  "ipv6-cidr-block-association.ipv6-pool": (v) => [v.ipv6Cidr ? "Amazon" : undefined],
   "is-default": (v) => [v.isDefault],
   "owner-id": (v) => [v.account],
   state: () => ["available"],
@@ -341,7 +348,12 @@ const describeVpcs: Action = (ctx) => {
     ids.length > 0
       ? ids.map((id) => requireVpc(ctx, id))
       : [...ctx.tx.scoped("vpc", ctx.account, ctx.region)];
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, vpcs, VPC_FILTERS), { min: 5, max: 1000 });
+  const { page, nextToken } = paginate(
+    ctx,
+    applyFilters(ctx, vpcs, VPC_FILTERS),
+    { min: 5, max: 1000 },
+    byId,
+  );
   return { Vpcs: page.map((v) => presentVpc(ctx, v)), NextToken: nextToken };
 };
 
@@ -433,6 +445,18 @@ const subnetFilters = (ctx: ActionContext): FilterFields<SubnetRecord> => ({
   "subnet-arn": (s) => [`arn:aws:ec2:${s.region}:${s.account}:subnet/${s.id}`],
   "ipv6-cidr-block-association.ipv6-cidr-block": (s) => [s.ipv6Cidr],
   "ipv6-cidr-block-association.association-id": (s) => [s.ipv6AssociationId],
+  "ipv6-cidr-block-association.state": (s) => [s.ipv6Cidr ? "associated" : undefined],
+  "ipv6-native": () => [false],
+  ...withoutValue<SubnetRecord>(
+    "customer-owned-ipv4-pool",
+    "enable-dns64",
+    "enable-lni-at-device-index",
+    "map-customer-owned-ip-on-launch",
+    "outpost-arn",
+    "private-dns-name-options-on-launch.hostname-type",
+    "private-dns-name-options-on-launch.enable-resource-name-dns-a-record",
+    "private-dns-name-options-on-launch.enable-resource-name-dns-aaaa-record",
+  ),
 });
 
 const describeSubnets: Action = (ctx) => {
@@ -441,10 +465,12 @@ const describeSubnets: Action = (ctx) => {
     ids.length > 0
       ? ids.map((id) => requireOwn(ctx, "subnet", id))
       : [...ctx.tx.scoped("subnet", ctx.account, ctx.region)];
-  const { page, nextToken } = paginate(ctx, applyFilters(ctx, subnets, subnetFilters(ctx)), {
-    min: 5,
-    max: 1000,
-  });
+  const { page, nextToken } = paginate(
+    ctx,
+    applyFilters(ctx, subnets, subnetFilters(ctx)),
+    { min: 5, max: 1000 },
+    byId,
+  );
   return { Subnets: page.map((s) => presentSubnet(ctx, s)), NextToken: nextToken };
 };
 
@@ -481,6 +507,9 @@ const describeAvailabilityZones: Action = (ctx) => {
     "region-name": () => [ctx.region],
     state: () => ["available"],
     "zone-type": () => ["availability-zone"],
+    "group-name": () => [ctx.region],
+    "opt-in-status": () => ["opt-in-not-required"],
+    ...withoutValue("group-long-name", "message", "parent-zone-id", "parent-zone-name"),
   };
   const selected = applyFilters(ctx, zones, fields).filter(
     (z) => (names.length === 0 || names.includes(z.name)) && (ids.length === 0 || ids.includes(z.id)),

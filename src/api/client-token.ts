@@ -1,0 +1,48 @@
+// ClientToken (spec 1.11): a create with a token is done once; the same token again answers with
+// what the first request made, and only if it is the same request.
+
+import { createHash } from "node:crypto";
+import { Ec2Error } from "../model/errors.js";
+import type { ActionContext } from "./context.js";
+
+export interface ClientTokenUse {
+  token: string;
+  /** Digest of every parameter but the token and DryRun, kept with what the request made. */
+  digest: string;
+}
+
+export function clientTokenOf(ctx: ActionContext): ClientTokenUse | undefined {
+  const token = ctx.params.string("ClientToken");
+  if (!token) return undefined;
+  const digest = createHash("sha256")
+    .update(ctx.params.canonical(["ClientToken", "DryRun"]))
+    .digest("hex");
+  return { token, digest };
+}
+
+/** The record the token first made, if any; a token used before with other parameters is refused. */
+export function madeWithToken<R extends { clientToken?: string; requestDigest?: string }>(
+  use: ClientTokenUse | undefined,
+  records: Iterable<R>,
+): R | undefined {
+  if (!use) return undefined;
+  for (const record of records) {
+    if (record.clientToken !== use.token) continue;
+    if (record.requestDigest !== use.digest) {
+      throw new Ec2Error(
+        "IdempotentParameterMismatch",
+        "The request uses the same client token as a previous, but non-identical request.",
+      );
+    }
+    return record;
+  }
+  return undefined;
+}
+
+/** The fields a record made with a token keeps. */
+export function tokenFields(use: ClientTokenUse | undefined): {
+  clientToken?: string;
+  requestDigest?: string;
+} {
+  return use ? { clientToken: use.token, requestDigest: use.digest } : {};
+}
