@@ -28,7 +28,8 @@ export function madeWithToken<R extends { clientToken?: string; requestDigest?: 
   if (!use) return undefined;
   for (const record of records) {
     if (record.clientToken !== use.token) continue;
-    if (record.requestDigest !== use.digest) {
+    // a record made before digests were kept answers its token as it did then
+    if (record.requestDigest !== undefined && record.requestDigest !== use.digest) {
       throw new Ec2Error(
         "IdempotentParameterMismatch",
         "The request uses the same client token as a previous, but non-identical request.",

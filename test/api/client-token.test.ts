@@ -119,3 +119,28 @@ describe("ClientToken", () => {
     assert.equal(await errorCode(create({ Description: "two" })), "IdempotentParameterMismatch");
   });
 });
+
+test("a record made before request digests were kept answers its token as it did then", async () => {
+  const first = await cp.ec2.send(new CreateNetworkAclCommand({ VpcId: vpcId, ClientToken: "legacy-token" }));
+  const id = first.NetworkAcl?.NetworkAclId as string;
+  // as an older release stored it: the token, no digest
+  const tx = cp.server.store.begin();
+  const { requestDigest: _digest, ...legacy } = tx.get("network-acl", id) as NonNullable<
+    ReturnType<typeof tx.get<"network-acl">>
+  >;
+  tx.put(legacy);
+  await cp.server.store.commit(tx, {
+    account: "123456789012",
+    region: "us-east-1",
+    action: "Test",
+    requestId: "r",
+  }).durable;
+  const again = await cp.ec2.send(
+    new CreateNetworkAclCommand({
+      VpcId: vpcId,
+      ClientToken: "legacy-token",
+      TagSpecifications: [{ ResourceType: "network-acl", Tags: [{ Key: "k", Value: "v" }] }],
+    }),
+  );
+  assert.equal(again.NetworkAcl?.NetworkAclId, id);
+});
