@@ -284,12 +284,14 @@ export class SqliteStore {
     })();
   }
 
-  /** Memory := disk: the records, their rule rows, the regions set up and the revision. */
+  /**
+   * Memory := disk: the records, their rule rows, the regions set up and the revision. Everything
+   * is read first and only then put in place, so a read that fails leaves memory as it was.
+   */
   private loadRecords(): void {
-    for (const map of Object.values(this.records)) map.clear();
-    this.ruleRows.clear();
-    this.lastRuleRow = 0;
-    this.regions.clear();
+    const records = emptyRecordMaps();
+    const ruleRows = new Map<string, number>();
+    let lastRuleRow = 0;
     const groupRules = new Map<string, RuleRecord[]>();
     for (const row of this.db
       .prepare("SELECT seq, group_id, doc FROM rules ORDER BY seq")
@@ -302,8 +304,8 @@ export class SqliteStore {
       if (rules.length === 0) groupRules.set(row.group_id, rules);
       const rule = JSON.parse(row.doc) as RuleRecord;
       rules.push(rule);
-      this.ruleRows.set(rule.id, row.seq);
-      this.lastRuleRow = row.seq;
+      ruleRows.set(rule.id, row.seq);
+      lastRuleRow = row.seq;
     }
     for (const row of this.db
       .prepare("SELECT kind, doc FROM resources ORDER BY rowid")
@@ -313,17 +315,24 @@ export class SqliteStore {
     }>) {
       let record = JSON.parse(row.doc) as ResourceRecord;
       if (record.kind === "group") record = { ...record, rules: groupRules.get(record.id) ?? [] };
-      (this.records[row.kind] as Map<string, ResourceRecord>).set(record.id, deepFreeze(record));
+      (records[row.kind] as Map<string, ResourceRecord>).set(record.id, deepFreeze(record));
     }
-    for (const row of this.db.prepare("SELECT account, region FROM regions").all() as {
-      account: string;
-      region: string;
-    }[]) {
-      this.regions.add(`${row.account}/${row.region}`);
-    }
+    const regions = (
+      this.db.prepare("SELECT account, region FROM regions").all() as { account: string; region: string }[]
+    ).map((row) => `${row.account}/${row.region}`);
     const last = this.db.prepare("SELECT MAX(revision) AS revision FROM changes").get() as {
       revision: number | null;
     };
+    for (const kind of Object.keys(records) as ResourceKind[]) {
+      const map = this.records[kind] as Map<string, ResourceRecord>;
+      map.clear();
+      for (const [id, record] of records[kind]) map.set(id, record);
+    }
+    this.ruleRows.clear();
+    for (const [id, row] of ruleRows) this.ruleRows.set(id, row);
+    this.lastRuleRow = lastRuleRow;
+    this.regions.clear();
+    for (const region of regions) this.regions.add(region);
     this.currentRevision = last.revision ?? 0;
   }
 
@@ -424,6 +433,8 @@ export class SqliteStore {
    */
   async settled(): Promise<void> {
     while (this.batch) await this.batch.durable.catch(() => {});
+    // memory that could not be brought back to what is on disk must not be read as if it were
+    if (this.failure) throw this.failure;
   }
 
   /** Read-only view of the committed state. */

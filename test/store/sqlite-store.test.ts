@@ -342,3 +342,21 @@ test("a read-only request waits for the commits it may have seen, and for nothin
   assert.equal(rowCount(dir, "changes"), 1, "the read was answered only once the write was on disk");
   store.close();
 });
+
+test("when memory cannot be read back from disk after a refused batch, nothing is served from it", async () => {
+  const dir = dataDir();
+  const store = new SqliteStore(dir);
+  await write(store, () => group([]));
+  const restore = failWrites(dir, "Fail");
+  // the reload after the refused batch reads this table, which is gone
+  const other = new Database(join(dir, "ringfence.db"));
+  other.exec("DROP TABLE regions");
+  other.close();
+  const tx = store.begin();
+  tx.put({ ...(tx.get("group", "sg-0123456789abcdef0") as GroupRecord), name: "lost" });
+  await assert.rejects(store.commit(tx, { ...meta, action: "Fail" }).durable, /could not write to disk/);
+  await assert.rejects(store.settled(), /cannot read its data back/);
+  assert.throws(() => store.commit(store.begin(), meta), /cannot read its data back/);
+  restore();
+  store.close();
+});
