@@ -142,21 +142,25 @@ class RuntimeQueue {
     private readonly store: SqliteStore,
     private readonly log: (line: string) => void,
   ) {}
-  sync(): Promise<void> {
-    clearTimeout(this.retry);
+  /** `retrying`: this sync is the retry of one that failed, whose delay it doubles if it fails too. */
+  sync(retrying = false): Promise<void> {
     const next = this.tail.then(async () => {
       if (this.stopped) return;
       try {
         await this.store.settled();
         await this.runtime.sync(estateOf(this.store.view()), this.store.revision);
+        clearTimeout(this.retry);
         this.retryMs = RUNTIME_RETRY_MS.first;
       } catch (error) {
         if (this.stopped) return;
+        if (retrying) this.retryMs = Math.min(this.retryMs * 2, RUNTIME_RETRY_MS.last);
         this.log(
           `runtime sync failed, trying again in ${this.retryMs} ms: ${error instanceof Error ? error.message : String(error)}`,
         );
-        this.retry = setTimeout(() => void this.sync(), this.retryMs);
-        this.retryMs = Math.min(this.retryMs * 2, RUNTIME_RETRY_MS.last);
+        // one retry pending at a time, whatever number of requests failed meanwhile
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => void this.sync(true), this.retryMs);
+        this.retry.unref();
       }
     });
     this.tail = next;

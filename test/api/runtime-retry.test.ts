@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { CreateSecurityGroupCommand, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import type { Estate } from "../../src/model/estate.js";
 import type { InstanceRuntime } from "../../src/model/instance-runtime.js";
 import { startControlPlane } from "../support/control-plane.js";
@@ -43,4 +43,28 @@ test("a failed runtime sync is tried again until it succeeds, with no further re
   } finally {
     await cp.close();
   }
+});
+
+test("failing syncs of many requests leave one retry pending, and none after the server closed", async () => {
+  const runtime = new FlakyRuntime(0);
+  const log: string[] = [];
+  const cp = await startControlPlane({ runtime, log: (line) => log.push(line) });
+  let calls = 0;
+  runtime.sync = async () => {
+    calls += 1;
+    throw new Error("always");
+  };
+  await Promise.all(
+    Array.from({ length: 6 }, (_, k) =>
+      cp.ec2.send(new CreateSecurityGroupCommand({ GroupName: `g${k}`, Description: "g" })),
+    ),
+  );
+  // each request's sync fails once; one retry follows, at the first delay
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  assert.equal(calls, 7, log.join("\n"));
+  assert.match(log.at(-1) ?? "", /trying again in 1000 ms/, "the retry that failed doubled the delay");
+  await cp.close();
+  const atClose = calls;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.equal(calls, atClose, "no sync after close");
 });
