@@ -113,7 +113,13 @@ export class AgentFeed {
           const streams = this.watchers.get(instanceId) ?? [];
           const estate = snapshots.get(streams[0]?.region as string);
           if (!estate) continue;
-          this.send(streams, instanceId, estate, revision);
+          try {
+            this.send(streams, instanceId, estate, revision);
+          } catch {
+            // a policy that cannot be computed must not stop the others: its streams end, and
+            // their agents' next request answers with the error
+            for (const watcher of streams) this.endStream(watcher);
+          }
           if (performance.now() - slice > SLICE_MS) {
             await yieldToEventLoop();
             slice = performance.now();
@@ -233,6 +239,8 @@ export class AgentFeed {
     const policy = hostPolicyFor(this.estate(instance.region), instanceId);
     if (!policy) return json(res, 404, { error: `instance ${instanceId} has no interfaces to enforce` });
     if (url.searchParams.get("watch") !== "true") return json(res, 200, { revision, policy });
+    // the client may have gone while the store settled; its close event is past
+    if (res.destroyed || req.destroyed) return;
     res.writeHead(200, { "Content-Type": "application/x-ndjson", "Cache-Control": "no-store" });
     res.socket?.setKeepAlive(true, this.heartbeatMs);
     res.socket?.setTimeout(0);
