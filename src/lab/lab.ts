@@ -128,11 +128,11 @@ export class Lab implements InstanceRuntime {
     try {
       return await this.convergeOnce(estate, revision);
     } catch (error) {
-      // What was built is not known any more (a namespace removed under the lab, a command that
-      // failed half-way): the next sync builds everything again rather than trusting it.
-      await Promise.all([...this.enforced.keys()].map((id) => this.dropFirewall(id)));
-      await Promise.all([...this.acls.keys()].map((id) => this.dropAcls(id)));
-      this.network.forget();
+      // A namespace may have been removed under the lab: what is gone is forgotten, with its
+      // firewall and network ACLs, so that the next sync builds it again; the rest stays.
+      const lost = await this.network.reconcile().catch(() => ({ hosts: [], routers: [] }));
+      await Promise.all(lost.hosts.map((id) => this.dropFirewall(id)));
+      await Promise.all(lost.routers.map((id) => this.dropAcls(id)));
       throw error;
     }
   }
@@ -140,25 +140,32 @@ export class Lab implements InstanceRuntime {
   private async convergeOnce(estate: Estate, revision: number): Promise<SyncReport> {
     const topology = labTopology(estate);
     const enforced = new Set<string>();
+    // One host whose firewall cannot be applied must not hold up the others: it stays unwired (or,
+    // if it runs already, on its last table), and the sync fails after the rest is done.
+    const failures: unknown[] = [];
+    const enforceOrNote = async (h: LabHost): Promise<boolean> => {
+      try {
+        if (await this.enforce(estate, h, revision)) enforced.add(h.instanceId);
+        return true;
+      } catch (error) {
+        failures.push(error);
+        return false;
+      }
+    };
     const network = await this.network.converge(topology, async (fresh) => {
       // A namespace built anew has no firewall yet, whatever was applied to its predecessor.
       await Promise.all(fresh.map((h) => this.dropFirewall(h.instanceId)));
-      await Promise.all(
-        fresh.map(async (h) => {
-          if (await this.enforce(estate, h, revision)) enforced.add(h.instanceId);
-        }),
-      );
+      const secured = await Promise.all(fresh.map(enforceOrNote));
+      return fresh.filter((_, k) => !secured[k]).map((h) => h.instanceId);
     });
     await Promise.all(network.removed.map((id) => this.dropFirewall(id)));
     await Promise.all(
       [...network.routersRemoved, ...network.routersCreated].map((vpcId) => this.dropAcls(vpcId)),
     );
     await Promise.all([...topology.routers.values()].map((r) => this.enforceAcls(estate, r)));
-    await Promise.all(
-      [...topology.hosts.values()].map(async (h) => {
-        if (await this.enforce(estate, h, revision)) enforced.add(h.instanceId);
-      }),
-    );
+    const wired = new Set(this.network.currentHosts.keys());
+    await Promise.all([...topology.hosts.values()].filter((h) => wired.has(h.instanceId)).map(enforceOrNote));
+    if (failures.length > 0) throw failures[0];
     this.lastRevision = revision;
     return { revision, network, enforced: [...enforced] };
   }

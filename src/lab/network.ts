@@ -50,8 +50,11 @@ export class LabNetwork {
   private routers = new Map<string, VpcRouter>();
   private hosts = new Map<string, LabHost>();
   private adopted = false;
-  /** Every namespace this network added and has not deleted, whether or not it was fully built. */
-  private readonly made = new Set<string>();
+  /**
+   * Every namespace this network added and has not deleted, built or not; for a host's, the
+   * router-side end of its veth, which outlives a half-built host.
+   */
+  private readonly made = new Map<string, { router: string; port: string } | undefined>();
 
   /** Hosts as currently wired, by instance id. */
   get currentHosts(): ReadonlyMap<string, LabHost> {
@@ -61,12 +64,14 @@ export class LabNetwork {
   /**
    * Makes the kernel match `desired`. `secure` is called with the hosts about to be (re)built once
    * their namespaces exist and before they are wired, so that a new instance is never reachable
-   * before its firewall is in place.
+   * before its firewall is in place; it answers the ids of the hosts it could not secure, which
+   * are left unwired (the next convergence tries them again).
    */
   async converge(
     desired: LabTopology,
-    secure: (hosts: readonly LabHost[]) => Promise<void> = async () => {},
+    secure: (hosts: readonly LabHost[]) => Promise<readonly string[]> = async () => [],
   ): Promise<NetworkChanges> {
+    await this.removeHalfBuilt();
     const removedHosts = [...this.hosts.values()].filter((h) => {
       const want = desired.hosts.get(h.instanceId);
       return !want || !sameJson(want, h);
@@ -108,21 +113,23 @@ export class LabNetwork {
         await this.deleteNamespaces(fresh.filter((n) => existing.has(n)));
         this.adopted = true;
       }
-      for (const n of fresh) this.made.add(n);
+      for (const r of addedRouters) this.made.set(r.namespace, undefined);
+      for (const h of addedHosts) this.made.set(h.namespace, { router: h.routerNamespace, port: h.port });
       await ipBatch(
         undefined,
         fresh.map((n) => `netns add ${n}`),
       );
     }
 
-    await secure(addedHosts);
+    const unsecured = new Set(await secure(addedHosts));
     await Promise.all([
       ...addedRouters.map((r) => this.buildRouter(r)),
       ...changedRouters.map((r) => this.rebuildSegments(r)),
     ]);
-    await Promise.all(addedHosts.map((h) => this.buildHost(h)));
+    const wired = addedHosts.filter((h) => !unsecured.has(h.instanceId));
+    await Promise.all(wired.map((h) => this.buildHost(h)));
     return {
-      created: addedHosts.map((h) => h.instanceId),
+      created: wired.map((h) => h.instanceId),
       removed: removedHosts.filter((h) => !desired.hosts.has(h.instanceId)).map((h) => h.instanceId),
       routersCreated: addedRouters.map((r) => r.vpcId),
       routersRemoved: removedRouters.map((r) => r.vpcId),
@@ -181,23 +188,54 @@ export class LabNetwork {
     for (const n of names) this.made.delete(n);
   }
 
+  /** Namespaces added by a convergence that failed before it built them, and their veth ends. */
+  private async removeHalfBuilt(): Promise<void> {
+    const built = new Set([
+      ...[...this.hosts.values()].map((h) => h.namespace),
+      ...[...this.routers.values()].map((r) => r.namespace),
+    ]);
+    const half = [...this.made.entries()].filter(([name]) => !built.has(name));
+    if (half.length === 0) return;
+    const existing = new Set(await listNamespaces());
+    await Promise.all(
+      half.map(async ([, veth]) => {
+        // absent when the failure came before the veth: nothing to remove then
+        if (veth && existing.has(veth.router))
+          await ipBatch(veth.router, [`link del ${veth.port}`]).catch(() => {});
+      }),
+    );
+    await this.deleteNamespaces(half.map(([name]) => name).filter((n) => existing.has(n)));
+    for (const [name] of half) this.made.delete(name);
+  }
+
   /**
-   * Forgets what it built, after a convergence failed half-way or the namespaces were removed
-   * under it: the next convergence builds everything again, replacing what is left under the
-   * same names.
+   * After a convergence failed: forgets the routers and hosts whose namespace is gone (removed
+   * under the lab), and the hosts of a router that is gone, so that the next convergence builds
+   * them again; what is still there is kept, and a failure that recurs costs only its own host.
    */
-  forget(): void {
-    this.hosts.clear();
-    this.routers.clear();
-    this.adopted = false;
+  async reconcile(): Promise<{ hosts: string[]; routers: string[] }> {
+    const existing = new Set(await listNamespaces());
+    const routers = [...this.routers.values()].filter((r) => !existing.has(r.namespace));
+    for (const r of routers) this.routers.delete(r.vpcId);
+    const lost = new Set(routers.map((r) => r.namespace));
+    const hosts = [...this.hosts.values()].filter(
+      (h) => !existing.has(h.namespace) || lost.has(h.routerNamespace),
+    );
+    for (const h of hosts) this.hosts.delete(h.instanceId);
+    // a host left without its router is rebuilt from its namespace up
+    await this.deleteNamespaces(hosts.map((h) => h.namespace).filter((n) => existing.has(n)));
+    for (const n of [...lost, ...hosts.map((h) => h.namespace)]) this.made.delete(n);
+    return { hosts: hosts.map((h) => h.instanceId), routers: routers.map((r) => r.vpcId) };
   }
 
   /** Removes every namespace this network added, built or half-built. */
   async teardown(): Promise<void> {
     const existing = new Set(await listNamespaces());
-    await this.deleteNamespaces([...this.made].filter((n) => existing.has(n)));
+    await this.deleteNamespaces([...this.made.keys()].filter((n) => existing.has(n)));
     this.made.clear();
-    this.forget();
+    this.hosts.clear();
+    this.routers.clear();
+    this.adopted = false;
   }
 }
 

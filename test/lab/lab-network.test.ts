@@ -218,4 +218,30 @@ describe("lab network (root, real namespaces)", () => {
     for (const id of [a, c, d]) assert.ok(!names.includes(instanceNamespace(id)), id);
     assert.ok(!names.includes(routerNamespace(vpc)));
   });
+  it("keeps the other hosts when one host's firewall keeps failing, and retries only that one", async () => {
+    let failing = true;
+    const applied: string[] = [];
+    const picky = new Lab({
+      firewall: (_namespace, instanceId) => ({
+        apply: async () => {
+          if (failing && instanceId === c) throw new Error("nft refused the table");
+          applied.push(instanceId);
+        },
+      }),
+    });
+    try {
+      await assert.rejects(picky.sync(b.build(), 11), /nft refused/);
+      applied.length = 0;
+      await assert.rejects(picky.sync(b.build(), 12), /nft refused/);
+      assert.deepEqual(applied, [], "a failing sync applies nothing anew to the hosts that are fine");
+      failing = false;
+      const report = await picky.syncWithReport(b.build(), 13);
+      // the failed host was never wired (no firewall, no network); the others were, and stay
+      assert.deepEqual(report.network.created, [c], "only the failed host is built");
+      assert.deepEqual(report.enforced, [c], "only the failed host's policy is applied");
+      assert.deepEqual(applied.sort(), [c], "the second failing sync touched no other host");
+    } finally {
+      await picky.close();
+    }
+  });
 });
