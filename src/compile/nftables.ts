@@ -198,7 +198,7 @@ class TableBuilder {
       const chain = interfaceChainName(direction, iface.id);
       this.chains.push({
         name: chain,
-        rules: [...this.timeoutRules(iface), ...untrackedRules(iface, direction), ...jumps],
+        rules: [...untrackedRules(iface, direction), ...this.timeoutRules(iface, direction), ...jumps],
       });
       const side = direction === "ingress" ? "in" : "out";
       for (const address of iface.ipv4) this.maps[side][4].push({ address, chain });
@@ -211,7 +211,7 @@ class TableBuilder {
    * any rule admits them (while conntrack has not confirmed the connection yet, it takes a
    * policy), in both directions: the connection is this interface's whichever side opened it.
    */
-  private timeoutRules(iface: HostInterface): NftRule[] {
+  private timeoutRules(iface: HostInterface, direction: RuleDirection): NftRule[] {
     const tracking = iface.connectionTracking;
     if (!tracking) return [];
     const rules: NftRule[] = [];
@@ -235,6 +235,8 @@ class TableBuilder {
             { m: "nfproto", family },
             { m: "l4proto", protocols: [protocol === "tcp" ? 6 : 17] },
             { m: "ct", states: ["new"] },
+            // an untracked flow has no timeout on EC2: conntrack keeps it as long as it would any
+            { m: "ct-mark", mask: UNTRACKED_MASK[direction], any: false },
           ],
           action: { a: "ct-timeout", timeout: name },
           counter: false,
