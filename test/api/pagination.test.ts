@@ -5,10 +5,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   CreateSecurityGroupCommand,
+  CreateTagsCommand,
   CreateVpcCommand,
   DeleteSecurityGroupCommand,
+  DeleteTagsCommand,
   DescribeNetworkAclsCommand,
   DescribeSecurityGroupsCommand,
+  DescribeTagsCommand,
   type EC2Client,
 } from "@aws-sdk/client-ec2";
 import { newAccessKey } from "../../src/api/server.js";
@@ -105,6 +108,29 @@ describe("pagination tokens", () => {
     for (const bad of ["garbage", Buffer.from("rf1.5").toString("base64url"), token.slice(2)]) {
       await refused(cp.ec2.send(new DescribeSecurityGroupsCommand({ MaxResults: 5, NextToken: bad })));
     }
+  });
+
+  test("DescribeTags: a tag removed and added again between pages skips nothing", async () => {
+    const keys = ["k1", "k2", "k3", "k4", "k5", "k6", "k7"];
+    await cp.ec2.send(
+      new CreateTagsCommand({ Resources: [vpcId], Tags: keys.map((Key) => ({ Key, Value: "v" })) }),
+    );
+    const filters = [{ Name: "resource-id", Values: [vpcId] }];
+    const first = await cp.ec2.send(new DescribeTagsCommand({ Filters: filters, MaxResults: 5 }));
+    assert.deepEqual(
+      first.Tags?.map((t) => t.Key),
+      ["k1", "k2", "k3", "k4", "k5"],
+    );
+    // the last tag of the page goes and comes back: it would be the newest in insertion order
+    await cp.ec2.send(new DeleteTagsCommand({ Resources: [vpcId], Tags: [{ Key: "k5" }] }));
+    await cp.ec2.send(new CreateTagsCommand({ Resources: [vpcId], Tags: [{ Key: "k5", Value: "again" }] }));
+    const second = await cp.ec2.send(
+      new DescribeTagsCommand({ Filters: filters, MaxResults: 5, NextToken: first.NextToken }),
+    );
+    assert.deepEqual(
+      second.Tags?.map((t) => t.Key),
+      ["k6", "k7"],
+    );
   });
 
   test("MaxResults below the minimum gets EC2's message", async () => {

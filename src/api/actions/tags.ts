@@ -1,6 +1,7 @@
 // Tags: at creation (TagSpecification), CreateTags / DeleteTags / DescribeTags on every taggable
 // resource, security group rules included (their tags live with the rule inside its group).
 
+import { compareText } from "../../compile/text-order.js";
 import { Ec2Error, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, ID_KINDS, type IdKindName, notFound } from "../../model/ids.js";
 import type { GroupRecord, ResourceKind, ResourceRecord, Tags } from "../../model/resources.js";
@@ -189,16 +190,24 @@ interface TagRow {
   tags: Tags;
 }
 
+/**
+ * A resource's tags by key: an order that a tag removed and added again does not change, so that
+ * a page marker (the last row's resource and key) always finds its place.
+ */
+function byKey(tags: Tags): [string, string][] {
+  return Object.entries(tags).sort(([a], [b]) => compareText(a, b));
+}
+
 function* allTagRows(ctx: ActionContext): Iterable<TagRow> {
   for (const entry of RESOURCE_TYPES) {
     if (entry.kind === "rule") continue;
     for (const record of ctx.tx.scoped(entry.kind, ctx.account, ctx.region)) {
-      for (const [Key, Value] of Object.entries(record.tags)) {
+      for (const [Key, Value] of byKey(record.tags)) {
         yield { ResourceId: record.id, ResourceType: entry.type, Key, Value, tags: record.tags };
       }
       if (record.kind === "group") {
         for (const rule of record.rules) {
-          for (const [Key, Value] of Object.entries(rule.tags)) {
+          for (const [Key, Value] of byKey(rule.tags)) {
             yield { ResourceId: rule.id, ResourceType: "security-group-rule", Key, Value, tags: rule.tags };
           }
         }
