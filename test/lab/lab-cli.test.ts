@@ -101,7 +101,7 @@ describe("ringfence lab commands (root, server with the lab)", () => {
   });
 
   it("lab exec passes a TERM on to its command", async () => {
-    const child = spawn(process.execPath, [MAIN, "lab", "exec", web.id, "--", "sleep", "30"], {
+    const child = spawn(process.execPath, [MAIN, "lab", "exec", web.id, "--", "sleep", "31.4159"], {
       stdio: "ignore",
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -110,8 +110,13 @@ describe("ringfence lab commands (root, server with the lab)", () => {
     const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
     assert.ok(Date.now() - started < 5000);
     assert.equal(code, 128 + 15, "the command ended by the TERM, and the exit code says so");
-    const left = await execInNamespace(instanceNamespace(web.id), ["sh", "-c", "pgrep -x sleep || true"]);
-    assert.equal(left.stdout.trim(), "", "no sleep left running in the instance");
+    // process ids are the machine's, not the namespace's: look for this very command
+    const left = await execInNamespace(instanceNamespace(web.id), [
+      "sh",
+      "-c",
+      "pgrep -f 'sleep 31[.]4159' || true",
+    ]);
+    assert.equal(left.stdout.trim(), "", "the command is not left running");
   });
 
   it("lab probe prints open with exit 0 and blocked with exit 1", async () => {
