@@ -113,10 +113,10 @@ CREATE TABLE IF NOT EXISTS regions (
 
 export class SqliteStore {
   private readonly db: Database.Database;
-  private readonly records: RecordMaps = emptyRecordMaps();
+  private records: RecordMaps = emptyRecordMaps();
   private readonly events = new EventEmitter();
   private currentRevision = 0;
-  private readonly regions = new Set<string>();
+  private regions = new Set<string>();
   /** Every request looks its key up: keys live in memory, written through to SQLite. */
   private readonly keys = new Map<string, AccessKey>();
   private readonly commitStatement: (
@@ -130,7 +130,7 @@ export class SqliteStore {
   /** Set when memory could not be brought back to what is on disk: nothing more is served. */
   private failure?: Error;
   /** The row of every stored rule, by rule id. */
-  private readonly ruleRows = new Map<string, number>();
+  private ruleRows = new Map<string, number>();
   private lastRuleRow = 0;
 
   constructor(dataDir: string, durability: Durability = "normal") {
@@ -286,7 +286,8 @@ export class SqliteStore {
 
   /**
    * Memory := disk: the records, their rule rows, the regions set up and the revision. Everything
-   * is read first and only then put in place, so a read that fails leaves memory as it was.
+   * is read first and only then put in place, so a read that fails leaves memory as it was. (No
+   * transaction outlives the request that began it, so none holds the maps being replaced.)
    */
   private loadRecords(): void {
     const records = emptyRecordMaps();
@@ -317,22 +318,18 @@ export class SqliteStore {
       if (record.kind === "group") record = { ...record, rules: groupRules.get(record.id) ?? [] };
       (records[row.kind] as Map<string, ResourceRecord>).set(record.id, deepFreeze(record));
     }
-    const regions = (
-      this.db.prepare("SELECT account, region FROM regions").all() as { account: string; region: string }[]
-    ).map((row) => `${row.account}/${row.region}`);
+    const regions = new Set(
+      (
+        this.db.prepare("SELECT account, region FROM regions").all() as { account: string; region: string }[]
+      ).map((row) => `${row.account}/${row.region}`),
+    );
     const last = this.db.prepare("SELECT MAX(revision) AS revision FROM changes").get() as {
       revision: number | null;
     };
-    for (const kind of Object.keys(records) as ResourceKind[]) {
-      const map = this.records[kind] as Map<string, ResourceRecord>;
-      map.clear();
-      for (const [id, record] of records[kind]) map.set(id, record);
-    }
-    this.ruleRows.clear();
-    for (const [id, row] of ruleRows) this.ruleRows.set(id, row);
+    this.records = records;
+    this.ruleRows = ruleRows;
     this.lastRuleRow = lastRuleRow;
-    this.regions.clear();
-    for (const region of regions) this.regions.add(region);
+    this.regions = regions;
     this.currentRevision = last.revision ?? 0;
   }
 
