@@ -52,6 +52,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
 }
 
+/** A stream line carrying a policy (its JSON text) as of a revision. */
+const policyLine = (revision: number, policy: string) => `{"revision":${revision},"policy":${policy}}\n`;
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class AgentFeed {
@@ -147,7 +150,7 @@ export class AgentFeed {
       watcher.revision = revision;
       if (text === watcher.sent) continue;
       watcher.sent = text;
-      this.write(watcher, `{"revision":${revision},"policy":${text}}\n`, true);
+      this.write(watcher, policyLine(revision, text), true);
     }
   }
 
@@ -255,7 +258,7 @@ export class AgentFeed {
     };
     this.add(watcher);
     req.on("close", () => this.remove(watcher));
-    this.write(watcher, `{"revision":${revision},"policy":${text}}\n`, true);
+    this.write(watcher, policyLine(revision, text), true);
   }
 
   private async receiveStatus(req: IncomingMessage, res: ServerResponse, instanceId: string): Promise<void> {
