@@ -182,6 +182,7 @@ class TableBuilder {
   }
 
   addInterface(iface: HostInterface): void {
+    const flows = untrackedFlows(iface);
     for (const direction of ["ingress", "egress"] as const) {
       const rules = direction === "ingress" ? iface.ingress : iface.egress;
       const byGroup = new Map<string, HostRule[]>(iface.groupIds.map((g) => [g, []]));
@@ -198,7 +199,7 @@ class TableBuilder {
       const chain = interfaceChainName(direction, iface.id);
       this.chains.push({
         name: chain,
-        rules: [...untrackedRules(iface, direction), ...this.timeoutRules(iface, direction), ...jumps],
+        rules: [...untrackedRules(iface, direction, flows), ...this.timeoutRules(iface, direction), ...jumps],
       });
       const side = direction === "ingress" ? "in" : "out";
       for (const address of iface.ipv4) this.maps[side][4].push({ address, chain });
@@ -356,7 +357,11 @@ class TableBuilder {
  * packets of connections that opened untracked but whose all-open rule the other way is gone (they
  * are tracked now); then mark each new connection that opens as an untracked flow.
  */
-function untrackedRules(iface: HostInterface, direction: RuleDirection): NftRule[] {
+function untrackedRules(
+  iface: HostInterface,
+  direction: RuleDirection,
+  flows: readonly UntrackedFlow[],
+): NftRule[] {
   const opposite = direction === "ingress" ? iface.egress : iface.ingress;
   let trackedNow = 0;
   for (const family of [4, 6] as const) {
@@ -375,7 +380,7 @@ function untrackedRules(iface: HostInterface, direction: RuleDirection): NftRule
     });
   }
   const seen = new Set<string>();
-  for (const flow of untrackedFlows(iface)) {
+  for (const flow of flows) {
     if (flow.direction !== direction) continue;
     if ((flow.family === 4 ? iface.ipv4 : iface.ipv6).length === 0) continue;
     const key = `${flow.family}/${flow.protocol}/${flow.fromPort}-${flow.toPort}`;
@@ -433,8 +438,8 @@ function baseRules(side: "in" | "out", options: CompileOptions): NftRule[] {
       counter: true,
       comment: "ipv6-neighbour-discovery",
     },
-    // An ICMP error about an untracked flow has no connection to relate to, so conntrack calls it
-    // invalid; the rules decide about it, as they would on EC2 (Path MTU discovery needs it).
+    // An ICMP error that conntrack cannot relate to a connection (one it no longer knows) is
+    // invalid to it; the rules decide about it, as they would on EC2 (Path MTU discovery needs it).
     {
       match: [
         { m: "ct", states: ["invalid"] },
