@@ -77,6 +77,13 @@ async function pool<T>(tasks: readonly (() => Promise<T>)[], width: number): Pro
   return results;
 }
 
+/** Whether the target was left unprobed in the instance (another program holds its port there). */
+function notProbed(skipped: VerifyReport["skipped"], instance: string, target: ProbeTarget): boolean {
+  return skipped.some(
+    (s) => s.instance === instance && formatProbeTarget(s.target) === formatProbeTarget(target),
+  );
+}
+
 export async function verifyLab(
   estate: Estate,
   hosts: Iterable<LabHost>,
@@ -107,8 +114,6 @@ export async function verifyLab(
       }),
     ),
   );
-  const held = (instance: string, target: ProbeTarget) =>
-    skipped.some((s) => s.instance === instance && formatProbeTarget(s.target) === formatProbeTarget(target));
   const tasks: (() => Promise<VerifyCell>)[] = [];
   for (const source of lab) {
     for (const destination of lab) {
@@ -122,7 +127,7 @@ export async function verifyLab(
         const address = firstOf(destination, family);
         if (!address || !firstOf(source, family)) continue;
         for (const target of options.targets) {
-          if (held(destination.instanceId, target)) continue;
+          if (notProbed(skipped, destination.instanceId, target)) continue;
           const verdict = evaluateFlow(index, {
             source: { kind: "interface", interfaceId: sourceEni },
             destination: { kind: "interface", interfaceId: destinationEni, address },
@@ -203,9 +208,7 @@ export function renderTruthTables(report: VerifyReport): string {
     const rows = report.instances.map((src) => {
       const cells = report.instances.map((dst) => {
         const c = byKey.get(`${src} ${dst} ${formatProbeTarget(target)} ${family}`);
-        const unprobed = report.skipped.some(
-          (s) => s.instance === dst && formatProbeTarget(s.target) === formatProbeTarget(target),
-        );
+        const unprobed = notProbed(report.skipped, dst, target);
         return (src === dst ? "-" : c ? cellText(c) : unprobed ? "?" : " ").padStart(width);
       });
       return `${(labels.get(src) ?? "").padEnd(width)} ${cells.join(" ")}`;
