@@ -27,10 +27,12 @@ export interface ApplyOutcome {
 export interface HostEnforcerOptions {
   readonly compile?: CompileOptions;
   /**
-   * Whether a delta is checked against the table it is meant for (default true): one more listing
-   * per change. The lab turns it off: it runs no drift repair whose baseline an edit could become.
+   * Whether this enforcer notices edits made to its table by others (default true): it lists the
+   * table after each apply, to know what it wrote, and before each delta, to send the delta only
+   * onto that table; `repair` needs it. Each listing costs more than a small delta itself. The lab
+   * turns it off: nobody but the lab writes its instances' tables, and it runs no repair.
    */
-  readonly verifyBeforeDelta?: boolean;
+  readonly tracksDrift?: boolean;
 }
 
 export class HostEnforcer {
@@ -40,14 +42,14 @@ export class HostEnforcer {
   private policy: HostPolicy | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private compileOptions: CompileOptions | undefined;
-  private readonly verifyBeforeDelta: boolean;
+  private readonly tracksDrift: boolean;
 
   constructor(
     private readonly kernel: NftKernel,
     options: HostEnforcerOptions = {},
   ) {
     this.compileOptions = options.compile;
-    this.verifyBeforeDelta = options.verifyBeforeDelta ?? true;
+    this.tracksDrift = options.tracksDrift ?? true;
   }
 
   /** The revision whose policy the kernel enforces; undefined before the first apply. */
@@ -123,7 +125,7 @@ export class HostEnforcer {
       // taken for the table this enforcer wrote: a delta goes only onto the table this enforcer
       // wrote, else the whole table replaces it. (An edit in the milliseconds between this listing
       // and the delta is not seen; nft has no compare-and-swap.)
-      drifted = this.verifyBeforeDelta && (await this.kernel.tableChecksum()) !== this.checksum;
+      drifted = this.tracksDrift && (await this.kernel.tableChecksum()) !== this.checksum;
       if (!drifted) {
         try {
           await this.kernel.apply(delta.script);
@@ -142,16 +144,16 @@ export class HostEnforcer {
 
   private async settle(table: NftTable): Promise<void> {
     this.table = table;
-    this.checksum = await this.kernel.tableChecksum();
+    if (this.tracksDrift) this.checksum = await this.kernel.tableChecksum();
   }
 
   /**
    * Drift repair: when the kernel's table is not what this enforcer wrote (flushed, edited,
-   * deleted), writes the whole table again. Returns whether it had to.
+   * deleted), writes the whole table again. Returns whether it had to; never without `tracksDrift`.
    */
   repair(): Promise<boolean> {
     return this.serialise(async () => {
-      if (!this.table) return false;
+      if (!this.table || !this.tracksDrift) return false;
       const now = await this.kernel.tableChecksum();
       if (now !== undefined && now === this.checksum) return false;
       await this.kernel.apply(fullReplacement(this.table).script);

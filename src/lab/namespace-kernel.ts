@@ -9,12 +9,6 @@ const TABLE = "inet ringfence";
 
 export class NamespaceNftKernel implements NftKernel {
   private session: NftSession;
-  /**
-   * The listing nft printed right after the last apply, in the same exchange. The enforcer asks
-   * for the checksum right after applying; the first such question is answered from it, later
-   * ones (drift checks) ask the kernel again.
-   */
-  private listedAfterApply: string | undefined;
 
   constructor(readonly namespace: string) {
     this.session = new NftSession(namespace);
@@ -26,18 +20,15 @@ export class NamespaceNftKernel implements NftKernel {
   }
 
   async apply(script: string): Promise<void> {
-    this.listedAfterApply = undefined;
     try {
-      this.listedAfterApply = await this.live().runThen(script, `list table ${TABLE}`);
+      await this.live().run(script);
     } catch (error) {
       throw new NftApplyError(error instanceof Error ? error.message : String(error), script);
     }
   }
 
   async listTable(): Promise<string | undefined> {
-    const prefetched = this.listedAfterApply;
-    this.listedAfterApply = undefined;
-    return this.listing(prefetched ?? (await this.live().query(`list table ${TABLE}`)));
+    return this.listing(await this.live().query(`list table ${TABLE}`));
   }
 
   private listing(text: string): string | undefined {

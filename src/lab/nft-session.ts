@@ -59,35 +59,23 @@ export class NftSession {
   async run(script: string): Promise<void> {
     const line = scriptLine(script);
     if (line.length === 0) return;
-    const [text = ""] = await this.send([line]);
+    const text = await this.send(line);
     if (text.includes("Error:"))
       throw new NftError(`nft in ${this.namespace}: ${text.trim().slice(0, 2000)}`);
-  }
-
-  /**
-   * Runs a script as one transaction and then `command`, written together so that nft runs both
-   * without waiting for us in between. Returns the command's output, or rejects if the script failed.
-   */
-  async runThen(script: string, command: string): Promise<string> {
-    const [text = "", output = ""] = await this.send([scriptLine(script), scriptLine(command)]);
-    if (text.includes("Error:"))
-      throw new NftError(`nft in ${this.namespace}: ${text.trim().slice(0, 2000)}`);
-    return output;
   }
 
   /** Runs one command and returns what nft printed (JSON for listings, or an `Error:` text). */
-  async query(command: string): Promise<string> {
-    const [text = ""] = await this.send([scriptLine(command)]);
-    return text;
+  query(command: string): Promise<string> {
+    return this.send(scriptLine(command));
   }
 
-  private send(lines: readonly string[]): Promise<string[]> {
-    const sent = this.queue.then(async () => {
+  private send(line: string): Promise<string> {
+    const sent = this.queue.then(() => {
       if (this.exited) throw new NftError(`nft in ${this.namespace} has exited`);
-      // Every line is followed by the marker, so every line gets exactly one answer (maybe "").
-      const answers = lines.map(() => new Promise<string>((resolve) => this.waiting.push(resolve)));
-      this.child.stdin.write(lines.map((line) => `${line}\n${MARKER_COMMAND}\n`).join(""));
-      return Promise.all(answers);
+      // The marker after the line gives it exactly one answer (maybe "").
+      const answer = new Promise<string>((resolve) => this.waiting.push(resolve));
+      this.child.stdin.write(`${line}\n${MARKER_COMMAND}\n`);
+      return answer;
     });
     this.queue = sent.catch(() => {});
     return sent;

@@ -97,6 +97,35 @@ describe("HostEnforcer", () => {
     assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.20", "10.0.9.9"]);
   });
 
+  it("without drift tracking never lists the table, sends deltas onto edits and repairs nothing", async () => {
+    class CountingKernel extends FakeKernel {
+      listings = 0;
+      override async tableChecksum(): Promise<string | undefined> {
+        this.listings++;
+        return super.tableChecksum();
+      }
+    }
+    const kernel = new CountingKernel();
+    const enforcer = new HostEnforcer(kernel, { tracksDrift: false });
+    await enforcer.apply(1, webPolicy());
+    kernel.tamper("add rule inet ringfence input tcp dport 23 accept\n");
+    const outcome = await enforcer.apply(2, webPolicy(["10.0.9.9", "10.0.9.20"]));
+    assert.deepEqual([outcome.mode, outcome.drifted], ["delta", false]);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.20", "10.0.9.9"]);
+    assert.ok(
+      kernel.rules("input")?.some((rule) => rule.includes("dport 23")),
+      "the edit stays",
+    );
+    assert.equal(await enforcer.repair(), false);
+    assert.equal(kernel.listings, 0);
+
+    const tracking = new CountingKernel();
+    const tracked = new HostEnforcer(tracking);
+    await tracked.apply(1, webPolicy());
+    await tracked.apply(2, webPolicy(["10.0.9.9", "10.0.9.20"]));
+    assert.equal(tracking.listings, 3, "after the full table, and before and after the delta");
+  });
+
   it("locks a host without policy down, then moves to the first policy by delta", async () => {
     const kernel = new FakeKernel();
     const enforcer = new HostEnforcer(kernel);
