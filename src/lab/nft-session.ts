@@ -32,8 +32,12 @@ export class NftSession {
 
   constructor(readonly namespace: string) {
     // stderr joins stdout so that an error arrives before the marker that follows it.
+    // nft -i keeps a history of its input in $HOME/.nft.history, read at start and rewritten at
+    // exit: every script the lab ever sent, megabytes in root's home. A HOME that cannot hold it
+    // keeps nothing.
     this.child = spawn("ip", ["netns", "exec", namespace, "sh", "-c", "exec nft -j -i 2>&1"], {
       stdio: ["pipe", "pipe", "ignore"],
+      env: { ...process.env, HOME: "/dev/null" },
     });
     this.child.stdin.on("error", () => {});
     this.child.stdout.setEncoding("utf8").on("data", (chunk: string) => {

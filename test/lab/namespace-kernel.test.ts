@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { NftApplyError } from "../../src/agent/kernel.js";
 import { deleteNamespaces, execInNamespace, ipBatch } from "../../src/lab/iproute.js";
 import { NamespaceNftKernel } from "../../src/lab/namespace-kernel.js";
-import { scriptLine } from "../../src/lab/nft-session.js";
+import { NftSession, scriptLine } from "../../src/lab/nft-session.js";
 import { labId } from "./estate-builder.js";
 
 describe("scriptLine", () => {
@@ -63,6 +66,22 @@ describe("NamespaceNftKernel (root, real nft in a namespace)", () => {
     const second = await kernel.tableChecksum();
     assert.notEqual(second, first);
     assert.equal(await kernel.tableChecksum(), second);
+  });
+
+  it("leaves no nft history in the home directory of whoever runs the lab", async () => {
+    const home = mkdtempSync(join(tmpdir(), "rf-home-"));
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const session = new NftSession(namespace);
+      await session.run("add table inet ringfence_history");
+      await session.run("delete table inet ringfence_history");
+      await session.close();
+      assert.deepEqual(readdirSync(home), []);
+    } finally {
+      process.env.HOME = saved;
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it("deletes the table, also when there is none", async () => {
