@@ -1,5 +1,7 @@
 // IPv4 and IPv6 addresses as (family, bigint) pairs, so that one set of range algebra serves both.
 
+import { parseIpv4Number } from "./ipv4-number.js";
+
 export type Family = 4 | 6;
 
 export interface IpAddress {
@@ -9,17 +11,9 @@ export interface IpAddress {
 
 export const ADDRESS_BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
-const IPV4_PART = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
 export function parseIpv4(text: string): bigint | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let value = 0n;
-  for (const part of parts) {
-    if (!IPV4_PART.test(part)) return undefined;
-    value = (value << 8n) | BigInt(Number(part));
-  }
-  return value;
+  const value = parseIpv4Number(text);
+  return value === undefined ? undefined : BigInt(value);
 }
 
 export function parseIpv6(text: string): bigint | undefined {

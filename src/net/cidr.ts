@@ -28,10 +28,8 @@ function parseWith(
 ): ParsedCidr | undefined {
   const slash = text.indexOf("/");
   if (slash < 0 || slash !== text.lastIndexOf("/")) return undefined;
-  const prefixText = text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  if (prefix > ADDRESS_BITS[family]) return undefined;
+  const prefix = prefixLength(text, slash + 1);
+  if (prefix === undefined || prefix > ADDRESS_BITS[family]) return undefined;
   const address = parse(text.slice(0, slash));
   if (address === undefined) return undefined;
   const base = address & prefixMask(family, prefix);
@@ -50,10 +48,33 @@ export function parseCidr(text: string): ParsedCidr | undefined {
   return parseCidr4(text) ?? parseCidr6(text);
 }
 
-export function prefixMask(family: Family, prefix: number): bigint {
+/** The 1-3 decimal digits from `start` to the end of `text`, or undefined. */
+function prefixLength(text: string, start: number): number | undefined {
+  const length = text.length - start;
+  if (length < 1 || length > 3) return undefined;
+  let value = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    value = value * 10 + (c - 48);
+  }
+  return value;
+}
+
+function masksOf(family: Family): bigint[] {
   const bits = BigInt(ADDRESS_BITS[family]);
   const all = (1n << bits) - 1n;
-  return (all << (bits - BigInt(prefix))) & all;
+  return Array.from(
+    { length: ADDRESS_BITS[family] + 1 },
+    (_, prefix) => (all << (bits - BigInt(prefix))) & all,
+  );
+}
+
+// every parsed CIDR needs one; bigint shifts cost more than the lookup
+const MASKS: Record<Family, bigint[]> = { 4: masksOf(4), 6: masksOf(6) };
+
+export function prefixMask(family: Family, prefix: number): bigint {
+  return MASKS[family][prefix] as bigint;
 }
 
 export function formatCidr(cidr: Cidr): string {

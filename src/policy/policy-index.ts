@@ -140,8 +140,10 @@ export class PolicyIndex {
   private readonly membersById = new Map<string, IndexedInterface[]>();
   private readonly prefixLists = new Map<string, AddressSets>();
   private readonly aclBySubnet = new Map<string, NetworkAcl>();
-  private readonly byAddress = new Map<string, IndexedInterface>();
-  private readonly byPublicAddress = new Map<string, IndexedInterface>();
+  private readonly byAddress = new Map<string | number, IndexedInterface>();
+  private readonly byPublicAddress = new Map<string | number, IndexedInterface>();
+  private readonly byGroup = new Map<string, { ingress: PolicyEntry[]; egress: PolicyEntry[] }>();
+  private readonly bySet = new Map<string, { ingress: PolicyEntry[]; egress: PolicyEntry[] }>();
   /** Every VPC and subnet CIDR: addresses outside them are "outside every VPC". */
   readonly vpcSpace: AddressSets;
 
@@ -218,14 +220,16 @@ export class PolicyIndex {
         return subnet.id;
       }),
     );
-    const prepared: { eni: NetworkInterface; addresses: IpAddress[]; groupKey: string }[] = [];
+    const prepared: { eni: NetworkInterface; addresses: IpAddress[]; groupIds: string[] }[] = [];
     for (const eni of estate.networkInterfaces) {
       const addresses: IpAddress[] = [];
-      for (const text of [...eni.privateIpv4, ...eni.ipv6]) {
-        const a = parseIp(text);
-        if (a) addresses.push(a);
+      for (const list of [eni.privateIpv4, eni.ipv6]) {
+        for (const text of list) {
+          const a = parseIp(text);
+          if (a) addresses.push(a);
+        }
       }
-      const groupIds = [...new Set(eni.groupIds)].sort();
+      const groupIds = sortedUnique(eni.groupIds);
       for (const g of groupIds) {
         const parts = partsOf(g);
         for (const a of addresses) parts[a.family].push(a.value);
@@ -238,7 +242,7 @@ export class PolicyIndex {
           for (const g of groupIds) partsOf(g).cidrs[c.cidr.family === 4 ? 0 : 1]?.push(cidrInterval(c.cidr));
         }
       }
-      prepared.push({ eni, addresses, groupKey: groupIds.join(",") });
+      prepared.push({ eni, addresses, groupIds });
     }
     for (const [groupId, parts] of memberParts) {
       const build = (values: bigint[], cidrs: IntervalSet[]) =>
@@ -249,58 +253,59 @@ export class PolicyIndex {
       });
     }
 
-    // Entries per group, then per distinct group set, shared by every interface with that set.
-    const entriesByGroup = new Map<string, { ingress: PolicyEntry[]; egress: PolicyEntry[] }>();
-    for (const g of estate.securityGroups) {
-      const ingress: PolicyEntry[] = [];
-      const egress: PolicyEntry[] = [];
-      for (const rule of g.rules)
-        (rule.direction === "ingress" ? ingress : egress).push(...this.resolveRule(rule));
-      entriesByGroup.set(g.id, { ingress, egress });
-    }
-    const bySet = new Map<string, { ingress: PolicyEntry[]; egress: PolicyEntry[] }>();
-    for (const { eni, addresses, groupKey } of prepared) {
-      let effective = bySet.get(groupKey);
-      if (!effective) {
-        effective = { ingress: [], egress: [] };
-        for (const g of groupKey === "" ? [] : groupKey.split(",")) {
-          const own = entriesByGroup.get(g);
-          if (own) {
-            effective.ingress.push(...own.ingress);
-            effective.egress.push(...own.egress);
-          }
-        }
-        bySet.set(groupKey, effective);
-      }
+    for (const { eni, addresses, groupIds } of prepared) {
       const instance =
         (eni.instanceId ? this.instances.get(eni.instanceId) : undefined) ?? instanceByEni.get(eni.id);
-      const indexed: IndexedInterface = {
+      const indexed = new Indexed(
+        this,
         eni,
         addresses,
-        subnetId: eni.subnetId,
-        vpcId: eni.vpcId,
-        ...(eni.publicIp !== undefined ? { publicIp: eni.publicIp } : {}),
-        ...(elasticByEni.has(eni.id) ? { elasticIp: elasticByEni.get(eni.id) as string } : {}),
-        ...(instance ? { instance } : {}),
-        groupKey,
-        ingress: effective.ingress,
-        egress: effective.egress,
-      };
+        groupIds.join(","),
+        instance,
+        elasticByEni.get(eni.id),
+      );
       this.interfaces.set(eni.id, indexed);
       for (const a of addresses) this.byAddress.set(addressKey(a), indexed);
       for (const p of [indexed.publicIp, indexed.elasticIp]) {
         const a = p === undefined ? undefined : parseIp(p);
         if (a) this.byPublicAddress.set(addressKey(a), indexed);
       }
-      for (const g of groupKey === "" ? [] : groupKey.split(",")) {
-        let list = this.membersById.get(g);
-        if (!list) {
-          list = [];
-          this.membersById.set(g, list);
-        }
-        list.push(indexed);
+      for (const g of groupIds) {
+        const list = this.membersById.get(g);
+        if (list) list.push(indexed);
+        else this.membersById.set(g, [indexed]);
       }
     }
+  }
+
+  /**
+   * The effective entries of every interface whose sorted attached groups are `groupKey`, derived
+   * on first use and shared by all of them: the compiler reads rules per group and never needs
+   * them, the evaluator needs them only for the interfaces a question is about.
+   */
+  effectiveOfGroups(groupKey: string): { ingress: PolicyEntry[]; egress: PolicyEntry[] } {
+    let effective = this.bySet.get(groupKey);
+    if (!effective) {
+      effective = { ingress: [], egress: [] };
+      for (const g of groupKey === "" ? [] : groupKey.split(",")) {
+        const own = this.entriesOfGroup(g);
+        effective.ingress.push(...own.ingress);
+        effective.egress.push(...own.egress);
+      }
+      this.bySet.set(groupKey, effective);
+    }
+    return effective;
+  }
+
+  private entriesOfGroup(groupId: string): { ingress: PolicyEntry[]; egress: PolicyEntry[] } {
+    let entries = this.byGroup.get(groupId);
+    if (!entries) {
+      entries = { ingress: [], egress: [] };
+      for (const rule of this.groups.get(groupId)?.rules ?? [])
+        (rule.direction === "ingress" ? entries.ingress : entries.egress).push(...this.resolveRule(rule));
+      this.byGroup.set(groupId, entries);
+    }
+    return entries;
   }
 
   private resolveRule(rule: SecurityGroupRule): PolicyEntry[] {
@@ -391,6 +396,41 @@ export class PolicyIndex {
   }
 }
 
-export function addressKey(a: IpAddress): string {
-  return `${a.family}:${a.value.toString(16)}`;
+/** A Map key for an address: IPv4 as a number (cheap to make and hash), IPv6 as text. */
+export function addressKey(a: IpAddress): string | number {
+  return a.family === 4 ? Number(a.value) : a.value.toString(16);
+}
+
+/** The distinct ids, sorted; most interfaces carry one group or two. */
+function sortedUnique(ids: readonly string[]): string[] {
+  if (ids.length < 2) return [...ids];
+  const sorted = [...ids].sort();
+  return sorted.filter((id, k) => k === 0 || id !== sorted[k - 1]);
+}
+
+class Indexed implements IndexedInterface {
+  readonly subnetId: string;
+  readonly vpcId: string;
+  readonly publicIp?: string;
+
+  constructor(
+    private readonly index: PolicyIndex,
+    readonly eni: NetworkInterface,
+    readonly addresses: readonly IpAddress[],
+    readonly groupKey: string,
+    readonly instance: Instance | undefined,
+    readonly elasticIp: string | undefined,
+  ) {
+    this.subnetId = eni.subnetId;
+    this.vpcId = eni.vpcId;
+    this.publicIp = eni.publicIp;
+  }
+
+  get ingress(): readonly PolicyEntry[] {
+    return this.index.effectiveOfGroups(this.groupKey).ingress;
+  }
+
+  get egress(): readonly PolicyEntry[] {
+    return this.index.effectiveOfGroups(this.groupKey).egress;
+  }
 }
