@@ -43,12 +43,15 @@ export function setElements(texts: readonly string[], family: IpFamily): string[
   const cache = normalised[family];
   let elements = cache.get(texts);
   if (!elements) {
-    elements =
-      (family === 4 ? ipv4Elements(texts) : undefined) ??
-      intervalElements(addressSpace(texts, family), family);
+    elements = elementsOf(texts, family);
     cache.set(texts, elements);
   }
   return elements;
+}
+
+/** setElements without keeping the answer: for a list made for the one call. */
+export function elementsOf(texts: readonly string[], family: IpFamily): string[] {
+  return family === 4 ? ipv4Elements(texts) : intervalElements(addressSpace(texts, family), family);
 }
 
 /** The IPv4 interval of an element as numbers, or undefined when it is not one. */

@@ -21,7 +21,7 @@
 // Every security-group rule is one nft rule per address family, with a counter tagged by its id
 // (a port rule behind the port vmap, once in each port chain its range reaches).
 
-import { setElements } from "./address-elements.js";
+import { elementsOf, setElements } from "./address-elements.js";
 import type { GroupMembers, HostInterface, HostPolicy, HostRule, PrefixListEntries } from "./host-policy.js";
 import {
   type AddressField,
@@ -161,7 +161,7 @@ class TableBuilder {
       if (cidrFamily(peer.cidr) !== family) return undefined;
       const name = cidrSetName(rule.id, family);
       if (!this.sets.has(name))
-        this.sets.set(name, { name, family, elements: setElements([peer.cidr], family) });
+        this.sets.set(name, { name, family, elements: elementsOf([peer.cidr], family) });
       return name;
     }
     if (peer.kind === "prefix-list") {
@@ -325,17 +325,27 @@ class TableBuilder {
         match: [{ m: "port", protocol, field: "dport", from, to }, ...rule.match],
       }));
     }
-    const bounds = [...new Set(rules.flatMap((r) => [r.from, r.to + 1]))].sort((a, b) => a - b);
+    // where coverage may change: every range's start and the port after its end (a typed array
+    // sorts numerically, natively; this runs for every group chain of every host)
+    const bounds = new Int32Array(rules.length * 2);
+    rules.forEach((r, k) => {
+      bounds[2 * k] = r.from;
+      bounds[2 * k + 1] = r.to + 1;
+    });
+    bounds.sort();
     // one chain per distinct list of covering rules, named by where its first range starts
     const chains = new Map<string, NftChain>();
     const entries: { from: number; to: number; chain: string }[] = [];
     for (let i = 0; i + 1 < bounds.length; i++) {
       const from = bounds[i] as number;
-      const to = (bounds[i + 1] as number) - 1;
+      const next = bounds[i + 1] as number;
+      if (next === from) continue;
+      const to = next - 1;
       const covering: number[] = [];
-      rules.forEach((r, k) => {
+      for (let k = 0; k < rules.length; k++) {
+        const r = rules[k] as PortRule;
         if (r.from <= from && to <= r.to) covering.push(k);
-      });
+      }
       if (covering.length === 0) continue;
       const key = covering.join(",");
       let target = chains.get(key);
