@@ -426,11 +426,15 @@ class Indexed implements IndexedInterface {
     this.publicIp = eni.publicIp;
   }
 
+  private effective?: { ingress: PolicyEntry[]; egress: PolicyEntry[] };
+
   get ingress(): readonly PolicyEntry[] {
-    return this.index.effectiveOfGroups(this.groupKey).ingress;
+    this.effective ??= this.index.effectiveOfGroups(this.groupKey);
+    return this.effective.ingress;
   }
 
   get egress(): readonly PolicyEntry[] {
-    return this.index.effectiveOfGroups(this.groupKey).egress;
+    this.effective ??= this.index.effectiveOfGroups(this.groupKey);
+    return this.effective.egress;
   }
 }
