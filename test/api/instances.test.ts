@@ -999,6 +999,41 @@ describe("launch details", () => {
     );
   });
 
+  test("an interface's automatic addresses never take those a later interface of the launch names", async () => {
+    const vpc = await cp.ec2.send(
+      new CreateVpcCommand({ CidrBlock: "10.32.0.0/16", AmazonProvidedIpv6CidrBlock: true }),
+    );
+    const block = String(vpc.Vpc?.Ipv6CidrBlockAssociationSet?.[0]?.Ipv6CidrBlock).replace(/::\/56$/, "");
+    const subnet = await cp.ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpc.Vpc?.VpcId,
+        CidrBlock: "10.32.1.0/24",
+        Ipv6CidrBlock: `${block}::/64`,
+      }),
+    );
+    const inSubnet = subnet.Subnet?.SubnetId as string;
+    // the first address the subnet hands out, of each family, asked for by the second interface
+    const [instance] = await run({
+      NetworkInterfaces: [
+        { DeviceIndex: 0, SubnetId: inSubnet, SecondaryPrivateIpAddressCount: 1, Ipv6AddressCount: 1 },
+        {
+          DeviceIndex: 1,
+          SubnetId: inSubnet,
+          PrivateIpAddress: "10.32.1.4",
+          Ipv6Addresses: [{ Ipv6Address: `${block}::4` }],
+        },
+      ],
+    });
+    const device = (index: number) =>
+      instance?.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === index);
+    const v4 = (index: number) => device(index)?.PrivateIpAddresses?.map((a) => a.PrivateIpAddress);
+    const v6 = (index: number) => device(index)?.Ipv6Addresses?.map((a) => a.Ipv6Address);
+    assert.deepEqual(v4(1), ["10.32.1.4"]);
+    assert.deepEqual(v6(1), [`${block}::4`]);
+    assert.deepEqual(v4(0), ["10.32.1.5", "10.32.1.6"]);
+    assert.deepEqual(v6(0), [`${block}::5`]);
+  });
+
   test("terminating a stopped instance reports 80 → 32; two unknown ids are named together", async () => {
     const [instance] = await run({ SubnetId: subnetId });
     const id = instance?.InstanceId as string;

@@ -355,6 +355,11 @@ const runInstances: Action = (ctx) => {
     }
     return allocator;
   };
+  for (const planned of plan) {
+    if (planned.existing) continue;
+    const named = [...planned.secondaryIps, ...planned.ipv6Addresses];
+    addressesOf(planned.subnet).reserve(planned.privateIp ? [planned.privateIp, ...named] : named);
+  }
   // EC2 launches as many as fit between MinCount and MaxCount.
   const needed = new Map<string, number>();
   for (const planned of plan) {

@@ -41,6 +41,8 @@ export function allocatePublicIp(ctx: ActionContext): string {
 /** Hands out a subnet's free private addresses; one per request and subnet, so it sees its own grants. */
 export class SubnetAddresses {
   private readonly used = new Set<string>();
+  /** Addresses the request names for some interface: automatic ones pass them by. */
+  private readonly reserved = new Set<string>();
   private readonly first: bigint;
   private readonly last: bigint;
 
@@ -57,6 +59,21 @@ export class SubnetAddresses {
       if (eni.subnetId === subnet.id)
         for (const ip of [...eni.privateIps, ...eni.ipv6Addresses]) this.used.add(ip);
     }
+  }
+
+  /**
+   * Keeps addresses that the request names for its interfaces out of the automatic ones, so that
+   * an earlier interface's automatic address cannot take what a later interface asks for.
+   */
+  reserve(requested: readonly string[]): void {
+    for (const text of requested) {
+      const ip = parseIp(text);
+      if (ip) this.reserved.add(ip.family === 4 ? formatIpv4(ip.value) : formatIpv6(ip.value));
+    }
+  }
+
+  private isFree(text: string): boolean {
+    return !this.used.has(text) && !this.reserved.has(text);
   }
 
   claim(requested: string): string {
@@ -89,7 +106,7 @@ export class SubnetAddresses {
   next(): string {
     for (let value = this.first; value <= this.last; value++) {
       const text = formatIpv4(value);
-      if (!this.used.has(text)) {
+      if (this.isFree(text)) {
         this.used.add(text);
         return text;
       }
@@ -124,7 +141,7 @@ export class SubnetAddresses {
     if (!cidr) throw invalidValue(`The subnet ${this.subnet.id} has no IPv6 CIDR block.`);
     for (let n = 4n; n < 1n << 16n; n++) {
       const text = formatIpv6(cidr.base + n);
-      if (!this.used.has(text)) {
+      if (this.isFree(text)) {
         this.used.add(text);
         return text;
       }
