@@ -7,6 +7,7 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { HostPolicy } from "../compile/host-policy.js";
+import { hostPolicyProblem } from "../compile/host-policy-shape.js";
 
 export interface PolicyMessage {
   readonly revision: number;
@@ -50,11 +51,11 @@ function parseMessage(line: string): PolicyMessage {
     throw new Error(`policy stream line without a numeric revision: ${line.slice(0, 200)}`);
   }
   if (value.policy === undefined || value.policy === null) return { revision: value.revision };
-  const policy = value.policy as HostPolicy;
-  if (typeof policy !== "object" || !Array.isArray(policy.interfaces)) {
-    throw new Error(`policy stream line with a malformed policy (revision ${value.revision})`);
+  const problem = hostPolicyProblem(value.policy);
+  if (problem) {
+    throw new Error(`policy stream line with a malformed policy (revision ${value.revision}): ${problem}`);
   }
-  return { revision: value.revision, policy };
+  return { revision: value.revision, policy: value.policy as HostPolicy };
 }
 
 /**

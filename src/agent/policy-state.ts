@@ -5,6 +5,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HostPolicy } from "../compile/host-policy.js";
+import { hostPolicyProblem } from "../compile/host-policy-shape.js";
 
 export interface SavedPolicy {
   readonly instanceId: string;
@@ -34,6 +35,8 @@ export class PolicyState {
     // a state directory reused for another instance must not impose that instance's policy
     if (saved.instanceId !== instanceId || typeof saved.revision !== "number" || !saved.policy)
       return undefined;
+    const problem = hostPolicyProblem(saved.policy);
+    if (problem) throw new Error(`${join(this.directory, FILE)} is not a saved policy: ${problem}`);
     return saved as SavedPolicy;
   }
 

@@ -236,6 +236,35 @@ describe("Agent against the controller protocol double", () => {
     assert.ok(kernel.rules("input") !== undefined, "a table is in the kernel");
   });
 
+  it("takes a saved policy that is no policy for unreadable state, and locks down", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rf-agent-state-"));
+    directories.push(dir);
+    const policy = webPolicy(["10.0.9.9"], 22.5);
+    await writeFile(join(dir, "policy.json"), JSON.stringify({ instanceId: "i-web", revision: 3, policy }));
+    const kernel = new FakeKernel();
+    const { agent, events } = await startAgent({ url: "http://127.0.0.1:9", stateDir: dir, kernel });
+    const unreadable = events.find((e) => e.kind === "state-unreadable");
+    assert.match(unreadable?.kind === "state-unreadable" ? unreadable.error : "", /fromPort/);
+    assert.ok(events.some((e) => e.kind === "lockdown"));
+    assert.equal(agent.appliedRevision, undefined);
+  });
+
+  it("refuses a malformed policy from the controller and keeps enforcing the last good one", async () => {
+    const c = await controller();
+    const first = c.publish("i-web", webPolicy());
+    const { agent, kernel, events } = await startAgent({ url: c.url });
+    await until("first apply", () => agent.appliedRevision === first);
+    c.publish("i-web", webPolicy(["10.0.9.9 } ; flush ruleset"]));
+    await until("the malformed policy refused", () =>
+      events.some((e) => e.kind === "disconnected" && /malformed policy.*ipv4\[0\]/.test(e.error)),
+    );
+    assert.equal(agent.appliedRevision, first);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.9"]);
+    const fixed = c.publish("i-web", webPolicy(["10.0.9.10"]));
+    await until("the next good policy", () => agent.appliedRevision === fixed);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.10"]);
+  });
+
   it("enforces before the controller's address is known, and compiles it in once it is", async () => {
     const c = await controller();
     c.publish("i-web", webPolicy());
