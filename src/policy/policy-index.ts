@@ -85,8 +85,14 @@ export interface IndexedInterface {
   readonly instance?: Instance;
   /** Sorted attached group ids joined by ",": interfaces with equal keys have equal policy. */
   readonly groupKey: string;
+  /** The interface's effective rules, derived on first read (getters), shared by its group set. */
   readonly ingress: readonly PolicyEntry[];
   readonly egress: readonly PolicyEntry[];
+}
+
+interface EffectiveEntries {
+  readonly ingress: PolicyEntry[];
+  readonly egress: PolicyEntry[];
 }
 
 export interface PolicyIndexOptions {
@@ -142,8 +148,8 @@ export class PolicyIndex {
   private readonly aclBySubnet = new Map<string, NetworkAcl>();
   private readonly byAddress = new Map<string | number, IndexedInterface>();
   private readonly byPublicAddress = new Map<string | number, IndexedInterface>();
-  private readonly byGroup = new Map<string, { ingress: PolicyEntry[]; egress: PolicyEntry[] }>();
-  private readonly bySet = new Map<string, { ingress: PolicyEntry[]; egress: PolicyEntry[] }>();
+  private readonly byGroup = new Map<string, EffectiveEntries>();
+  private readonly bySet = new Map<string, EffectiveEntries>();
   /** Every VPC and subnet CIDR: addresses outside them are "outside every VPC". */
   readonly vpcSpace: AddressSets;
 
@@ -256,14 +262,31 @@ export class PolicyIndex {
     for (const { eni, addresses, groupIds } of prepared) {
       const instance =
         (eni.instanceId ? this.instances.get(eni.instanceId) : undefined) ?? instanceByEni.get(eni.id);
-      const indexed = new Indexed(
-        this,
+      const groupKey = groupIds.join(",");
+      const elasticIp = elasticByEni.get(eni.id);
+      // The entries come from the group set on first use; a plain object, so that spreads and
+      // JSON see them as properties, as they do every other field.
+      let effective: EffectiveEntries | undefined;
+      const entries = () => {
+        effective ??= this.effectiveOfGroups(groupKey);
+        return effective;
+      };
+      const indexed: IndexedInterface = {
         eni,
         addresses,
-        groupIds.join(","),
-        instance,
-        elasticByEni.get(eni.id),
-      );
+        subnetId: eni.subnetId,
+        vpcId: eni.vpcId,
+        ...(eni.publicIp !== undefined ? { publicIp: eni.publicIp } : {}),
+        ...(elasticIp !== undefined ? { elasticIp } : {}),
+        ...(instance ? { instance } : {}),
+        groupKey,
+        get ingress() {
+          return entries().ingress;
+        },
+        get egress() {
+          return entries().egress;
+        },
+      };
       this.interfaces.set(eni.id, indexed);
       for (const a of addresses) this.byAddress.set(addressKey(a), indexed);
       for (const p of [indexed.publicIp, indexed.elasticIp]) {
@@ -283,7 +306,7 @@ export class PolicyIndex {
    * on first use and shared by all of them: the compiler reads rules per group and never needs
    * them, the evaluator needs them only for the interfaces a question is about.
    */
-  effectiveOfGroups(groupKey: string): { ingress: PolicyEntry[]; egress: PolicyEntry[] } {
+  private effectiveOfGroups(groupKey: string): EffectiveEntries {
     let effective = this.bySet.get(groupKey);
     if (!effective) {
       effective = { ingress: [], egress: [] };
@@ -297,7 +320,7 @@ export class PolicyIndex {
     return effective;
   }
 
-  private entriesOfGroup(groupId: string): { ingress: PolicyEntry[]; egress: PolicyEntry[] } {
+  private entriesOfGroup(groupId: string): EffectiveEntries {
     let entries = this.byGroup.get(groupId);
     if (!entries) {
       entries = { ingress: [], egress: [] };
@@ -406,35 +429,4 @@ function sortedUnique(ids: readonly string[]): string[] {
   if (ids.length < 2) return [...ids];
   const sorted = [...ids].sort();
   return sorted.filter((id, k) => k === 0 || id !== sorted[k - 1]);
-}
-
-class Indexed implements IndexedInterface {
-  readonly subnetId: string;
-  readonly vpcId: string;
-  readonly publicIp?: string;
-
-  constructor(
-    private readonly index: PolicyIndex,
-    readonly eni: NetworkInterface,
-    readonly addresses: readonly IpAddress[],
-    readonly groupKey: string,
-    readonly instance: Instance | undefined,
-    readonly elasticIp: string | undefined,
-  ) {
-    this.subnetId = eni.subnetId;
-    this.vpcId = eni.vpcId;
-    this.publicIp = eni.publicIp;
-  }
-
-  private effective?: { ingress: PolicyEntry[]; egress: PolicyEntry[] };
-
-  get ingress(): readonly PolicyEntry[] {
-    this.effective ??= this.index.effectiveOfGroups(this.groupKey);
-    return this.effective.ingress;
-  }
-
-  get egress(): readonly PolicyEntry[] {
-    this.effective ??= this.index.effectiveOfGroups(this.groupKey);
-    return this.effective.egress;
-  }
 }

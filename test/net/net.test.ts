@@ -50,6 +50,19 @@ describe("CIDRs", () => {
     assert.equal(canonicalCidr("::/0", 4), undefined);
   });
 
+  test("a prefix is one to three ASCII digits, within the family's bits", () => {
+    assert.equal(parseCidr4("10.0.0.0/08")?.cidr.prefix, 8);
+    assert.equal(parseCidr4("10.0.0.0/008")?.cidr.prefix, 8);
+    assert.equal(parseCidr4("0.0.0.0/0")?.cidr.prefix, 0);
+    assert.equal(parseCidr6("::/128")?.cidr.prefix, 128);
+    for (const bad of ["/+8", "/0008", "/ 8", "/8 ", "/", "/1e1", "/33", "/8/8", "/\u0668", "/-1"]) {
+      assert.equal(parseCidr4(`10.0.0.0${bad}`), undefined, bad);
+    }
+    assert.equal(parseCidr6("::/129"), undefined);
+    assert.equal(parseCidr4("10.0.0.0/32")?.cidr.base, 10n << 24n);
+    assert.equal(parseCidr4("10.255.0.0/9")?.cidr.base, (10n << 24n) | (128n << 16n));
+  });
+
   test("containment and coverage", () => {
     const net = parseCidr4("10.1.0.0/16")?.cidr as NonNullable<ReturnType<typeof parseCidr4>>["cidr"];
     assert.ok(cidrContains(net, parseIp("10.1.255.255") as NonNullable<ReturnType<typeof parseIp>>));

@@ -427,3 +427,39 @@ test("unknown endpoints are errors, not verdicts", () => {
     /no IPv6/,
   );
 });
+
+describe("the policy index", () => {
+  const both = estate({
+    subnets: [subnet("subnet-1", "10.0.0.0/24", ["fd00::/64"])],
+    securityGroups: [group("sg-a", [rule("ingress", "tcp", 22, 22, "10.0.0.0/8"), ALL_OUT()])],
+    networkInterfaces: [
+      eni("eni-v4", "subnet-1", ["0.0.0.1"], ["sg-a", "sg-a"]),
+      eni("eni-v6", "subnet-1", ["::1"], ["sg-a"], { publicIp: "192.0.2.7" }),
+    ],
+  });
+  const index = PolicyIndex.build(both);
+
+  test("keeps IPv4 and IPv6 addresses of equal value apart", () => {
+    assert.equal(index.interfaceAt({ family: 4, value: 1n })?.eni.id, "eni-v4");
+    assert.equal(index.interfaceAt({ family: 6, value: 1n })?.eni.id, "eni-v6");
+    assert.equal(
+      index.interfaceAtPublic({ family: 4, value: (192n << 24n) | (2n << 8n) | 7n })?.eni.id,
+      "eni-v6",
+    );
+    assert.equal(index.interfaceAtPublic({ family: 6, value: 1n }), undefined);
+  });
+
+  test("derives an interface's entries on first read, shared by its group set, seen by spreads", () => {
+    const v4 = index.interfaces.get("eni-v4");
+    const v6 = index.interfaces.get("eni-v6");
+    assert.equal(v4?.groupKey, "sg-a", "a group attached twice counts once");
+    assert.equal(v4?.ingress, v6?.ingress, "one array per group set");
+    assert.deepEqual(
+      { ...v4 }.ingress?.map((e) => [e.ruleId, e.family, e.from, e.to]),
+      v4?.ingress.map((e) => [e.ruleId, e.family, e.from, e.to]),
+    );
+    assert.equal(v4?.ingress.length, 1, "the IPv4 CIDR rule, in IPv4 only");
+    assert.equal("publicIp" in (v4 ?? {}), false);
+    assert.equal(v6?.publicIp, "192.0.2.7");
+  });
+});
