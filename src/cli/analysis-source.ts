@@ -55,12 +55,12 @@ export function ec2Source(values: SourceValues): Ec2Source {
 
 /** Load one estate: a snapshot path, or `live` / nothing for the endpoint. */
 export async function loadEstate(values: SourceValues, snapshot = values.snapshot): Promise<Estate> {
-  if (snapshot !== undefined && snapshot !== "live") {
-    if (values.endpoint !== undefined || values.aws) {
-      throw new UsageError("--snapshot excludes --endpoint and --aws");
-    }
-    return readSnapshot(snapshot);
+  // --endpoint and --aws say where `live` is, so they go with a snapshot argument (diff's) but
+  // not with --snapshot, which replaces the endpoint
+  if (values.snapshot !== undefined && (values.endpoint !== undefined || values.aws)) {
+    throw new UsageError("--snapshot excludes --endpoint and --aws");
   }
+  if (snapshot !== undefined && snapshot !== "live") return readSnapshot(snapshot);
   const source = ec2Source(values);
   try {
     return estateFromResponses(await pullSnapshotFiles(source));

@@ -169,6 +169,18 @@ describe("other queries", () => {
       assert.equal(exp.code, 0, exp.stderr);
       const live = await ringfence(["exposure", "--endpoint", plane.server.url], env);
       assert.equal(live.stdout, exp.stdout);
+      // the endpoint says where `live` is, on either side of a diff
+      for (const sides of [
+        [dir, "live"],
+        ["live", dir],
+      ]) {
+        const d = await ringfence(["diff", ...sides, "--endpoint", plane.server.url], env);
+        assert.equal(d.code, 0, d.stderr);
+        assert.match(d.stdout, /no flow opened or closed/);
+      }
+      const both = await ringfence(["exposure", "--snapshot", dir, "--endpoint", plane.server.url], env);
+      assert.equal(both.code, 2);
+      assert.match(both.stderr, /--snapshot excludes --endpoint and --aws/);
     } finally {
       await plane.close();
     }
