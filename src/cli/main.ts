@@ -45,6 +45,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const chosen = await select(argv);
   if (!chosen) {
+    // `ringfence lab` or `ringfence lab --help`: the commands that start with that word
+    const family = FAMILIES.find((f) => f.words.includes(argv[0] as string));
+    const commands = family ? (await family.load()).filter((c) => c.name.split(" ")[0] === argv[0]) : [];
+    if (commands.length > 0) {
+      const asked = argv.length === 2 && (argv[1] === "--help" || argv[1] === "-h");
+      (asked ? console.log : console.error)(overview(commands));
+      return asked ? 0 : 2;
+    }
     console.error(`ringfence: unknown command '${argv[0]}'\n\n${overview(await allCommands())}`);
     return 2;
   }
@@ -62,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
 }
+
+// The AWS SDK's notice that its releases after January 2027 need Node 22 would open the output of
+// every command that reads a server; ringfence runs on Node 20 with the SDK its lockfile pins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 main(process.argv.slice(2)).then(
   (code) => {

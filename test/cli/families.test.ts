@@ -44,4 +44,16 @@ describe("command families", () => {
       assert.match(run.stdout, new RegExp(`^  ${name} `, "m"));
     }
   });
+
+  it("the first word of several commands lists them: `ringfence lab --help`, `ringfence lab`", () => {
+    const help = spawnSync(process.execPath, [MAIN, "lab", "--help"], { encoding: "utf8" });
+    assert.equal(help.status, 0);
+    const listed = [...help.stdout.matchAll(/^ {2}(\S+ \S+) /gm)].map((m) => m[1]);
+    assert.deepEqual(listed, ["lab exec", "lab probe", "lab verify", "lab down"]);
+    const bare = spawnSync(process.execPath, [MAIN, "lab"], { encoding: "utf8" });
+    assert.equal(bare.status, 2);
+    assert.match(bare.stderr, /^ {2}lab verify /m);
+    const unknown = spawnSync(process.execPath, [MAIN, "lab", "nosuch"], { encoding: "utf8" });
+    assert.equal(unknown.status, 2);
+  });
 });

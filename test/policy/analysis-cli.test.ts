@@ -169,6 +169,7 @@ describe("other queries", () => {
       assert.equal(exp.code, 0, exp.stderr);
       const live = await ringfence(["exposure", "--endpoint", plane.server.url], env);
       assert.equal(live.stdout, exp.stdout);
+      assert.equal(live.stderr, "", "not even the AWS SDK's notice about Node versions");
       // the endpoint says where `live` is, on either side of a diff
       for (const sides of [
         [dir, "live"],
