@@ -82,7 +82,7 @@ const probe: Command = {
 
 Opens a listener in the destination instance (tcp, udp; icmp is answered by its kernel), tries
 the flow from the source instance, and prints "open" (exit 0) or "blocked" (exit 1).
-PROTO/PORT is tcp/PORT, udp/PORT or icmp (echo request).
+PROTO/PORT is tcp/PORT, udp/PORT or icmp (an echo request; icmp/8 as the analysis commands write it).
 
   --ipv6           use the destination's IPv6 address (default: its primary private IPv4)
   --timeout MS     how long to wait for an answer (default ${DEFAULT_PROBE_TIMEOUT_MS})
@@ -98,7 +98,10 @@ ${CONTROLLER_OPTIONS}`,
       throw new UsageError("expected SOURCE-ID DESTINATION-ID PROTO[/PORT]");
     }
     const target = parseProbeTarget(targetText);
-    if (!target) throw new UsageError(`'${targetText}' is not tcp/PORT, udp/PORT or icmp`);
+    if (!target)
+      throw new UsageError(
+        `'${targetText}' is not tcp/PORT, udp/PORT or icmp (an echo request, also written icmp/8)`,
+      );
     const timeoutMs = timeoutOf(values.timeout);
     const estate = await controllerEstate(values.endpoint);
     const hosts = labTopology(estate).hosts;
@@ -130,7 +133,10 @@ ${CONTROLLER_OPTIONS}`,
 function targetsOf(text: string): ProbeTarget[] {
   const targets = text.split(",").map((part) => {
     const target = parseProbeTarget(part);
-    if (!target) throw new UsageError(`'${part}' is not tcp/PORT, udp/PORT or icmp`);
+    if (!target)
+      throw new UsageError(
+        `'${part}' is not tcp/PORT, udp/PORT or icmp (an echo request, also written icmp/8)`,
+      );
     return target;
   });
   if (targets.length === 0) throw new UsageError("--ports needs at least one target");

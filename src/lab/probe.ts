@@ -26,7 +26,9 @@ export function parseProbeTarget(text: string): ProbeTarget | undefined {
   const match = /^(tcp|udp|icmp)(?:\/(\d{1,5}))?$/.exec(text.trim().toLowerCase());
   if (!match) return undefined;
   const protocol = match[1] as ProbeProtocol;
-  if (protocol === "icmp") return match[2] === undefined ? { protocol, port: -1 } : undefined;
+  // a probe's ICMP is an echo request, which the analysis commands write icmp/8
+  if (protocol === "icmp")
+    return match[2] === undefined || match[2] === "8" ? { protocol, port: -1 } : undefined;
   const port = Number(match[2]);
   if (match[2] === undefined || port < 1 || port > 65535) return undefined;
   return { protocol, port };

@@ -8,12 +8,23 @@ describe("probe targets", () => {
     assert.deepEqual(parseProbeTarget("tcp/3306"), { protocol: "tcp", port: 3306 });
     assert.deepEqual(parseProbeTarget("UDP/53"), { protocol: "udp", port: 53 });
     assert.deepEqual(parseProbeTarget("icmp"), { protocol: "icmp", port: -1 });
+    assert.deepEqual(parseProbeTarget("icmp/8"), { protocol: "icmp", port: -1 }, "as the analysis writes it");
     assert.equal(formatProbeTarget({ protocol: "tcp", port: 22 }), "tcp/22");
     assert.equal(formatProbeTarget({ protocol: "icmp", port: -1 }), "icmp");
   });
 
   it("rejects what it cannot probe", () => {
-    for (const bad of ["tcp", "tcp/0", "tcp/65536", "udp/x", "icmp/8", "sctp/1", "tcp/22-23", ""]) {
+    for (const bad of [
+      "tcp",
+      "tcp/0",
+      "tcp/65536",
+      "udp/x",
+      "icmp/0",
+      "icmp/8:0",
+      "sctp/1",
+      "tcp/22-23",
+      "",
+    ]) {
       assert.equal(parseProbeTarget(bad), undefined, bad);
     }
   });
