@@ -240,6 +240,15 @@ export class Agent {
   }
 
   private async receive(message: PolicyMessage): Promise<void> {
+    if (message.refused !== undefined) {
+      // the table stays as it is; the controller learns why from the status, and the stream
+      // goes on, so the next good policy is applied as soon as it comes
+      this.healthy = false;
+      this.message = `revision ${message.revision} carries a malformed policy, not applied: ${message.refused}`;
+      this.emit({ kind: "apply-failed", revision: message.revision, error: this.message });
+      await this.sendStatus();
+      return;
+    }
     if (!message.policy) {
       // the controller sends a changed policy before any later heartbeat, so we are current,
       // unless that policy is not in the kernel yet

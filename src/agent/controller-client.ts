@@ -12,6 +12,8 @@ import { hostPolicyProblem } from "../compile/host-policy-shape.js";
 export interface PolicyMessage {
   readonly revision: number;
   readonly policy?: HostPolicy;
+  /** What is wrong with the policy the line carried, which is then not given. */
+  readonly refused?: string;
 }
 
 export interface AgentStatus {
@@ -52,9 +54,7 @@ function parseMessage(line: string): PolicyMessage {
   }
   if (value.policy === undefined || value.policy === null) return { revision: value.revision };
   const problem = hostPolicyProblem(value.policy);
-  if (problem) {
-    throw new Error(`policy stream line with a malformed policy (revision ${value.revision}): ${problem}`);
-  }
+  if (problem) return { revision: value.revision, refused: problem };
   return { revision: value.revision, policy: value.policy as HostPolicy };
 }
 

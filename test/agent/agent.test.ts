@@ -254,10 +254,14 @@ describe("Agent against the controller protocol double", () => {
     const first = c.publish("i-web", webPolicy());
     const { agent, kernel, events } = await startAgent({ url: c.url });
     await until("first apply", () => agent.appliedRevision === first);
-    c.publish("i-web", webPolicy(["10.0.9.9 } ; flush ruleset"]));
-    await until("the malformed policy refused", () =>
-      events.some((e) => e.kind === "disconnected" && /malformed policy.*ipv4\[0\]/.test(e.error)),
+    const bad = c.publish("i-web", webPolicy(["10.0.9.9 } ; flush ruleset"]));
+    await until("the controller told", () =>
+      c.statuses.some((s) => !s.status.healthy && /malformed policy.*ipv4\[0\]/.test(s.status.message)),
     );
+    const told = c.statuses.find((s) => !s.status.healthy)?.status;
+    assert.equal(told?.appliedRevision, first, "the revision the kernel holds");
+    assert.match(told?.message ?? "", new RegExp(`revision ${bad} carries a malformed policy`));
+    assert.ok(!events.some((e) => e.kind === "disconnected"), "the stream goes on");
     assert.equal(agent.appliedRevision, first);
     assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.9"]);
     const fixed = c.publish("i-web", webPolicy(["10.0.9.10"]));
