@@ -131,6 +131,18 @@ describe("CreateNetworkInterface", () => {
       ],
     );
     assert.deepEqual(groupIdsOf(second), [groups[0]]);
+    // a named secondary address is kept from the automatic primary
+    const third = await newInterface({
+      SubnetId: subnet,
+      PrivateIpAddresses: [{ PrivateIpAddress: "10.50.2.8", Primary: false }],
+    });
+    assert.deepEqual(
+      third.PrivateIpAddresses?.map((a) => [a.PrivateIpAddress, a.Primary]),
+      [
+        ["10.50.2.9", true],
+        ["10.50.2.8", false],
+      ],
+    );
   });
 
   test("explicit addresses: in use, outside the subnet, reserved", async () => {

@@ -212,10 +212,12 @@ export interface InterfaceSpec {
 }
 
 export function createInterface(ctx: ActionContext, spec: InterfaceSpec): NetworkInterfaceRecord {
-  const primary = spec.privateIp ? spec.addresses.claim(spec.privateIp) : spec.addresses.next();
+  // every named address before any automatic one, so that none of the latter takes a named one
+  const named = spec.privateIp ? spec.addresses.claim(spec.privateIp) : undefined;
   const secondary = (spec.secondaryIps ?? []).map((ip) => spec.addresses.claim(ip));
-  for (let i = 0; i < (spec.secondaryCount ?? 0); i++) secondary.push(spec.addresses.next());
   const ipv6 = (spec.ipv6Addresses ?? []).map((ip) => spec.addresses.claimIpv6(ip));
+  const primary = named ?? spec.addresses.next();
+  for (let i = 0; i < (spec.secondaryCount ?? 0); i++) secondary.push(spec.addresses.next());
   for (let i = 0; i < (spec.ipv6Count ?? 0); i++) ipv6.push(spec.addresses.nextIpv6());
   return ctx.tx.put<NetworkInterfaceRecord>({
     kind: "eni",
