@@ -4,9 +4,8 @@
 // meet a port of 22.5 or an address with nft syntax in it. A module of its own, so that the agent
 // does not load the policy index with host-policy.ts.
 
-import { parseIp } from "../net/address.js";
-import { parseCidr } from "../net/cidr.js";
-import { elementInterval } from "./address-elements.js";
+import { formatIp, parseIp } from "../net/address.js";
+import { formatCidr, parseCidr } from "../net/cidr.js";
 
 type Check = (value: unknown, at: string) => string | undefined;
 
@@ -14,6 +13,11 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
 const text: Check = (value, at) => (typeof value === "string" ? undefined : `${at} is not a string`);
+
+// Ids name chains and sets; nft names allow these characters, so two ids never share a name.
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const id: Check = (value, at) =>
+  typeof value === "string" && ID.test(value) ? undefined : `${at} is not an id (letters, digits, _ . -)`;
 
 const integer =
   (min: number, max: number): Check =>
@@ -49,17 +53,43 @@ const fields =
     return undefined;
   };
 
+/** The text is the canonical form of an address of the family (as the controller writes it). */
+function isAddress(text: string, family: 4 | 6): boolean {
+  const ip = parseIp(text);
+  return ip?.family === family && formatIp(ip) === text;
+}
+
+function isCidr(text: string, family?: 4 | 6): boolean {
+  const parsed = parseCidr(text);
+  return (
+    parsed !== undefined &&
+    (family === undefined || parsed.cidr.family === family) &&
+    formatCidr(parsed.cidr) === text
+  );
+}
+
 const address =
   (family: 4 | 6): Check =>
   (value, at) =>
-    typeof value === "string" && parseIp(value)?.family === family
+    typeof value === "string" && isAddress(value, family)
       ? undefined
       : `${at} is not an IPv${family} address`;
+
+/** An address, a CIDR or a range `lo-hi` with lo below hi, each in canonical form. */
+function isElement(text: string, family: 4 | 6): boolean {
+  if (text.includes("/")) return isCidr(text, family);
+  const dash = text.indexOf("-");
+  if (dash < 0) return isAddress(text, family);
+  const lo = text.slice(0, dash);
+  const hi = text.slice(dash + 1);
+  if (!isAddress(lo, family) || !isAddress(hi, family)) return false;
+  return (parseIp(lo)?.value ?? 0n) < (parseIp(hi)?.value ?? 0n);
+}
 
 const element =
   (family: 4 | 6): Check =>
   (value, at) =>
-    typeof value === "string" && elementInterval(value, family) !== undefined
+    typeof value === "string" && isElement(value, family)
       ? undefined
       : `${at} is not an IPv${family} address, CIDR or range`;
 
@@ -67,35 +97,46 @@ const peer: Check = (value, at) => {
   if (!isObject(value)) return `${at} is not an object`;
   switch (value.kind) {
     case "cidr":
-      return typeof value.cidr === "string" && parseCidr(value.cidr) !== undefined
-        ? undefined
-        : `${at}.cidr is not a CIDR`;
+      return typeof value.cidr === "string" && isCidr(value.cidr) ? undefined : `${at}.cidr is not a CIDR`;
     case "prefix-list":
-      return text(value.prefixListId, `${at}.prefixListId`);
+      return id(value.prefixListId, `${at}.prefixListId`);
     case "group":
-      return text(value.groupId, `${at}.groupId`);
+      return id(value.groupId, `${at}.groupId`);
     default:
       return `${at}.kind is not cidr, prefix-list or group`;
   }
 };
 
-const rule = fields({
-  id: text,
-  groupId: text,
+const ruleFields = fields({
+  id,
+  groupId: id,
   protocol: integer(-1, 255),
   fromPort: integer(-1, 65535),
   toPort: integer(-1, 65535),
   peer,
 });
 
+// an ICMP rule's "ports" are its type and code, one byte each
+const icmpField = integer(-1, 255);
+
+const rule: Check = (value, at) => {
+  const problem = ruleFields(value, at);
+  if (problem) return problem;
+  const r = value as { protocol: number; fromPort: number; toPort: number };
+  if (r.protocol !== 1 && r.protocol !== 58) return undefined;
+  return (
+    icmpField(r.fromPort, `${at}.fromPort (ICMP type)`) ?? icmpField(r.toPort, `${at}.toPort (ICMP code)`)
+  );
+};
+
 const seconds = integer(1, 432000);
 
 const hostInterface = fields(
   {
-    id: text,
+    id,
     ipv4: listOf(address(4)),
     ipv6: listOf(address(6)),
-    groupIds: listOf(text),
+    groupIds: listOf(id),
     ingress: listOf(rule),
     egress: listOf(rule),
   },
@@ -108,7 +149,7 @@ const hostInterface = fields(
   },
 );
 
-const entries = (id: string) => fields({ [id]: text, ipv4: listOf(element(4)), ipv6: listOf(element(6)) });
+const entries = (name: string) => fields({ [name]: id, ipv4: listOf(element(4)), ipv6: listOf(element(6)) });
 
 const policy = fields({
   instanceId: text,

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { hostPolicyFor } from "../../src/compile/host-policy.js";
 import { hostPolicyProblem } from "../../src/compile/host-policy-shape.js";
 import { webPolicy } from "../agent/policies.js";
-import { Random, randomEstate } from "./random-estate.js";
+import { mutate, Random, randomEstate } from "./random-estate.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: the cases break the policy's type on purpose
 type Loose = Record<string, any>;
@@ -19,15 +19,19 @@ describe("hostPolicyProblem", () => {
   it("accepts every policy the controller computes, connection-tracking timeouts included", () => {
     const r = new Random(20261201);
     let policies = 0;
+    let timeouts = 0;
     for (let n = 0; n < 200; n++) {
-      const estate = randomEstate(r);
+      // mutated estates carry connection-tracking timeouts on some interfaces
+      const estate = n % 2 === 0 ? randomEstate(r) : mutate(r, mutate(r, randomEstate(r)));
       for (const instance of estate.instances) {
         const policy = hostPolicyFor(estate, instance.id);
         assert.equal(hostPolicyProblem(JSON.parse(JSON.stringify(policy))), undefined);
         policies++;
+        timeouts += policy?.interfaces.filter((i) => i.connectionTracking).length ?? 0;
       }
     }
     assert.ok(policies > 200);
+    assert.ok(timeouts > 10, `${timeouts} interfaces with timeouts`);
     const tracked = changed((p) => {
       p.interfaces[0].connectionTracking = {
         tcpEstablishedTimeout: 432000,
@@ -72,8 +76,25 @@ describe("hostPolicyProblem", () => {
       [
         "a rule id that is not text",
         (p) => (p.interfaces[0].ingress[0].id = 7),
-        /ingress\[0\]\.id is not a string/,
+        /ingress\[0\]\.id is not an id/,
       ],
+      [
+        "an id nft would rename",
+        (p) => (p.interfaces[0].groupIds = ["sg-a/b"]),
+        /groupIds\[0\] is not an id/,
+      ],
+      [
+        "an ICMP type beyond a byte",
+        (p) => {
+          p.interfaces[0].ingress[0].protocol = 1;
+          p.interfaces[0].ingress[0].fromPort = 300;
+        },
+        /fromPort \(ICMP type\)/,
+      ],
+      ["a non-canonical IPv6 address", (p) => (p.interfaces[0].ipv6 = ["fd00:0:0::1"]), /ipv6\[0\]/],
+      ["a range upside down", (p) => (p.groups[0].ipv4 = ["10.0.0.9-10.0.0.1"]), /groups\[0\]\.ipv4\[0\]/],
+      ["a prefix with leading zeros", (p) => (p.groups[0].ipv4 = ["10.0.0.0/008"]), /groups\[0\]\.ipv4\[0\]/],
+      ["a CIDR with host bits", (p) => (p.interfaces[0].egress[0].peer.cidr = "10.0.0.5/8"), /peer\.cidr/],
     ];
     for (const [what, edit, message] of cases) {
       const problem = hostPolicyProblem(changed(edit));
