@@ -57,7 +57,11 @@ export function ec2Source(values: SourceValues): Ec2Source {
 export async function loadEstate(values: SourceValues, snapshot = values.snapshot): Promise<Estate> {
   // --endpoint and --aws say where `live` is, so they go with a snapshot argument (diff's) but
   // not with --snapshot, which replaces the endpoint
-  if (values.snapshot !== undefined && (values.endpoint !== undefined || values.aws)) {
+  if (
+    values.snapshot !== undefined &&
+    values.snapshot !== "live" &&
+    (values.endpoint !== undefined || values.aws)
+  ) {
     throw new UsageError("--snapshot excludes --endpoint and --aws");
   }
   if (snapshot !== undefined && snapshot !== "live") return readSnapshot(snapshot);

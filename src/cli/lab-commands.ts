@@ -82,7 +82,8 @@ const probe: Command = {
 
 Opens a listener in the destination instance (tcp, udp; icmp is answered by its kernel), tries
 the flow from the source instance, and prints "open" (exit 0) or "blocked" (exit 1).
-PROTO/PORT is tcp/PORT, udp/PORT or icmp (an echo request; icmp/8 as the analysis commands write it).
+PROTO/PORT is tcp/PORT, udp/PORT or icmp (an echo request, also written icmp/8; ICMPv6 type 128
+over IPv6).
 
   --ipv6           use the destination's IPv6 address (default: its primary private IPv4)
   --timeout MS     how long to wait for an answer (default ${DEFAULT_PROBE_TIMEOUT_MS})

@@ -50,8 +50,13 @@ async function main(argv: string[]): Promise<number> {
     const commands = family ? (await family.load()).filter((c) => c.name.split(" ")[0] === argv[0]) : [];
     if (commands.length > 0) {
       const asked = argv.length === 2 && (argv[1] === "--help" || argv[1] === "-h");
-      (asked ? console.log : console.error)(overview(commands));
-      return asked ? 0 : 2;
+      if (asked) {
+        console.log(overview(commands));
+        return 0;
+      }
+      const named = argv.length > 1 ? `ringfence: unknown command '${argv.slice(0, 2).join(" ")}'\n\n` : "";
+      console.error(`${named}${overview(commands)}`);
+      return 2;
     }
     console.error(`ringfence: unknown command '${argv[0]}'\n\n${overview(await allCommands())}`);
     return 2;

@@ -26,7 +26,8 @@ export function parseProbeTarget(text: string): ProbeTarget | undefined {
   const match = /^(tcp|udp|icmp)(?:\/(\d{1,5}))?$/.exec(text.trim().toLowerCase());
   if (!match) return undefined;
   const protocol = match[1] as ProbeProtocol;
-  // a probe's ICMP is an echo request, which the analysis commands write icmp/8
+  // a probe's ICMP is an echo request: icmp/8 as the analysis writes it over IPv4 (over IPv6 the
+  // probe sends ICMPv6's echo request, type 128, whichever way it is written)
   if (protocol === "icmp")
     return match[2] === undefined || match[2] === "8" ? { protocol, port: -1 } : undefined;
   const port = Number(match[2]);

@@ -264,8 +264,8 @@ export class PolicyIndex {
         (eni.instanceId ? this.instances.get(eni.instanceId) : undefined) ?? instanceByEni.get(eni.id);
       const groupKey = groupIds.join(",");
       const elasticIp = elasticByEni.get(eni.id);
-      // The entries come from the group set on first use; a plain object, so that spreads and
-      // JSON see them as properties, as they do every other field.
+      // The entries come from the group set on first use; a plain object whose getters are own
+      // properties, so that a spread copies the entries as it copies every other field.
       let effective: EffectiveEntries | undefined;
       const entries = () => {
         effective ??= this.effectiveOfGroups(groupKey);

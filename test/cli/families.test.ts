@@ -55,5 +55,7 @@ describe("command families", () => {
     assert.match(bare.stderr, /^ {2}lab verify /m);
     const unknown = spawnSync(process.execPath, [MAIN, "lab", "nosuch"], { encoding: "utf8" });
     assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /^ringfence: unknown command 'lab nosuch'$/m);
+    assert.doesNotMatch(bare.stderr, /unknown command/);
   });
 });
