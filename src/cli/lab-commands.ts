@@ -98,11 +98,7 @@ ${CONTROLLER_OPTIONS}`,
     if (!source || !destination || !targetText || positionals.length > 3) {
       throw new UsageError("expected SOURCE-ID DESTINATION-ID PROTO[/PORT]");
     }
-    const target = parseProbeTarget(targetText);
-    if (!target)
-      throw new UsageError(
-        `'${targetText}' is not tcp/PORT, udp/PORT or icmp (an echo request, also written icmp/8)`,
-      );
+    const target = targetOf(targetText);
     const timeoutMs = timeoutOf(values.timeout);
     const estate = await controllerEstate(values.endpoint);
     const hosts = labTopology(estate).hosts;
@@ -131,15 +127,18 @@ ${CONTROLLER_OPTIONS}`,
   },
 };
 
+function targetOf(text: string): ProbeTarget {
+  const target = parseProbeTarget(text);
+  if (!target) {
+    throw new UsageError(
+      `'${text}' is not tcp/PORT, udp/PORT or icmp (an echo request, also written icmp/8)`,
+    );
+  }
+  return target;
+}
+
 function targetsOf(text: string): ProbeTarget[] {
-  const targets = text.split(",").map((part) => {
-    const target = parseProbeTarget(part);
-    if (!target)
-      throw new UsageError(
-        `'${part}' is not tcp/PORT, udp/PORT or icmp (an echo request, also written icmp/8)`,
-      );
-    return target;
-  });
+  const targets = text.split(",").map(targetOf);
   if (targets.length === 0) throw new UsageError("--ports needs at least one target");
   return targets;
 }

@@ -6,7 +6,7 @@ import { type ConnectionTracking, connectionTracking } from "../../model/connect
 import { Ec2Error, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
 import type { GroupRecord, NetworkInterfaceRecord, SubnetRecord, Tags } from "../../model/resources.js";
-import { formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
+import { formatIp, formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
 import { cidrContains, lastAddress, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { type ClientTokenUse, clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
@@ -68,7 +68,7 @@ export class SubnetAddresses {
   reserve(requested: readonly string[]): void {
     for (const text of requested) {
       const ip = parseIp(text);
-      if (ip) this.reserved.add(ip.family === 4 ? formatIpv4(ip.value) : formatIpv6(ip.value));
+      if (ip) this.reserved.add(formatIp(ip));
     }
   }
 
