@@ -38,42 +38,82 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] as string);
 }
 
+/** How to write a value of a shape, worked out once per shape: member order, element tags. */
+type Plan =
+  | {
+      readonly type: "structure";
+      readonly members: readonly {
+        readonly name: string;
+        readonly shape: Shape;
+        readonly open: string;
+        readonly close: string;
+        readonly empty: string;
+      }[];
+      readonly names: ReadonlySet<string>;
+    }
+  | { readonly type: "list"; readonly element: Shape; readonly open: string; readonly close: string }
+  | { readonly type: "scalar" };
+
+const plans = new Map<Shape, Plan>();
+
+function planOf(shape: Shape): Plan {
+  let plan = plans.get(shape);
+  if (plan) return plan;
+  const resolved = resolve(shape);
+  const type = resolved.type ?? "string";
+  if (type === "structure") {
+    const members = Object.entries(resolved.members ?? {}).map(([name, member]) => {
+      const element = member.locationName ?? name;
+      return { name, shape: member, open: `<${element}>`, close: `</${element}>`, empty: `<${element}/>` };
+    });
+    plan = { type, members, names: new Set(members.map((m) => m.name)) };
+  } else if (type === "list") {
+    const element = resolved.member as Shape;
+    const item = element.locationName ?? "item";
+    plan = { type, element, open: `<${item}>`, close: `</${item}>` };
+  } else {
+    plan = { type: "scalar" };
+  }
+  plans.set(shape, plan);
+  return plan;
+}
+
 function encodeValue(shape: Shape, value: Encodable, out: Pieces): void {
   if (value instanceof EncodedXml) {
     out.push(value.bytes);
     return;
   }
-  const resolved = resolve(shape);
-  const type = resolved.type ?? "string";
-  if (type === "structure") {
+  const plan = planOf(shape);
+  if (plan.type === "structure") {
     const record = value as { [member: string]: Encodable };
-    const members = resolved.members ?? {};
-    // A field the model does not have would be dropped silently: that is a bug, never output.
-    for (const name of Object.keys(record)) {
-      if (!Object.hasOwn(members, name) && record[name] !== undefined)
-        throw new Error(`output member ${name} is not in the EC2 model`);
-    }
-    for (const [name, member] of Object.entries(resolved.members ?? {})) {
-      const child = record[name];
-      if (child === undefined || child === null) continue;
-      const element = member.locationName ?? name;
+    let written = 0;
+    for (const member of plan.members) {
+      const child = record[member.name];
+      if (child === undefined) continue;
+      written++;
+      if (child === null) continue;
       if (Array.isArray(child) && child.length === 0) {
-        out.push(`<${element}/>`);
+        out.push(member.empty);
         continue;
       }
-      out.push(`<${element}>`);
-      encodeValue(member, child, out);
-      out.push(`</${element}>`);
+      out.push(member.open);
+      encodeValue(member.shape, child, out);
+      out.push(member.close);
+    }
+    let defined = 0;
+    for (const name in record) if (record[name] !== undefined) defined++;
+    // A field the model does not have would be dropped silently: that is a bug, never output.
+    if (defined !== written) {
+      const unknown = Object.keys(record).find((name) => !plan.names.has(name) && record[name] !== undefined);
+      throw new Error(`output member ${unknown} is not in the EC2 model`);
     }
     return;
   }
-  if (type === "list") {
-    const element = resolved.member as Shape;
-    const item = element.locationName ?? "item";
+  if (plan.type === "list") {
     for (const entry of value as Encodable[]) {
-      out.push(`<${item}>`);
-      encodeValue(element, entry, out);
-      out.push(`</${item}>`);
+      out.push(plan.open);
+      encodeValue(plan.element, entry, out);
+      out.push(plan.close);
     }
     return;
   }
