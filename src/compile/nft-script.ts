@@ -109,12 +109,16 @@ export function renderRuleOnce(rule: NftRule): string {
 
 /** The text of a rule after `add rule inet ringfence CHAIN`. */
 export function renderRule(rule: NftRule): string {
-  const parts = rule.match.map(renderMatch);
-  if (rule.counter) parts.push("counter");
+  let text = "";
+  for (const match of rule.match) text = text === "" ? renderMatch(match) : `${text} ${renderMatch(match)}`;
+  if (rule.counter) text = text === "" ? "counter" : `${text} counter`;
   const action = renderAction(rule.action);
-  if (action) parts.push(action);
-  if (rule.comment) parts.push(`comment "${nftComment(rule.comment)}"`);
-  return parts.join(" ");
+  if (action) text = text === "" ? action : `${text} ${action}`;
+  if (rule.comment) {
+    const comment = `comment "${nftComment(rule.comment)}"`;
+    text = text === "" ? comment : `${text} ${comment}`;
+  }
+  return text;
 }
 
 export function addCtTimeoutStatement(timeout: NftCtTimeout): string {
@@ -136,6 +140,9 @@ export function addChainStatement(chain: NftChain): string {
   return `add chain ${TABLE} ${chain.name} { type filter hook ${hook.hook} priority ${hook.priority}; policy ${hook.policy}; }`;
 }
 
+/** Elements per statement, so that no line grows without bound. */
+const ELEMENTS_PER_STATEMENT = 500;
+
 /** Element statements, in batches so that no line grows without bound. */
 export function elementStatements(
   verb: "add" | "delete",
@@ -143,10 +150,22 @@ export function elementStatements(
   elements: readonly string[],
 ): string[] {
   const lines: string[] = [];
-  for (let i = 0; i < elements.length; i += 500) {
-    lines.push(`${verb} element ${TABLE} ${setName} { ${elements.slice(i, i + 500).join(", ")} }`);
-  }
+  for (let i = 0; i < elements.length; i += ELEMENTS_PER_STATEMENT)
+    lines.push(elementStatement(verb, setName, elements, i));
   return lines;
+}
+
+function elementStatement(
+  verb: "add" | "delete",
+  setName: string,
+  elements: readonly string[],
+  first: number,
+): string {
+  const batch =
+    first === 0 && elements.length <= ELEMENTS_PER_STATEMENT
+      ? elements
+      : elements.slice(first, first + ELEMENTS_PER_STATEMENT);
+  return `${verb} element ${TABLE} ${setName} { ${batch.join(", ")} }`;
 }
 
 export function mapElement(entry: { address: string; chain: string }): string {
@@ -158,32 +177,32 @@ export function ruleStatements(chain: NftChain): string[] {
   return chain.rules.map((rule) => prefix + renderRule(rule));
 }
 
-/** The statements that build the table's content into an existing, empty table. */
-export function tableContentStatements(table: NftTable): string[] {
-  const lines: string[] = [];
-  // sets, timeouts and chains before the rules and map elements that refer to them
-  for (const timeout of table.timeouts ?? []) lines.push(addCtTimeoutStatement(timeout));
-  for (const set of table.sets) {
-    lines.push(addSetStatement(set));
-    lines.push(...elementStatements("add", set.name, set.elements));
-  }
-  for (const map of table.maps) lines.push(addMapStatement(map));
-  for (const chain of table.chains) lines.push(addChainStatement(chain));
-  for (const map of table.maps)
-    lines.push(...elementStatements("add", map.name, map.entries.map(mapElement)));
-  for (const chain of table.chains) lines.push(...ruleStatements(chain));
-  return lines;
-}
-
 /**
  * Replaces whatever `inet ringfence` holds (or creates it) in one transaction: the `add table`
  * makes the `delete table` valid on a host that has none, and no packet ever sees the host
- * without the table.
+ * without the table. Sets, timeouts and chains come before the rules and map elements that refer
+ * to them. The text grows by concatenation, which V8 keeps as a rope until it is read: no array
+ * of lines, no copy per line.
  */
 export function fullScript(table: NftTable): string {
-  const lines = [`add table ${TABLE}`, `delete table ${TABLE}`, `add table ${TABLE}`];
-  for (const line of tableContentStatements(table)) lines.push(line);
-  // the empty last line gives the final newline without a second copy of the script
-  lines.push("");
-  return lines.join("\n");
+  let text = `add table ${TABLE}\ndelete table ${TABLE}\nadd table ${TABLE}\n`;
+  for (const timeout of table.timeouts ?? []) text += `${addCtTimeoutStatement(timeout)}\n`;
+  for (const set of table.sets) {
+    text += `${addSetStatement(set)}\n`;
+    for (let i = 0; i < set.elements.length; i += ELEMENTS_PER_STATEMENT)
+      text += `${elementStatement("add", set.name, set.elements, i)}\n`;
+  }
+  for (const map of table.maps) text += `${addMapStatement(map)}\n`;
+  for (const chain of table.chains) text += `${addChainStatement(chain)}\n`;
+  for (const map of table.maps) {
+    if (map.entries.length === 0) continue;
+    const entries = map.entries.map(mapElement);
+    for (let i = 0; i < entries.length; i += ELEMENTS_PER_STATEMENT)
+      text += `${elementStatement("add", map.name, entries, i)}\n`;
+  }
+  for (const chain of table.chains) {
+    const prefix = `add rule ${TABLE} ${chain.name} `;
+    for (const rule of chain.rules) text += `${prefix}${renderRule(rule)}\n`;
+  }
+  return text;
 }
