@@ -78,6 +78,11 @@ function ipv4Range(text: string): [number, number] | undefined {
 
 /** setElements for IPv4 in plain numbers (the common, large case); same output as the bigint path. */
 function ipv4Elements(texts: readonly string[]): string[] {
+  // one CIDR, a rule's own peer: nothing to sort or merge
+  if (texts.length === 1) {
+    const range = ipv4Range(texts[0] as string);
+    return range ? numberElements([range]) : [];
+  }
   const ranges: [number, number][] = [];
   for (const text of texts) {
     const range = ipv4Range(text);

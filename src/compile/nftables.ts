@@ -336,6 +336,7 @@ class TableBuilder {
     // one chain per distinct list of covering rules, named by where its first range starts
     const chains = new Map<string, NftChain>();
     const entries: { from: number; to: number; chain: string }[] = [];
+    let lastTarget: NftChain | undefined;
     for (let i = 0; i + 1 < bounds.length; i++) {
       const from = bounds[i] as number;
       const next = bounds[i + 1] as number;
@@ -355,8 +356,9 @@ class TableBuilder {
         this.chains.push(target);
       }
       const last = entries[entries.length - 1];
-      if (last && last.chain === target.name && last.to + 1 === from) last.to = to;
+      if (last && lastTarget === target && last.to + 1 === from) last.to = to;
       else entries.push({ from, to, chain: target.name });
+      lastTarget = target;
     }
     return [{ match: [], action: { a: "port-vmap", protocol, entries }, counter: false }];
   }
@@ -527,9 +529,9 @@ export function compileHostPolicy(policy: HostPolicy, options: CompileOptions = 
   ];
   const timeouts = [...builder.timeouts.values()].sort(byName);
   return {
-    sets: [...builder.sets.values()].sort(byName),
-    maps: maps.sort(byName),
-    chains: chains.sort(byName),
+    sets: [...builder.sets.values()],
+    maps,
+    chains,
     ...(timeouts.length > 0 ? { timeouts } : {}),
   };
 }

@@ -85,7 +85,10 @@ export interface IndexedInterface {
   readonly instance?: Instance;
   /** Sorted attached group ids joined by ",": interfaces with equal keys have equal policy. */
   readonly groupKey: string;
-  /** The interface's effective rules, derived on first read (getters), shared by its group set. */
+  /**
+   * The interface's effective rules, derived on first read and shared by its group set: accessors
+   * of the interface object, so a copy of it by spread does not carry them.
+   */
   readonly ingress: readonly PolicyEntry[];
   readonly egress: readonly PolicyEntry[];
 }
@@ -135,6 +138,41 @@ export function allowedRemotes(
   if (parts.length === 0) return IntervalSet.EMPTY;
   if (parts.length === 1) return parts[0] as IntervalSet;
   return IntervalSet.of(parts.flatMap((s) => s.intervals));
+}
+
+/**
+ * An interface of the index. Its effective entries are derived from its group set on first read
+ * and shared by every interface of that set: the compiler reads rules per group and never needs
+ * them, the evaluator needs them only for the interfaces a question is about.
+ */
+class IndexedEntry implements IndexedInterface {
+  readonly subnetId: string;
+  readonly vpcId: string;
+  readonly publicIp: string | undefined;
+  private effective: EffectiveEntries | undefined;
+
+  constructor(
+    readonly eni: NetworkInterface,
+    readonly addresses: readonly IpAddress[],
+    readonly groupKey: string,
+    readonly elasticIp: string | undefined,
+    readonly instance: Instance | undefined,
+    private readonly entriesOf: (groupKey: string) => EffectiveEntries,
+  ) {
+    this.subnetId = eni.subnetId;
+    this.vpcId = eni.vpcId;
+    this.publicIp = eni.publicIp;
+  }
+
+  get ingress(): readonly PolicyEntry[] {
+    this.effective ??= this.entriesOf(this.groupKey);
+    return this.effective.ingress;
+  }
+
+  get egress(): readonly PolicyEntry[] {
+    this.effective ??= this.entriesOf(this.groupKey);
+    return this.effective.egress;
+  }
 }
 
 export class PolicyIndex {
@@ -259,34 +297,18 @@ export class PolicyIndex {
       });
     }
 
+    const entriesOf = (groupKey: string) => this.effectiveOfGroups(groupKey);
     for (const { eni, addresses, groupIds } of prepared) {
       const instance =
         (eni.instanceId ? this.instances.get(eni.instanceId) : undefined) ?? instanceByEni.get(eni.id);
-      const groupKey = groupIds.join(",");
-      const elasticIp = elasticByEni.get(eni.id);
-      // The entries come from the group set on first use; a plain object whose getters are own
-      // properties, so that a spread copies the entries as it copies every other field.
-      let effective: EffectiveEntries | undefined;
-      const entries = () => {
-        effective ??= this.effectiveOfGroups(groupKey);
-        return effective;
-      };
-      const indexed: IndexedInterface = {
+      const indexed = new IndexedEntry(
         eni,
         addresses,
-        subnetId: eni.subnetId,
-        vpcId: eni.vpcId,
-        ...(eni.publicIp !== undefined ? { publicIp: eni.publicIp } : {}),
-        ...(elasticIp !== undefined ? { elasticIp } : {}),
-        ...(instance ? { instance } : {}),
-        groupKey,
-        get ingress() {
-          return entries().ingress;
-        },
-        get egress() {
-          return entries().egress;
-        },
-      };
+        groupIds.join(","),
+        elasticByEni.get(eni.id),
+        instance,
+        entriesOf,
+      );
       this.interfaces.set(eni.id, indexed);
       for (const a of addresses) this.byAddress.set(addressKey(a), indexed);
       for (const p of [indexed.publicIp, indexed.elasticIp]) {
@@ -302,9 +324,7 @@ export class PolicyIndex {
   }
 
   /**
-   * The effective entries of every interface whose sorted attached groups are `groupKey`, derived
-   * on first use and shared by all of them: the compiler reads rules per group and never needs
-   * them, the evaluator needs them only for the interfaces a question is about.
+   * The effective entries of every interface whose sorted attached groups are `groupKey`.
    */
   private effectiveOfGroups(groupKey: string): EffectiveEntries {
     let effective = this.bySet.get(groupKey);
