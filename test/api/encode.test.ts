@@ -49,6 +49,31 @@ test("an output member the model does not have is refused, not dropped, also bes
   assert.doesNotThrow(() => encodeResponse("AuthorizeSecurityGroupIngress", "req-1", { Bogus: undefined }));
 });
 
+test("an output that is not a plain object is read by its members and checked by its own keys", () => {
+  class Output {
+    get Return() {
+      return true;
+    }
+  }
+  const expected =
+    /<requestId>req-3<\/requestId><return>true<\/return><\/AuthorizeSecurityGroupIngressResponse>$/;
+  assert.match(
+    text(encodeResponse("AuthorizeSecurityGroupIngress", "req-3", new Output() as never)),
+    expected,
+  );
+  const inherited = Object.assign(Object.create({ Extra: 1 }), { Return: true });
+  assert.match(text(encodeResponse("AuthorizeSecurityGroupIngress", "req-3", inherited)), expected);
+  assert.throws(
+    () =>
+      encodeResponse(
+        "AuthorizeSecurityGroupIngress",
+        "req-3",
+        Object.assign(new Output(), { Bogus: "x" }) as never,
+      ),
+    /output member Bogus is not in the EC2 model/,
+  );
+});
+
 test("a cached fragment is written as it is, inside the element that holds it", () => {
   const shape = ec2Model.operations.AuthorizeSecurityGroupIngress?.output as Shape;
   const list = (shape.members as Record<string, Shape>).SecurityGroupRules as Shape;

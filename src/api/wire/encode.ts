@@ -86,12 +86,14 @@ function encodeValue(shape: Shape, value: Encodable, out: Pieces): void {
   const plan = planOf(shape);
   if (plan.type === "structure") {
     const record = value as { [member: string]: Encodable };
-    let written = 0;
+    // A field the model does not have would be dropped silently: that is a bug, never output.
+    for (const name in record) {
+      if (Object.hasOwn(record, name) && !plan.names.has(name) && record[name] !== undefined)
+        throw new Error(`output member ${name} is not in the EC2 model`);
+    }
     for (const member of plan.members) {
       const child = record[member.name];
-      if (child === undefined) continue;
-      written++;
-      if (child === null) continue;
+      if (child === undefined || child === null) continue;
       if (Array.isArray(child) && child.length === 0) {
         out.push(member.empty);
         continue;
@@ -99,13 +101,6 @@ function encodeValue(shape: Shape, value: Encodable, out: Pieces): void {
       out.push(member.open);
       encodeValue(member.shape, child, out);
       out.push(member.close);
-    }
-    let defined = 0;
-    for (const name in record) if (record[name] !== undefined) defined++;
-    // A field the model does not have would be dropped silently: that is a bug, never output.
-    if (defined !== written) {
-      const unknown = Object.keys(record).find((name) => !plan.names.has(name) && record[name] !== undefined);
-      throw new Error(`output member ${unknown} is not in the EC2 model`);
     }
     return;
   }
