@@ -35,6 +35,11 @@ const ANY_ONE = -2;
 export class WildcardPattern {
   /** Code points, or ANY_RUN / ANY_ONE. */
   private readonly tokens: number[] = [];
+  /** The text before the first wildcard and after the last: every match starts and ends so. */
+  readonly prefix: string;
+  readonly suffix: string;
+  /** The text the pattern stands for when it has no wildcard (after its escapes). */
+  readonly literal?: string;
 
   constructor(value: string) {
     const chars = Array.from(value);
@@ -47,11 +52,27 @@ export class WildcardPattern {
       } else if (c === "?") this.tokens.push(ANY_ONE);
       else this.tokens.push(c.codePointAt(0) as number);
     }
+    const first = this.tokens.findIndex((t) => t < 0);
+    const text = (tokens: number[]) => String.fromCodePoint(...tokens);
+    if (first < 0) {
+      this.literal = text(this.tokens);
+      this.prefix = this.literal;
+      this.suffix = "";
+      return;
+    }
+    let last = this.tokens.length - 1;
+    while ((this.tokens[last] as number) >= 0) last--;
+    this.prefix = text(this.tokens.slice(0, first));
+    this.suffix = text(this.tokens.slice(last + 1));
   }
 
   test(text: string): boolean {
+    return this.testPoints(Array.from(text, (c) => c.codePointAt(0) as number));
+  }
+
+  /** `test` of a text given as its code points. */
+  testPoints(chars: readonly number[]): boolean {
     const tokens = this.tokens;
-    const chars = Array.from(text, (c) => c.codePointAt(0) as number);
     let p = 0;
     let t = 0;
     let star = -1;
@@ -74,6 +95,76 @@ export class WildcardPattern {
   }
 }
 
+/**
+ * The values of one filter, as one test of a text. Values without a wildcard are one set lookup
+ * together. Wildcard values are indexed by their literal prefix (or, without one, their suffix):
+ * a text meets only the values whose prefix it starts with, found by one lookup per distinct
+ * prefix length. Each distinct text is decided once per request. A thousand values against every
+ * rule of an estate then cost about what a few do.
+ */
+export class FilterValues {
+  private readonly literals = new Set<string>();
+  private readonly byPrefix = new Map<number, Map<string, WildcardPattern[]>>();
+  private readonly bySuffix = new Map<number, Map<string, WildcardPattern[]>>();
+  /** Values that start and end with a wildcard: each is walked for every text. */
+  private readonly open: WildcardPattern[] = [];
+  private readonly decided = new Map<string, boolean>();
+
+  constructor(values: readonly string[]) {
+    const index = (
+      by: Map<number, Map<string, WildcardPattern[]>>,
+      key: string,
+      pattern: WildcardPattern,
+    ) => {
+      let group = by.get(key.length);
+      if (!group) {
+        group = new Map();
+        by.set(key.length, group);
+      }
+      const list = group.get(key);
+      if (list) list.push(pattern);
+      else group.set(key, [pattern]);
+    };
+    for (const value of values) {
+      const pattern = wildcardPattern(value);
+      if (pattern.literal !== undefined) this.literals.add(pattern.literal);
+      else if (pattern.prefix !== "") index(this.byPrefix, pattern.prefix, pattern);
+      else if (pattern.suffix !== "") index(this.bySuffix, pattern.suffix, pattern);
+      else this.open.push(pattern);
+    }
+  }
+
+  matches(text: string): boolean {
+    if (this.literals.has(text)) return true;
+    let answer = this.decided.get(text);
+    if (answer === undefined) {
+      answer = this.wildcardsMatch(text);
+      this.decided.set(text, answer);
+    }
+    return answer;
+  }
+
+  private wildcardsMatch(text: string): boolean {
+    let points: number[] | undefined;
+    const walk = (patterns: readonly WildcardPattern[]) => {
+      for (const pattern of patterns) {
+        points ??= Array.from(text, (c) => c.codePointAt(0) as number);
+        if (pattern.testPoints(points)) return true;
+      }
+      return false;
+    };
+    for (const [length, group] of this.byPrefix) {
+      const patterns = length <= text.length ? group.get(text.slice(0, length)) : undefined;
+      if (patterns && walk(patterns)) return true;
+    }
+    for (const [length, group] of this.bySuffix) {
+      const patterns = length <= text.length ? group.get(text.slice(text.length - length)) : undefined;
+      if (patterns && walk(patterns)) return true;
+    }
+    return walk(this.open);
+  }
+}
+
 const patternCache = new Map<string, WildcardPattern>();
 
 export function wildcardPattern(value: string): WildcardPattern {
@@ -91,11 +182,11 @@ export function wildcardPattern(value: string): WildcardPattern {
 
 interface ParsedFilter {
   name: string;
-  patterns: WildcardPattern[];
+  values: FilterValues;
 }
 
-function tagMatcher(name: string, patterns: WildcardPattern[]): ((tags: Tags) => boolean) | undefined {
-  const matches = (v: string) => patterns.some((p) => p.test(v));
+function tagMatcher(name: string, values: FilterValues): ((tags: Tags) => boolean) | undefined {
+  const matches = (v: string) => values.matches(v);
   if (name.startsWith("tag:")) {
     const key = name.slice(4);
     return (tags) => Object.hasOwn(tags, key) && matches(tags[key] as string);
@@ -133,7 +224,7 @@ export function parseFilters(ctx: ActionContext): ParsedFilter[] {
         );
       }
     }
-    return { name, patterns: values.map(wildcardPattern) };
+    return { name, values: new FilterValues(values) };
   });
 }
 
@@ -143,15 +234,15 @@ export function applyFilters<R extends { tags: Tags }>(
   fields: FilterFields<R>,
 ): R[] {
   const filters = parseFilters(ctx);
-  const tests = filters.map(({ name, patterns }) => {
-    const tag = tagMatcher(name, patterns);
+  const tests = filters.map(({ name, values }) => {
+    const tag = tagMatcher(name, values);
     if (tag) return (r: R) => tag(r.tags);
     // own fields only: `constructor` is no filter, although every object answers to it
     const field = Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (!field) throw invalidValue(`The filter '${name}' is invalid`);
     return (r: R) => {
       for (const value of field(r)) {
-        if (value !== undefined && patterns.some((p) => p.test(String(value)))) return true;
+        if (value !== undefined && values.matches(String(value))) return true;
       }
       return false;
     };

@@ -409,6 +409,32 @@ describe("wildcard filters", () => {
       assert.equal(new WildcardPattern(pattern).test(text), expected, `${pattern} ~ ${text}`);
     }
   });
+
+  test("a filter's values decide as one what each value decides alone, literal or wildcard", async () => {
+    const { FilterValues, WildcardPattern } = await import("../../src/api/filters.js");
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const alphabet = ["a", "b", "*", "?", "\\", "é", "😀"];
+    const word = (max: number) =>
+      Array.from(
+        { length: Math.floor(random() * max) },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join("");
+    for (let round = 0; round < 300; round++) {
+      const values = Array.from({ length: 1 + Math.floor(random() * 6) }, () => word(6));
+      const together = new FilterValues(values);
+      for (let k = 0; k < 40; k++) {
+        const text = word(8);
+        const alone = values.some((v) => new WildcardPattern(v).test(text));
+        // asked twice: the second answer comes from what the first decided
+        assert.equal(together.matches(text), alone, `${JSON.stringify(values)} ~ ${JSON.stringify(text)}`);
+        assert.equal(together.matches(text), alone);
+      }
+    }
+  });
 });
 
 describe("authentication", () => {
