@@ -4,7 +4,13 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { DescribeSecurityGroupsCommand, DescribeVpcsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import {
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { startControlPlane, type TestControlPlane } from "../support/control-plane.js";
 
@@ -236,6 +242,44 @@ describe("hostile input", () => {
       ]),
     });
     assert.deepEqual([r.status, errorOf(r.body).code], [400, "InvalidParameterValue"]);
+  });
+
+  test("characters XML cannot carry are refused, by code point, and nothing is written; tab and newline are kept", async () => {
+    const group = await cp.ec2.send(
+      new CreateSecurityGroupCommand({ GroupName: "xml-text", Description: "characters in tags" }),
+    );
+    const id = group.GroupId as string;
+    for (const [encoded, point] of [
+      ["a%01b", "U+0001"],
+      ["%1B%5B31m", "U+001B"],
+      ["x%00", "U+0000"],
+      ["%EF%BF%BE", "U+FFFE"],
+    ]) {
+      const r = await raw({
+        body: `${form({ Action: "CreateTags", "ResourceId.1": id, "Tag.1.Key": "ctl" })}&Tag.1.Value=${encoded}`,
+      });
+      assert.equal(r.status, 400);
+      assert.equal(errorOf(r.body).code, "InvalidParameterValue");
+      assert.equal(
+        errorOf(r.body).message,
+        `The value of parameter Tag.1.Value contains the character ${point}, which XML cannot carry.`,
+      );
+    }
+    let r = await raw({ body: `${form({ Action: "DescribeVpcs" })}&Filter.1.Name=tag%02` });
+    assert.equal(
+      errorOf(r.body).message,
+      "The value of parameter Filter.1.Name contains the character U+0002, which XML cannot carry.",
+    );
+    r = await raw({ body: `${form({ Action: "DescribeVpcs" })}&Bogus%02=1` });
+    assert.equal(
+      errorOf(r.body).message,
+      "A parameter name contains the character U+0002, which XML cannot carry.",
+    );
+    await cp.ec2.send(
+      new CreateTagsCommand({ Resources: [id], Tags: [{ Key: "multi\tline", Value: "one\ntwo\r\n" }] }),
+    );
+    const described = await cp.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] }));
+    assert.deepEqual(described.SecurityGroups?.[0]?.Tags, [{ Key: "multi\tline", Value: "one\ntwo\r\n" }]);
   });
 
   test("thousands of list elements are refused, a thousand are served", async () => {

@@ -32,10 +32,23 @@ const XML_ESCAPES: Record<string, string> = {
   ">": "&gt;",
   '"': "&quot;",
   "'": "&apos;",
+  // a parser reads a raw CR (and CR LF) as LF: only a reference brings it back
+  "\r": "&#13;",
 };
 
+/**
+ * Characters that XML 1.0 cannot carry, not even as a character reference. Requests may not
+ * contain them (form.ts): a tag value holding one would make every later response that shows it
+ * unreadable to the SDKs and the CLI.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the point
+export const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the same characters, and the escaped ones
+const TO_ESCAPE = /[&<>"'\r\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+
+/** Text as XML character data; a character XML cannot carry, should one get here, as U+FFFD. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] as string);
+  return text.replace(TO_ESCAPE, (c) => XML_ESCAPES[c] ?? "\uFFFD");
 }
 
 /** How to write a value of a shape, worked out once per shape: member order, element tags. */
