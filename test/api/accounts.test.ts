@@ -411,6 +411,15 @@ describe("cross-account group references", () => {
       byUser.SecurityGroups?.map((g) => g.GroupId),
       [groupId],
     );
+    // B's group's name is B's: A's filter by the referenced group's name does not learn it
+    for (const value of ["b-app", "b-*", "*"]) {
+      const byName = await cp.ec2.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [{ Name: "ip-permission.group-name", Values: [value] }],
+        }),
+      );
+      assert.ok(!byName.SecurityGroups?.some((g) => g.GroupId === groupId), `group-name ${value}`);
+    }
     // B's view of its own group is unchanged: the rule lives in A.
     const bView = await b.send(new DescribeSecurityGroupsCommand({ GroupIds: [bGroup] }));
     assert.deepEqual(bView.SecurityGroups?.[0]?.IpPermissions, []);

@@ -431,6 +431,52 @@ describe("AuthorizeSecurityGroupIngress and Egress", () => {
     );
     assert.equal(rules.SecurityGroupRules?.length, 180);
   });
+
+  test("the legacy source-group parameters: all of tcp, udp and icmp without a protocol, and only within one network", async () => {
+    const source = await newGroup("legacy-source", defaultVpcId);
+    const target = await newGroup("legacy-target", defaultVpcId);
+    await cp.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: target, SourceSecurityGroupName: "legacy-source" }),
+    );
+    await cp.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: target,
+        SourceSecurityGroupName: "legacy-source",
+        IpProtocol: "tcp",
+        FromPort: 8443,
+        ToPort: 8443,
+      }),
+    );
+    const permissions = (await describeGroup(target)).IpPermissions ?? [];
+    assert.deepEqual(
+      permissions.map((p) => [p.IpProtocol, p.FromPort, p.ToPort, p.UserIdGroupPairs?.map((g) => g.GroupId)]),
+      [
+        ["tcp", 0, 65535, [source]],
+        ["udp", 0, 65535, [source]],
+        ["icmp", -1, -1, [source]],
+        ["tcp", 8443, 8443, [source]],
+      ],
+    );
+
+    // a group of another VPC cannot name the default VPC's group, by this form either
+    const elsewhere = await newGroup("legacy-elsewhere");
+    const legacy = {
+      GroupId: elsewhere,
+      SourceSecurityGroupName: "legacy-source",
+      IpProtocol: "tcp",
+      FromPort: 22,
+      ToPort: 22,
+    };
+    assert.equal(
+      await errorCode(cp.ec2.send(new AuthorizeSecurityGroupIngressCommand(legacy))),
+      "InvalidGroup.NotFound",
+    );
+    await assert.rejects(
+      cp.ec2.send(new AuthorizeSecurityGroupIngressCommand(legacy)),
+      /belong to different networks/,
+    );
+    assert.deepEqual((await describeGroup(elsewhere)).IpPermissions, []);
+  });
 });
 
 describe("RevokeSecurityGroupIngress and Egress", () => {

@@ -184,20 +184,14 @@ function legacyRules(ctx: ActionContext, group: GroupRecord, forMatching: boolea
     const ports = normaliseProtocolPorts(p.string("IpProtocol"), p.int("FromPort"), p.int("ToPort"));
     return [{ ...ports, egress: false, peer: cidrPeer(cidr, 4) }];
   }
+  // the same checks as a UserIdGroupPair naming the group: its account, and its network
   const owner = p.string("SourceSecurityGroupOwnerId");
-  const peer =
-    owner && owner !== ctx.account
-      ? referencedGroup(
-          ctx,
-          group,
-          new Params({ GroupName: sourceName as string, UserId: owner }),
-          forMatching,
-        )
-      : {
-          kind: "group" as const,
-          groupId: groupByNameInDefaultVpc(ctx, sourceName as string).id,
-          userId: ctx.account,
-        };
+  const peer = referencedGroup(
+    ctx,
+    group,
+    new Params({ GroupName: sourceName as string, ...(owner ? { UserId: owner } : {}) }),
+    forMatching,
+  );
   // A source group without protocol grants all of ICMP, UDP and TCP, as EC2 documents.
   if (!p.has("IpProtocol")) {
     return [
@@ -413,7 +407,11 @@ const deleteSecurityGroup: Action = (ctx) => {
 function ruleFilterFields(egress: boolean, ctx: ActionContext): FilterFields<GroupRecord> {
   const prefix = egress ? "egress.ip-permission." : "ip-permission.";
   const rules = (g: GroupRecord) => g.rules.filter((r) => r.egress === egress);
-  const nameOf = (id: string) => ctx.tx.get("group", id)?.name;
+  // only the caller's own groups: another account's names are not the caller's to learn
+  const nameOf = (id: string) => {
+    const group = ctx.tx.get("group", id);
+    return group?.account === ctx.account && group.region === ctx.region ? group.name : undefined;
+  };
   return {
     [`${prefix}cidr`]: (g) => rules(g).map((r) => (r.peer.kind === "ipv4" ? r.peer.cidr : undefined)),
     [`${prefix}ipv6-cidr`]: (g) => rules(g).map((r) => (r.peer.kind === "ipv6" ? r.peer.cidr : undefined)),
