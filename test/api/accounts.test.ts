@@ -22,6 +22,7 @@ import {
   DescribeManagedPrefixListsCommand,
   DescribeNetworkAclsCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   DescribeStaleSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -29,6 +30,7 @@ import {
   DescribeVpcsCommand,
   type EC2Client,
   ModifyNetworkInterfaceAttributeCommand,
+  ModifySecurityGroupRulesCommand,
   ReleaseAddressCommand,
   ReplaceNetworkAclAssociationCommand,
   RevokeSecurityGroupIngressCommand,
@@ -420,6 +422,29 @@ describe("cross-account group references", () => {
       );
       assert.ok(!byName.SecurityGroups?.some((g) => g.GroupId === groupId), `group-name ${value}`);
     }
+    // Modify names no account: the rule keeps B's while it names the same group
+    const ruleId = (
+      await cp.ec2.send(
+        new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [groupId] }] }),
+      )
+    ).SecurityGroupRules?.find((r) => r.ReferencedGroupInfo?.GroupId === bGroup)?.SecurityGroupRuleId;
+    await cp.ec2.send(
+      new ModifySecurityGroupRulesCommand({
+        GroupId: groupId,
+        SecurityGroupRules: [
+          {
+            SecurityGroupRuleId: ruleId,
+            SecurityGroupRule: { IpProtocol: "tcp", FromPort: 5433, ToPort: 5433, ReferencedGroupId: bGroup },
+          },
+        ],
+      }),
+    );
+    const modified = (await cp.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] })))
+      .SecurityGroups?.[0]?.IpPermissions?.[0];
+    assert.deepEqual(
+      [modified?.FromPort, modified?.UserIdGroupPairs?.[0]?.GroupId, modified?.UserIdGroupPairs?.[0]?.UserId],
+      [5433, bGroup, OTHER_ACCOUNT],
+    );
     // B's view of its own group is unchanged: the rule lives in A.
     const bView = await b.send(new DescribeSecurityGroupsCommand({ GroupIds: [bGroup] }));
     assert.deepEqual(bView.SecurityGroups?.[0]?.IpPermissions, []);

@@ -601,6 +601,17 @@ const describeSecurityGroupRules: Action = (ctx) => {
   };
 };
 
+/**
+ * The group a modified rule names. SecurityGroupRuleRequest has no UserId, so a rule that names
+ * another account's group keeps that account while it names the same group; any other group is
+ * the caller's, as EC2 defaults it.
+ */
+function referenceOf(current: RuleRecord, groupId: string | undefined): Params {
+  const peer = current.peer;
+  const userId = peer.kind === "group" && peer.groupId === groupId ? peer.userId : undefined;
+  return new Params({ GroupId: groupId ?? "", ...(userId ? { UserId: userId } : {}) });
+}
+
 const modifySecurityGroupRules: Action = (ctx) => {
   const group = requireGroup(ctx, ctx.params.requiredString("GroupId", "groupId"));
   const updates = ctx.params.list("SecurityGroupRules", "SecurityGroupRule");
@@ -635,12 +646,7 @@ const modifySecurityGroupRules: Action = (ctx) => {
           ? cidrPeer(request.string("CidrIpv6"), 6)
           : member === "PrefixListId"
             ? prefixListPeer(ctx, request.string("PrefixListId"), false)
-            : referencedGroup(
-                ctx,
-                group,
-                new Params({ GroupId: request.string("ReferencedGroupId") ?? "" }),
-                false,
-              );
+            : referencedGroup(ctx, group, referenceOf(current, request.string("ReferencedGroupId")), false);
     if (peer.kind !== current.peer.kind) {
       throw invalidValue(
         `Invalid rule type for security group rule '${id}'. You may not specify ${member} for an existing ${current.peer.kind} rule.`,
