@@ -215,6 +215,16 @@ describe("CreateTags and DescribeTags", () => {
       await code([vpc], [{ Key: "k".repeat(127), Value: "v".repeat(257) }]),
       "InvalidParameterValue",
     );
+    // lengths are in characters: an emoji is one, although it is two UTF-16 units
+    assert.equal(await code([vpc], [{ Key: "😀".repeat(128), Value: "x" }]), "InvalidParameterValue");
+    assert.equal(await code([vpc], [{ Key: "k", Value: "😀".repeat(257) }]), "InvalidParameterValue");
+    await cp.ec2.send(
+      new CreateTagsCommand({
+        Resources: [vpc],
+        Tags: [{ Key: "😀".repeat(127), Value: "é😀".repeat(128) }],
+      }),
+    );
+    assert.equal((await tagsOf(vpc))["😀".repeat(127)], "é😀".repeat(128));
     assert.equal(await code(["vpc-0123456789abcdef0"], [{ Key: "a", Value: "b" }]), "InvalidVpcID.NotFound");
     assert.equal(
       await code(["i-0123456789abcdef0"], [{ Key: "a", Value: "b" }]),

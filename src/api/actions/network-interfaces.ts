@@ -2,6 +2,7 @@
 // subnet, skipping the addresses EC2 reserves and those in use; groups must be in the ENI's VPC.
 
 import { randomBytes } from "node:crypto";
+import { characterCount } from "../../model/characters.js";
 import { type ConnectionTracking, connectionTracking } from "../../model/connection-tracking.js";
 import { Ec2Error, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
@@ -384,7 +385,7 @@ const createNetworkInterface: Action = (ctx) => {
   );
   const { primary, secondary } = secondaryAddresses(ctx.params);
   const description = ctx.params.string("Description");
-  if (description !== undefined && description.length > 255)
+  if (description !== undefined && characterCount(description) > 255)
     throw invalidValue("The description may have at most 255 characters.");
   const eni = createInterface(ctx, {
     subnet,

@@ -7,6 +7,7 @@ import {
   awsManagedPrefixList,
   awsManagedPrefixLists,
 } from "../../model/aws-managed-prefix-lists.js";
+import { characterCount } from "../../model/characters.js";
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
 import type { PrefixListEntry, PrefixListRecord } from "../../model/resources.js";
@@ -84,7 +85,7 @@ function readEntries(
 }
 
 function checkName(name: string): string {
-  if (name.length === 0 || name.length > 255)
+  if (name.length === 0 || characterCount(name) > 255)
     throw invalidValue("The prefix list name must have 1 to 255 characters.");
   if (RESERVED_NAME_PREFIXES.some((prefix) => name.startsWith(prefix))) {
     throw invalidValue(`The prefix list name cannot begin with (${RESERVED_NAME_PREFIXES.join(", ")}).`);

@@ -2,6 +2,7 @@
 // resource, security group rules included (their tags live with the rule inside its group).
 
 import { compareText } from "../../compile/text-order.js";
+import { characterCount } from "../../model/characters.js";
 import { Ec2Error, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, ID_KINDS, type IdKindName, notFound } from "../../model/ids.js";
 import type { GroupRecord, ResourceKind, ResourceRecord, Tags } from "../../model/resources.js";
@@ -22,7 +23,7 @@ const RESOURCE_TYPES: { idKind: IdKindName; kind: ResourceKind | "rule"; type: s
 ];
 
 function checkTag(key: string, value: string, inSpecification: boolean): void {
-  if (key.length === 0 || key.length > 127) {
+  if (key.length === 0 || characterCount(key) > 127) {
     throw invalidValue(
       `Value ( ${key} ) for parameter key is invalid. Tag keys must be between 1 and 127 characters.`,
     );
@@ -38,7 +39,7 @@ function checkTag(key: string, value: string, inSpecification: boolean): void {
       `Value ( ${key} ) for parameter key is invalid. Tag keys starting with 'aws:' are reserved for internal use`,
     );
   }
-  if (value.length > 256)
+  if (characterCount(value) > 256)
     throw invalidValue(
       `Value ( ${value} ) for parameter value is invalid. Tag values may have at most 256 characters.`,
     );
