@@ -476,6 +476,15 @@ describe("AuthorizeSecurityGroupIngress and Egress", () => {
       /belong to different networks/,
     );
     assert.deepEqual((await describeGroup(elsewhere)).IpPermissions, []);
+    // one source only: a CIDR beside the group is refused, not half taken
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({ ...legacy, GroupId: target, CidrIp: "10.9.0.0/16" }),
+        ),
+      ),
+      "InvalidParameterCombination",
+    );
   });
 });
 
@@ -556,10 +565,14 @@ describe("RevokeSecurityGroupIngress and Egress", () => {
       new RevokeSecurityGroupIngressCommand({ GroupId: id, SecurityGroupRuleIds: ["sgr-xyz"] }),
     );
     assert.equal(await errorCode(malformed), "InvalidSecurityGroupRuleId.Malformed");
+    // named twice, revoked (and listed) once
     const out = await cp.ec2.send(
-      new RevokeSecurityGroupIngressCommand({ GroupId: id, SecurityGroupRuleIds: [ruleId] }),
+      new RevokeSecurityGroupIngressCommand({ GroupId: id, SecurityGroupRuleIds: [ruleId, ruleId] }),
     );
-    assert.equal(out.RevokedSecurityGroupRules?.[0]?.SecurityGroupRuleId, ruleId);
+    assert.deepEqual(
+      out.RevokedSecurityGroupRules?.map((r) => r.SecurityGroupRuleId),
+      [ruleId],
+    );
     assert.equal(out.RevokedSecurityGroupRules?.[0]?.CidrIpv4, "0.0.0.0/0");
     // The same rule added again gets a new id.
     const again = await cp.ec2.send(
@@ -647,6 +660,21 @@ describe("ModifySecurityGroupRules and descriptions", () => {
       }),
     );
     assert.equal(await errorCode(missing), "InvalidPermission.NotFound");
+    // rule ids and permissions at once: which one was meant is not guessed
+    const ruleId = (
+      await cp.ec2.send(
+        new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [id] }] }),
+      )
+    ).SecurityGroupRules?.find((r) => !r.IsEgress)?.SecurityGroupRuleId;
+    const both = cp.ec2.send(
+      new UpdateSecurityGroupRuleDescriptionsIngressCommand({
+        GroupId: id,
+        SecurityGroupRuleDescriptions: [{ SecurityGroupRuleId: ruleId, Description: "by id" }],
+        IpPermissions: [tcp(443, "0.0.0.0/0", "by permission")],
+      }),
+    );
+    assert.equal(await errorCode(both), "InvalidParameterCombination");
+    assert.equal((await describeGroup(id)).IpPermissions?.[0]?.IpRanges?.[0]?.Description, "public https");
   });
 });
 

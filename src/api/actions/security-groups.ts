@@ -180,6 +180,9 @@ function legacyRules(ctx: ActionContext, group: GroupRecord, forMatching: boolea
       "Missing source specification: include source security group or CIDR information",
     );
   }
+  if (cidr && sourceName) {
+    throw invalidCombination("CidrIp cannot be combined with SourceSecurityGroupName: give one source.");
+  }
   if (cidr) {
     const ports = normaliseProtocolPorts(p.string("IpProtocol"), p.int("FromPort"), p.int("ToPort"));
     return [{ ...ports, egress: false, peer: cidrPeer(cidr, 4) }];
@@ -510,7 +513,8 @@ function presentRevoked(group: GroupRecord, rule: RuleRecord) {
 }
 
 function rulesById(group: GroupRecord, egress: boolean, ids: string[]): RuleRecord[] {
-  return ids.map((id) => {
+  // a rule named twice is one rule
+  return [...new Set(ids)].map((id) => {
     checkId("rule", id);
     const rule = group.rules.find((r) => r.id === id && r.egress === egress);
     if (!rule) throw notFound("rule", id);
@@ -673,6 +677,11 @@ function updateDescriptions(egress: boolean): Action {
     const group = egress ? requireGroup(ctx, ctx.params.requiredString("GroupId")) : groupByIdOrName(ctx);
     const byId = ctx.params.list("SecurityGroupRuleDescriptions", "SecurityGroupRuleDescription");
     const descriptions = new Map<string, string | undefined>();
+    if (byId.length > 0 && ctx.params.list("IpPermissions").length > 0) {
+      throw invalidCombination(
+        "The parameter SecurityGroupRuleDescription cannot be used with the parameter IpPermissions",
+      );
+    }
     if (byId.length > 0) {
       for (const entry of byId) {
         const id = entry.requiredString("SecurityGroupRuleId", `${entry.path}.SecurityGroupRuleId`);
