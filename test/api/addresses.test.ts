@@ -279,6 +279,27 @@ describe("AssociateAddress", () => {
     assert.equal(described.NetworkInterfaceId, eniId);
     assert.equal(described.PrivateIpAddress, secondary);
     assert.equal(described.InstanceId, undefined, "an unattached interface has no instance");
+    // the address is the secondary's: the interface (its primary) shows none, the secondary shows it
+    const shown = (await cp.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })))
+      .NetworkInterfaces?.[0];
+    assert.equal(shown?.Association, undefined);
+    assert.deepEqual(
+      shown?.PrivateIpAddresses?.map((a) => [a.Primary, a.Association?.PublicIp, a.Association?.IpOwnerId]),
+      [
+        [true, undefined, undefined],
+        [false, address.PublicIp, cp.server.accountId],
+      ],
+    );
+    const byPublicIp = async (name: string) =>
+      (
+        await cp.ec2.send(
+          new DescribeNetworkInterfacesCommand({
+            Filters: [{ Name: name, Values: [address.PublicIp as string] }],
+          }),
+        )
+      ).NetworkInterfaces?.map((e) => e.NetworkInterfaceId);
+    assert.deepEqual(await byPublicIp("addresses.association.public-ip"), [eniId]);
+    assert.deepEqual(await byPublicIp("association.public-ip"), []);
     assert.equal(
       await errorCode(
         cp.ec2.send(

@@ -6,7 +6,13 @@ import { characterCount } from "../../model/characters.js";
 import { type ConnectionTracking, connectionTracking } from "../../model/connection-tracking.js";
 import { Ec2Error, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
-import type { GroupRecord, NetworkInterfaceRecord, SubnetRecord, Tags } from "../../model/resources.js";
+import type {
+  AddressRecord,
+  GroupRecord,
+  NetworkInterfaceRecord,
+  SubnetRecord,
+  Tags,
+} from "../../model/resources.js";
 import { formatIp, formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
 import { cidrContains, lastAddress, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { type ClientTokenUse, clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
@@ -261,22 +267,41 @@ function groupIdentifiers(ctx: ActionContext, ids: readonly string[]) {
   return ids.map((id) => ({ GroupId: id, GroupName: ctx.tx.get("group", id)?.name }));
 }
 
-function elasticAssociation(ctx: ActionContext, eni: NetworkInterfaceRecord) {
+/** The Elastic IPs associated with the interface, by the private address each one is on. */
+function elasticAssociations(ctx: ActionContext, eni: NetworkInterfaceRecord): Map<string, AddressRecord> {
+  const byPrivateIp = new Map<string, AddressRecord>();
   for (const address of ctx.tx.all("address")) {
-    if (address.association?.networkInterfaceId === eni.id) return address;
+    if (address.association?.networkInterfaceId === eni.id)
+      byPrivateIp.set(address.association.privateIp, address);
   }
-  return undefined;
+  return byPrivateIp;
 }
 
-/** The public address an interface shows: its Elastic IP, else the one it was launched with. */
+/** The Elastic IP on the interface's primary private address, which is the interface's own. */
+function elasticAssociation(ctx: ActionContext, eni: NetworkInterfaceRecord): AddressRecord | undefined {
+  return elasticAssociations(ctx, eni).get(eni.privateIps[0] as string);
+}
+
+/**
+ * The public address of the interface (and of its instance): the Elastic IP on its primary
+ * private address, else the one it was launched with. An Elastic IP on a secondary address is
+ * that address's only.
+ */
 export function publicIpOf(ctx: ActionContext, eni: NetworkInterfaceRecord): string | undefined {
   return elasticAssociation(ctx, eni)?.publicIp ?? eni.publicIp;
 }
 
+/** The public address on each private address of the interface, in their order. */
+function publicIpsByAddress(ctx: ActionContext, eni: NetworkInterfaceRecord): (string | undefined)[] {
+  const elastic = elasticAssociations(ctx, eni);
+  return eni.privateIps.map((ip, i) => elastic.get(ip)?.publicIp ?? (i === 0 ? eni.publicIp : undefined));
+}
+
 /** The interface as DescribeNetworkInterfaces shows it (or, with `forInstance`, inside an instance). */
 export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord, forInstance = false) {
-  const elastic = elasticAssociation(ctx, eni);
-  const publicIp = publicIpOf(ctx, eni);
+  const elasticByIp = elasticAssociations(ctx, eni);
+  const elastic = elasticByIp.get(eni.privateIps[0] as string);
+  const publicIp = elastic?.publicIp ?? eni.publicIp;
   const association = publicIp
     ? {
         PublicIp: publicIp,
@@ -310,19 +335,20 @@ export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord
     Groups: groupIdentifiers(ctx, eni.groupIds),
     Attachment: attachment,
     Association: association,
-    PrivateIpAddresses: eni.privateIps.map((ip, i) => ({
-      PrivateIpAddress: ip,
-      PrivateDnsName: privateDnsName(ctx, ip),
-      Primary: i === 0,
-      Association:
-        i === 0
-          ? association && {
-              PublicIp: association.PublicIp,
-              PublicDnsName: "",
-              IpOwnerId: association.IpOwnerId,
-            }
-          : undefined,
-    })),
+    PrivateIpAddresses: eni.privateIps.map((ip, i) => {
+      const elasticHere = elasticByIp.get(ip);
+      const publicIpHere = elasticHere?.publicIp ?? (i === 0 ? eni.publicIp : undefined);
+      return {
+        PrivateIpAddress: ip,
+        PrivateDnsName: privateDnsName(ctx, ip),
+        Primary: i === 0,
+        Association: publicIpHere && {
+          PublicIp: publicIpHere,
+          PublicDnsName: "",
+          IpOwnerId: elasticHere ? ctx.account : "amazon",
+        },
+      };
+    }),
     Ipv6Addresses: eni.ipv6Addresses.map((Ipv6Address) => ({ Ipv6Address })),
     InterfaceType: eni.interfaceType,
     ConnectionTrackingConfiguration: eni.connectionTracking && {
@@ -443,9 +469,14 @@ export const interfaceFilters = (ctx: ActionContext): FilterFields<NetworkInterf
   "private-dns-name": (e) => [privateDnsName(ctx, e.privateIps[0] as string)],
   "addresses.private-ip-address": (e) => e.privateIps,
   "addresses.primary": (e) => e.privateIps.map((_, i) => i === 0),
-  // the public address belongs to the primary private address
-  "addresses.association.public-ip": (e) => [publicIpOf(ctx, e)],
-  "addresses.association.owner-id": (e) => [ipOwnerOf(ctx, e)],
+  // each private address with the public address on it
+  "addresses.association.public-ip": (e) => publicIpsByAddress(ctx, e),
+  "addresses.association.owner-id": (e) => {
+    const elastic = elasticAssociations(ctx, e);
+    return e.privateIps.map((ip, i) =>
+      elastic.has(ip) ? ctx.account : i === 0 && e.publicIp ? "amazon" : undefined,
+    );
+  },
   "ipv6-addresses.ipv6-address": (e) => e.ipv6Addresses,
   "attachment.instance-id": (e) => [e.attachment?.instanceId],
   "attachment.device-index": (e) => [e.attachment?.deviceIndex],
