@@ -567,7 +567,7 @@ describe("state changes", () => {
     const withKept = (id?: string) =>
       run({
         NetworkInterfaces: [
-          { DeviceIndex: 0, SubnetId: subnetId, DeleteOnTermination: false, AssociatePublicIpAddress: true },
+          { DeviceIndex: 0, SubnetId: subnetId, DeleteOnTermination: false },
           { DeviceIndex: 1, NetworkInterfaceId: id ?? kept },
         ],
       });
@@ -584,9 +584,23 @@ describe("state changes", () => {
     for (const eni of enis.NetworkInterfaces ?? []) {
       assert.equal(eni.Status, "available");
       assert.equal(eni.Attachment, undefined);
-      assert.equal(eni.Association, undefined, "the launch's public address went with the instance");
     }
     assert.equal(enis.NetworkInterfaces?.length, 2);
+    // a public address (one interface only, as EC2 takes it) goes with the instance, not the interface
+    const [alone] = await run({
+      NetworkInterfaces: [
+        { DeviceIndex: 0, SubnetId: subnetId, DeleteOnTermination: false, AssociatePublicIpAddress: true },
+      ],
+    });
+    const aloneEni = alone?.NetworkInterfaces?.[0]?.NetworkInterfaceId as string;
+    assert.ok(alone?.PublicIpAddress, "launched with a public address");
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [alone?.InstanceId as string] }));
+    const left = await cp.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [aloneEni] }));
+    assert.equal(
+      left.NetworkInterfaces?.[0]?.Association,
+      undefined,
+      "the launch's public address went with the instance",
+    );
     const [second] = await withKept(kept);
     const holders = async (eni: string) => {
       const out = await cp.ec2.send(
@@ -815,6 +829,75 @@ describe("launch details", () => {
     );
     assert.deepEqual(await allInstanceIds(), before);
     assert.equal(await freeAddresses(id), 11);
+  });
+
+  test("in a full subnet a named address that cannot be had says why, before the subnet's lack of room", async () => {
+    const subnet = await cp.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.30.207.0/28" }));
+    const id = subnet.Subnet?.SubnetId as string;
+    await run({ SubnetId: id, MinCount: 11, MaxCount: 11 });
+    const launch = (PrivateIpAddress: string) =>
+      errorCode(
+        cp.ec2.send(
+          new RunInstancesCommand({
+            ImageId: IMAGE,
+            MinCount: 1,
+            MaxCount: 1,
+            SubnetId: id,
+            PrivateIpAddress,
+          }),
+        ),
+      );
+    assert.equal(await launch("10.30.207.4"), "InvalidIPAddress.InUse");
+    assert.equal(await launch("10.30.208.4"), "InvalidParameterValue", "outside the subnet");
+    assert.equal(await launch("10.30.207.1"), "InvalidParameterValue", "reserved");
+    assert.equal(await launch("banana"), "InvalidParameterValue");
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, SubnetId: id })),
+      ),
+      "InsufficientFreeAddressesInSubnet",
+    );
+  });
+
+  test("NetworkInterface.N: a public address only for one new interface at index 0; DeleteOnTermination only for a new one", async () => {
+    const created = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }));
+    const existing = created.NetworkInterface?.NetworkInterfaceId as string;
+    const before = await allInstanceIds();
+    const launch = (NetworkInterfaces: RunInstancesCommandInput["NetworkInterfaces"]) =>
+      errorCode(
+        cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, NetworkInterfaces })),
+      );
+    assert.equal(
+      await launch([{ DeviceIndex: 0, NetworkInterfaceId: existing, DeleteOnTermination: true }]),
+      "InvalidParameterCombination",
+    );
+    assert.equal(
+      await launch([{ DeviceIndex: 0, NetworkInterfaceId: existing, AssociatePublicIpAddress: true }]),
+      "InvalidParameterCombination",
+    );
+    assert.equal(
+      await launch([
+        { DeviceIndex: 0, SubnetId: subnetId, AssociatePublicIpAddress: true },
+        { DeviceIndex: 1, SubnetId: subnetId },
+      ]),
+      "InvalidParameterCombination",
+    );
+    assert.equal(
+      await launch([
+        { DeviceIndex: 0, SubnetId: subnetId },
+        { DeviceIndex: 1, SubnetId: subnetId, AssociatePublicIpAddress: false },
+      ]),
+      "InvalidParameterCombination",
+    );
+    assert.equal(
+      await launch([{ DeviceIndex: 0, SubnetId: subnetId, SecondaryPrivateIpAddressCount: 50 }]),
+      "PrivateIpAddressLimitExceeded",
+    );
+    assert.deepEqual(await allInstanceIds(), before);
+    const still = await cp.ec2.send(
+      new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [existing] }),
+    );
+    assert.equal(still.NetworkInterfaces?.[0]?.Status, "available");
   });
 
   test("MaxCount above a subnet's free addresses launches as many as fit, at least MinCount (model doc of MaxCount)", async () => {

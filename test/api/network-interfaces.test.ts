@@ -168,6 +168,32 @@ describe("CreateNetworkInterface", () => {
     );
   });
 
+  test("address counts: not negative, at most 50 addresses an interface, no count beside several named addresses", async () => {
+    const code = (input: Record<string, unknown>) =>
+      errorCode(cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, ...input })));
+    assert.equal(await code({ SecondaryPrivateIpAddressCount: -1 }), "InvalidParameterValue");
+    assert.equal(await code({ Ipv6AddressCount: -1 }), "InvalidParameterValue");
+    // the primary and 50 more are 51
+    assert.equal(await code({ SecondaryPrivateIpAddressCount: 50 }), "PrivateIpAddressLimitExceeded");
+    assert.equal(await code({ SecondaryPrivateIpAddressCount: 100_000 }), "PrivateIpAddressLimitExceeded");
+    assert.equal(
+      await code({
+        SecondaryPrivateIpAddressCount: 1,
+        PrivateIpAddresses: [
+          { PrivateIpAddress: "10.50.1.200", Primary: true },
+          { PrivateIpAddress: "10.50.1.201", Primary: false },
+        ],
+      }),
+      "InvalidParameterCombination",
+    );
+    const before = await interfaceIds([{ Name: "subnet-id", Values: [subnetId] }]);
+    const most = await newInterface({ SecondaryPrivateIpAddressCount: 49 });
+    assert.equal(most.PrivateIpAddresses?.length, 50);
+    assert.equal(new Set(most.PrivateIpAddresses?.map((a) => a.PrivateIpAddress)).size, 50);
+    await cp.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: most.NetworkInterfaceId }));
+    assert.deepEqual(await interfaceIds([{ Name: "subnet-id", Values: [subnetId] }]), before);
+  });
+
   test("groups: at most 5, all of the interface's VPC, known and well-formed", async () => {
     const before = await interfaceIds([{ Name: "subnet-id", Values: [subnetId] }]);
     assert.equal(

@@ -33,6 +33,7 @@ import {
   presentInterface,
   privateDnsName,
   releaseElasticAssociations,
+  requestedAddressCounts,
   requestedConnectionTracking,
   requestedIpv6Addresses,
   requireInterface,
@@ -126,6 +127,11 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
         "Network interfaces and instance-level IPv6 addresses may not be specified on the same request",
       );
     }
+    if (nics.length > 1 && nics.some((nic) => nic.bool("AssociatePublicIpAddress") === true)) {
+      throw invalidCombination(
+        "The parameter AssociatePublicIpAddress cannot be used with more than one network interface.",
+      );
+    }
     const planned = nics.map((nic) => planNetworkInterface(ctx, nic, count));
     const existing = planned.flatMap((n) => (n.existing ? [n.existing.id] : []));
     const twice = existing.find((id, i) => existing.indexOf(id) !== i);
@@ -183,7 +189,7 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
       groupIds: interfaceGroups(ctx, ids, subnet.vpcId, subnet, LAUNCH_GROUP_ERRORS),
       privateIp,
       secondaryIps: [],
-      ipv6Count: p.int("Ipv6AddressCount"),
+      ...requestedAddressCounts(p, [], ipv6Addresses),
       ipv6Addresses,
       associatePublicIp: subnet.mapPublicIpOnLaunch,
       deleteOnTermination: true,
@@ -208,6 +214,17 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
         "An existing network interface keeps its connection tracking; change it with ModifyNetworkInterfaceAttribute.",
       );
     }
+    // the interface outlives the instance it was made without: only one the launch creates may go with it
+    if (nic.bool("DeleteOnTermination") === true) {
+      throw invalidCombination(
+        "DeleteOnTermination can be true only for a network interface the launch creates.",
+      );
+    }
+    if (nic.has("AssociatePublicIpAddress")) {
+      throw invalidCombination(
+        "A public IPv4 address can only be assigned to a network interface the launch creates.",
+      );
+    }
     const existing = requireInterface(ctx, existingId);
     if (existing.attachment)
       throw new Ec2Error("InvalidNetworkInterface.InUse", `Interface: [${existing.id}] in use.`);
@@ -222,6 +239,11 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
       associatePublicIp: false,
       deleteOnTermination: nic.bool("DeleteOnTermination") ?? false,
     };
+  }
+  if (nic.has("AssociatePublicIpAddress") && deviceIndex !== 0) {
+    throw invalidCombination(
+      "A public IPv4 address can only be assigned to the network interface at device index 0.",
+    );
   }
   const subnetId = nic.string("SubnetId");
   const subnet = subnetId ? requireOwn(ctx, "subnet", subnetId) : defaultSubnet(ctx, undefined);
@@ -239,8 +261,7 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
     groupIds: interfaceGroups(ctx, nic.strings("Groups"), subnet.vpcId, subnet, LAUNCH_GROUP_ERRORS),
     privateIp: primary,
     secondaryIps: secondary,
-    secondaryCount: nic.int("SecondaryPrivateIpAddressCount"),
-    ipv6Count: nic.int("Ipv6AddressCount"),
+    ...requestedAddressCounts(nic, secondary, ipv6Addresses),
     ipv6Addresses,
     description: nic.string("Description"),
     associatePublicIp: nic.bool("AssociatePublicIpAddress") ?? subnet.mapPublicIpOnLaunch,
@@ -358,7 +379,12 @@ const runInstances: Action = (ctx) => {
   for (const planned of plan) {
     if (planned.existing) continue;
     const named = [...planned.secondaryIps, ...planned.ipv6Addresses];
-    addressesOf(planned.subnet).reserve(planned.privateIp ? [planned.privateIp, ...named] : named);
+    const subnetAddresses = addressesOf(planned.subnet);
+    subnetAddresses.reserve(planned.privateIp ? [planned.privateIp, ...named] : named);
+    // a named address that cannot be had is the answer, before whether the subnet has room
+    for (const ip of planned.privateIp ? [planned.privateIp, ...planned.secondaryIps] : planned.secondaryIps)
+      subnetAddresses.check(ip);
+    for (const ip of planned.ipv6Addresses) subnetAddresses.checkIpv6(ip);
   }
   // EC2 launches as many as fit between MinCount and MaxCount.
   const needed = new Map<string, number>();

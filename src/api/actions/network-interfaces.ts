@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { characterCount } from "../../model/characters.js";
 import { type ConnectionTracking, connectionTracking } from "../../model/connection-tracking.js";
-import { Ec2Error, invalidValue, missingParameter } from "../../model/errors.js";
+import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
 import { checkId, newId } from "../../model/ids.js";
 import type {
   AddressRecord,
@@ -52,6 +52,13 @@ export class SubnetAddresses {
   private readonly reserved = new Set<string>();
   private readonly first: bigint;
   private readonly last: bigint;
+  /**
+   * Where the search for the next free address goes on: addresses are only taken during a
+   * request, never given back, so nothing before it is free (a request for thousands of addresses
+   * scans the subnet once, not once per address).
+   */
+  private nextIpv4: bigint;
+  private nextIpv6Offset = 4n;
 
   constructor(
     ctx: ActionContext,
@@ -62,6 +69,7 @@ export class SubnetAddresses {
     // EC2 reserves the first four addresses and the last one of every subnet.
     this.first = cidr.base + 4n;
     this.last = lastAddress(cidr) - 1n;
+    this.nextIpv4 = this.first;
     for (const eni of ctx.tx.all("eni")) {
       if (eni.subnetId === subnet.id)
         for (const ip of [...eni.privateIps, ...eni.ipv6Addresses]) this.used.add(ip);
@@ -84,6 +92,13 @@ export class SubnetAddresses {
   }
 
   claim(requested: string): string {
+    const text = this.check(requested);
+    this.used.add(text);
+    return text;
+  }
+
+  /** A requested IPv4 address in its canonical form, if it is one this subnet can give. */
+  check(requested: string): string {
     const ip = parseIp(requested);
     const cidr = parseCidr4(this.subnet.cidr)?.cidr;
     if (ip?.family !== 4)
@@ -96,7 +111,6 @@ export class SubnetAddresses {
       throw invalidValue(`Address ${text} is reserved by EC2 in subnet ${this.subnet.id}`);
     }
     if (this.used.has(text)) throw new Ec2Error("InvalidIPAddress.InUse", `Address ${text} is in use.`);
-    this.used.add(text);
     return text;
   }
 
@@ -111,8 +125,8 @@ export class SubnetAddresses {
   }
 
   next(): string {
-    for (let value = this.first; value <= this.last; value++) {
-      const text = formatIpv4(value);
+    for (; this.nextIpv4 <= this.last; this.nextIpv4++) {
+      const text = formatIpv4(this.nextIpv4);
       if (this.isFree(text)) {
         this.used.add(text);
         return text;
@@ -126,6 +140,13 @@ export class SubnetAddresses {
 
   /** A requested IPv6 address: in the subnet's IPv6 CIDR, not one of its reserved ends, not in use. */
   claimIpv6(requested: string): string {
+    const text = this.checkIpv6(requested);
+    this.used.add(text);
+    return text;
+  }
+
+  /** A requested IPv6 address in its canonical form, if it is one this subnet can give. */
+  checkIpv6(requested: string): string {
     const ip = parseIp(requested);
     if (ip?.family !== 6) throw invalidValue(`Value (${requested}) for parameter ipv6Address is invalid.`);
     const cidr = this.subnet.ipv6Cidr ? parseCidr6(this.subnet.ipv6Cidr)?.cidr : undefined;
@@ -139,15 +160,14 @@ export class SubnetAddresses {
       throw invalidValue(`Address ${text} is reserved by EC2 in subnet ${this.subnet.id}`);
     }
     if (this.used.has(text)) throw new Ec2Error("InvalidIPAddress.InUse", `Address ${text} is in use.`);
-    this.used.add(text);
     return text;
   }
 
   nextIpv6(): string {
     const cidr = this.subnet.ipv6Cidr ? parseCidr6(this.subnet.ipv6Cidr)?.cidr : undefined;
     if (!cidr) throw invalidValue(`The subnet ${this.subnet.id} has no IPv6 CIDR block.`);
-    for (let n = 4n; n < 1n << 16n; n++) {
-      const text = formatIpv6(cidr.base + n);
+    for (; this.nextIpv6Offset < 1n << 16n; this.nextIpv6Offset++) {
+      const text = formatIpv6(cidr.base + this.nextIpv6Offset);
       if (this.isFree(text)) {
         this.used.add(text);
         return text;
@@ -383,6 +403,46 @@ export function requestedIpv6Addresses(params: Params): string[] {
   return addresses;
 }
 
+/**
+ * The most addresses of each family one interface takes: what the largest EC2 instance types
+ * allow (ringfence has no instance types to tell smaller ones apart).
+ */
+export const MAX_ADDRESSES_PER_INTERFACE = 50;
+
+/**
+ * `SecondaryPrivateIpAddressCount` and `Ipv6AddressCount` of a request, checked together with the
+ * addresses it names for the same interface.
+ */
+export function requestedAddressCounts(
+  params: Params,
+  secondary: readonly string[],
+  ipv6: readonly string[],
+): { secondaryCount?: number; ipv6Count?: number } {
+  const secondaryCount = params.int("SecondaryPrivateIpAddressCount");
+  const ipv6Count = params.int("Ipv6AddressCount");
+  for (const [name, n] of [
+    ["SecondaryPrivateIpAddressCount", secondaryCount],
+    ["Ipv6AddressCount", ipv6Count],
+  ] as const) {
+    if (n !== undefined && n < 0) throw invalidValue(`Value (${n}) for parameter ${name} is invalid.`);
+  }
+  if (secondaryCount !== undefined && params.list("PrivateIpAddresses").length > 1) {
+    throw invalidCombination(
+      "The parameter SecondaryPrivateIpAddressCount cannot be used with more than one address in PrivateIpAddresses",
+    );
+  }
+  if (1 + secondary.length + (secondaryCount ?? 0) > MAX_ADDRESSES_PER_INTERFACE) {
+    throw new Ec2Error(
+      "PrivateIpAddressLimitExceeded",
+      `A network interface may have at most ${MAX_ADDRESSES_PER_INTERFACE} private IPv4 addresses.`,
+    );
+  }
+  if (ipv6.length + (ipv6Count ?? 0) > MAX_ADDRESSES_PER_INTERFACE) {
+    throw invalidValue(`A network interface may have at most ${MAX_ADDRESSES_PER_INTERFACE} IPv6 addresses.`);
+  }
+  return { secondaryCount, ipv6Count };
+}
+
 export function secondaryAddresses(params: Params): { primary?: string; secondary: string[] } {
   let primary = params.string("PrivateIpAddress");
   const secondary: string[] = [];
@@ -410,6 +470,8 @@ const createNetworkInterface: Action = (ctx) => {
     INTERFACE_GROUP_ERRORS,
   );
   const { primary, secondary } = secondaryAddresses(ctx.params);
+  const ipv6Addresses = requestedIpv6Addresses(ctx.params);
+  const counts = requestedAddressCounts(ctx.params, secondary, ipv6Addresses);
   const description = ctx.params.string("Description");
   if (description !== undefined && characterCount(description) > 255)
     throw invalidValue("The description may have at most 255 characters.");
@@ -419,9 +481,8 @@ const createNetworkInterface: Action = (ctx) => {
     addresses: new SubnetAddresses(ctx, subnet),
     privateIp: primary,
     secondaryIps: secondary,
-    secondaryCount: ctx.params.int("SecondaryPrivateIpAddressCount"),
-    ipv6Count: ctx.params.int("Ipv6AddressCount"),
-    ipv6Addresses: requestedIpv6Addresses(ctx.params),
+    ...counts,
+    ipv6Addresses,
     description,
     connectionTracking: requestedConnectionTracking(ctx.params),
     tags: tagsFromSpecifications(ctx, "network-interface"),
