@@ -23,6 +23,9 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+// as in the CLI: the AWS SDK's Node-version notice would open the output of benchmarks that use it
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
