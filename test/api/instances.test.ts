@@ -57,6 +57,12 @@ async function run(input: Partial<RunInstancesCommandInput> = {}): Promise<Insta
   return out.Instances ?? [];
 }
 
+/** The error code of a one-instance launch with these interfaces. */
+const launchError = (NetworkInterfaces: RunInstancesCommandInput["NetworkInterfaces"]) =>
+  errorCode(
+    cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, NetworkInterfaces })),
+  );
+
 async function describeInstance(id: string): Promise<Instance> {
   const out = await cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
   assert.equal(out.Reservations?.length, 1);
@@ -863,10 +869,7 @@ describe("launch details", () => {
     const created = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }));
     const existing = created.NetworkInterface?.NetworkInterfaceId as string;
     const before = await allInstanceIds();
-    const launch = (NetworkInterfaces: RunInstancesCommandInput["NetworkInterfaces"]) =>
-      errorCode(
-        cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, NetworkInterfaces })),
-      );
+    const launch = launchError;
     assert.equal(
       await launch([{ DeviceIndex: 0, NetworkInterfaceId: existing, DeleteOnTermination: true }]),
       "InvalidParameterCombination",
@@ -935,10 +938,7 @@ describe("launch details", () => {
       (found.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId)),
       [instance?.InstanceId],
     );
-    const code = (NetworkInterfaces: RunInstancesCommandInput["NetworkInterfaces"]) =>
-      errorCode(
-        cp.ec2.send(new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, NetworkInterfaces })),
-      );
+    const code = launchError;
     assert.equal(
       await code([{ DeviceIndex: 0, SubnetId: subnetId, Groups: groups }]),
       "SecurityGroupsPerInstanceLimitExceeded",
