@@ -287,49 +287,50 @@ function groupIdentifiers(ctx: ActionContext, ids: readonly string[]) {
   return ids.map((id) => ({ GroupId: id, GroupName: ctx.tx.get("group", id)?.name }));
 }
 
-/** The Elastic IPs associated with the interface, by the private address each one is on. */
-function elasticAssociations(ctx: ActionContext, eni: NetworkInterfaceRecord): Map<string, AddressRecord> {
-  const byPrivateIp = new Map<string, AddressRecord>();
-  for (const address of ctx.tx.all("address")) {
-    if (address.association?.networkInterfaceId === eni.id)
-      byPrivateIp.set(address.association.privateIp, address);
-  }
-  return byPrivateIp;
-}
-
-/** The Elastic IP on the interface's primary private address, which is the interface's own. */
-function elasticAssociation(ctx: ActionContext, eni: NetworkInterfaceRecord): AddressRecord | undefined {
-  return elasticAssociations(ctx, eni).get(eni.privateIps[0] as string);
+/** The public address on a private address: an Elastic IP (with its record), or Amazon's. */
+interface PublicAddress {
+  readonly publicIp: string;
+  readonly elastic?: AddressRecord;
 }
 
 /**
- * The public address of the interface (and of its instance): the Elastic IP on its primary
- * private address, else the one it was launched with. An Elastic IP on a secondary address is
- * that address's only.
+ * The public address on each private address of the interface, in their order. An Elastic IP
+ * belongs to the private address it is associated with; the address the interface was launched
+ * with, to its primary one.
  */
-export function publicIpOf(ctx: ActionContext, eni: NetworkInterfaceRecord): string | undefined {
-  return elasticAssociation(ctx, eni)?.publicIp ?? eni.publicIp;
+function publicAddresses(ctx: ActionContext, eni: NetworkInterfaceRecord): (PublicAddress | undefined)[] {
+  const elastic = new Map<string, AddressRecord>();
+  for (const address of ctx.tx.all("address")) {
+    if (address.association?.networkInterfaceId === eni.id)
+      elastic.set(address.association.privateIp, address);
+  }
+  return eni.privateIps.map((ip, i) => {
+    const address = elastic.get(ip);
+    if (address) return { publicIp: address.publicIp, elastic: address };
+    return i === 0 && eni.publicIp ? { publicIp: eni.publicIp } : undefined;
+  });
 }
 
-/** The public address on each private address of the interface, in their order. */
-function publicIpsByAddress(ctx: ActionContext, eni: NetworkInterfaceRecord): (string | undefined)[] {
-  const elastic = elasticAssociations(ctx, eni);
-  return eni.privateIps.map((ip, i) => elastic.get(ip)?.publicIp ?? (i === 0 ? eni.publicIp : undefined));
+const ownerOf = (ctx: ActionContext, address: PublicAddress | undefined) =>
+  address === undefined ? undefined : address.elastic ? ctx.account : "amazon";
+
+/** The public address of the interface, and of its instance: the one on its primary private address. */
+export function publicIpOf(ctx: ActionContext, eni: NetworkInterfaceRecord): string | undefined {
+  return publicAddresses(ctx, eni)[0]?.publicIp;
 }
 
 /** The interface as DescribeNetworkInterfaces shows it (or, with `forInstance`, inside an instance). */
 export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord, forInstance = false) {
-  const elasticByIp = elasticAssociations(ctx, eni);
-  const elastic = elasticByIp.get(eni.privateIps[0] as string);
-  const publicIp = elastic?.publicIp ?? eni.publicIp;
-  const association = publicIp
-    ? {
-        PublicIp: publicIp,
-        PublicDnsName: "",
-        IpOwnerId: elastic ? ctx.account : "amazon",
-        ...(forInstance ? {} : { AllocationId: elastic?.id, AssociationId: elastic?.association?.id }),
-      }
-    : undefined;
+  const publics = publicAddresses(ctx, eni);
+  const primary = publics[0];
+  const association = primary && {
+    PublicIp: primary.publicIp,
+    PublicDnsName: "",
+    IpOwnerId: ownerOf(ctx, primary),
+    ...(forInstance
+      ? {}
+      : { AllocationId: primary.elastic?.id, AssociationId: primary.elastic?.association?.id }),
+  };
   const attachment = eni.attachment
     ? {
         AttachmentId: eni.attachment.id,
@@ -356,17 +357,12 @@ export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord
     Attachment: attachment,
     Association: association,
     PrivateIpAddresses: eni.privateIps.map((ip, i) => {
-      const elasticHere = elasticByIp.get(ip);
-      const publicIpHere = elasticHere?.publicIp ?? (i === 0 ? eni.publicIp : undefined);
+      const here = publics[i];
       return {
         PrivateIpAddress: ip,
         PrivateDnsName: privateDnsName(ctx, ip),
         Primary: i === 0,
-        Association: publicIpHere && {
-          PublicIp: publicIpHere,
-          PublicDnsName: "",
-          IpOwnerId: elasticHere ? ctx.account : "amazon",
-        },
+        Association: here && { PublicIp: here.publicIp, PublicDnsName: "", IpOwnerId: ownerOf(ctx, here) },
       };
     }),
     Ipv6Addresses: eni.ipv6Addresses.map((Ipv6Address) => ({ Ipv6Address })),
@@ -511,12 +507,6 @@ const deleteNetworkInterface: Action = (ctx) => {
   return {};
 };
 
-/** Who owns an interface's public address: the account for an Elastic IP, else Amazon. */
-function ipOwnerOf(ctx: ActionContext, eni: NetworkInterfaceRecord): string | undefined {
-  if (elasticAssociation(ctx, eni)) return ctx.account;
-  return eni.publicIp ? "amazon" : undefined;
-}
-
 /** DescribeNetworkInterfaces' filters; DescribeInstances has them as `network-interface.NAME`. */
 export const interfaceFilters = (ctx: ActionContext): FilterFields<NetworkInterfaceRecord> => ({
   "network-interface-id": (e) => [e.id],
@@ -531,13 +521,8 @@ export const interfaceFilters = (ctx: ActionContext): FilterFields<NetworkInterf
   "addresses.private-ip-address": (e) => e.privateIps,
   "addresses.primary": (e) => e.privateIps.map((_, i) => i === 0),
   // each private address with the public address on it
-  "addresses.association.public-ip": (e) => publicIpsByAddress(ctx, e),
-  "addresses.association.owner-id": (e) => {
-    const elastic = elasticAssociations(ctx, e);
-    return e.privateIps.map((ip, i) =>
-      elastic.has(ip) ? ctx.account : i === 0 && e.publicIp ? "amazon" : undefined,
-    );
-  },
+  "addresses.association.public-ip": (e) => publicAddresses(ctx, e).map((a) => a?.publicIp),
+  "addresses.association.owner-id": (e) => publicAddresses(ctx, e).map((a) => ownerOf(ctx, a)),
   "ipv6-addresses.ipv6-address": (e) => e.ipv6Addresses,
   "attachment.instance-id": (e) => [e.attachment?.instanceId],
   "attachment.device-index": (e) => [e.attachment?.deviceIndex],
@@ -554,9 +539,9 @@ export const interfaceFilters = (ctx: ActionContext): FilterFields<NetworkInterf
   "owner-id": (e) => [e.account],
   "source-dest-check": (e) => [e.sourceDestCheck],
   "association.public-ip": (e) => [publicIpOf(ctx, e)],
-  "association.ip-owner-id": (e) => [ipOwnerOf(ctx, e)],
-  "association.allocation-id": (e) => [elasticAssociation(ctx, e)?.id],
-  "association.association-id": (e) => [elasticAssociation(ctx, e)?.association?.id],
+  "association.ip-owner-id": (e) => [ownerOf(ctx, publicAddresses(ctx, e)[0])],
+  "association.allocation-id": (e) => [publicAddresses(ctx, e)[0]?.elastic?.id],
+  "association.association-id": (e) => [publicAddresses(ctx, e)[0]?.elastic?.association?.id],
   ...withoutValue("association.public-dns-name", "requester-id", "operator.managed", "operator.principal"),
 });
 
