@@ -53,7 +53,8 @@ export class WildcardPattern {
       else this.tokens.push(c.codePointAt(0) as number);
     }
     const first = this.tokens.findIndex((t) => t < 0);
-    const text = (tokens: number[]) => String.fromCodePoint(...tokens);
+    // not fromCodePoint(...tokens): a value may be a megabyte long, beyond any argument list
+    const text = (tokens: number[]) => tokens.map((t) => String.fromCodePoint(t)).join("");
     if (first < 0) {
       this.literal = text(this.tokens);
       this.prefix = this.literal;

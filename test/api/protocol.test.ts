@@ -454,6 +454,14 @@ describe("wildcard filters", () => {
     }
   });
 
+  test("a filter value of a million characters is matched, not a stack overflow", async () => {
+    const { FilterValues } = await import("../../src/api/filters.js");
+    const long = "a".repeat(1_000_000);
+    assert.equal(new FilterValues([long]).matches(long), true);
+    assert.equal(new FilterValues([`${long}*`]).matches(`${long}b`), true);
+    assert.equal(new FilterValues([`*${long}`]).matches(`b${long}`), true);
+  });
+
   test("a filter's values decide as one what each value decides alone, literal or wildcard", async () => {
     const { FilterValues, WildcardPattern } = await import("../../src/api/filters.js");
     let seed = 7;
