@@ -108,7 +108,10 @@ export function formatLintTable(findings: readonly LintFinding[]): string {
   if (findings.length === 0) return summary;
   const header = ["SEVERITY", "CHECK", "RESOURCE", "REASON"];
   const rows = findings.map((f) => [f.severity, f.check, f.resource, f.reason]);
-  const widths = [0, 1, 2].map((c) => Math.max(...[header, ...rows].map((r) => (r[c] as string).length)));
+  // a fold, not Math.max(...): an estate may have more findings than a call takes arguments
+  const widths = [0, 1, 2].map((c) =>
+    [header, ...rows].reduce((width, r) => Math.max(width, (r[c] as string).length), 0),
+  );
   const line = (r: string[]) =>
     r
       .map((cell, c) => (c < 3 ? cell.padEnd(widths[c] as number) : cell))

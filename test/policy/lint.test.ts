@@ -654,6 +654,15 @@ describe("options, severities and output", () => {
     assert.match(table.split("\n")[0] ?? "", /^SEVERITY\s+CHECK\s+RESOURCE\s+REASON$/);
     assert.match(table, /finding\(s\): 1 critical/);
     assert.equal(formatLintTable([]), "0 finding(s): 0 critical, 0 high, 0 medium, 0 low, 0 info");
+    // an estate's worth of findings: more rows than a call takes arguments
+    const many = Array.from({ length: 300_000 }, (_, k) => ({
+      ...(findings[0] as LintFinding),
+      resource: `sg-${k}`,
+    }));
+    const lines = formatLintTable(many).split("\n");
+    assert.equal(lines.length, 300_003, "header, rows, a blank line and the summary");
+    assert.match(lines.at(-1) ?? "", /^300000 finding\(s\): 300000 critical/);
+    assert.match(lines[1] ?? "", /^critical\s+\S+\s+sg-0\s{6}/);
   });
 
   it("finds nothing in a tidy estate", () => {
