@@ -18,6 +18,7 @@
 
 import type {
   Direction,
+  ElasticAddress,
   Estate,
   Instance,
   NetworkAcl,
@@ -241,9 +242,14 @@ export class PolicyIndex {
       });
     }
 
-    const elasticByEni = new Map<string, string>();
-    for (const a of estate.addresses)
-      if (a.networkInterfaceId) elasticByEni.set(a.networkInterfaceId, a.publicIp);
+    // an interface may hold an Elastic IP on each of its private addresses
+    const elasticByEni = new Map<string, ElasticAddress[]>();
+    for (const a of estate.addresses) {
+      if (!a.networkInterfaceId) continue;
+      const list = elasticByEni.get(a.networkInterfaceId);
+      if (list) list.push(a);
+      else elasticByEni.set(a.networkInterfaceId, [a]);
+    }
     const instanceByEni = new Map<string, Instance>();
     for (const i of estate.instances) for (const eni of i.interfaceIds) instanceByEni.set(eni, i);
 
@@ -301,17 +307,20 @@ export class PolicyIndex {
     for (const { eni, addresses, groupIds } of prepared) {
       const instance =
         (eni.instanceId ? this.instances.get(eni.instanceId) : undefined) ?? instanceByEni.get(eni.id);
+      const elastic = elasticByEni.get(eni.id) ?? [];
+      // the interface's own is the one on its primary address; any other still reaches it
+      const own = elastic.find((a) => a.privateIp === eni.privateIpv4[0]) ?? elastic[0];
       const indexed = new IndexedEntry(
         eni,
         addresses,
         groupIds.join(","),
-        elasticByEni.get(eni.id),
+        own?.publicIp,
         instance,
         entriesOf,
       );
       this.interfaces.set(eni.id, indexed);
       for (const a of addresses) this.byAddress.set(addressKey(a), indexed);
-      for (const p of [indexed.publicIp, indexed.elasticIp]) {
+      for (const p of [indexed.publicIp, ...elastic.map((a) => a.publicIp)]) {
         const a = p === undefined ? undefined : parseIp(p);
         if (a) this.byPublicAddress.set(addressKey(a), indexed);
       }

@@ -11,9 +11,14 @@ export function estateOf(view: Transaction, region?: string): Estate {
   const inRegion = <R extends { region: string }>(records: Iterable<R>) =>
     [...records].filter((r) => region === undefined || r.region === region);
   const addresses = inRegion(view.all("address"));
-  const elasticByEni = new Map<string, string>();
+  // an interface's own public address is the one on its primary private address; an Elastic IP
+  // on a secondary one is in `addresses` only
+  const elasticByPrimary = new Map<string, string>();
   for (const address of addresses) {
-    if (address.association) elasticByEni.set(address.association.networkInterfaceId, address.publicIp);
+    if (address.association) {
+      const { networkInterfaceId, privateIp } = address.association;
+      elasticByPrimary.set(`${networkInterfaceId}/${privateIp}`, address.publicIp);
+    }
   }
   const networkInterfaces: NetworkInterface[] = inRegion(view.all("eni")).map((eni) => ({
     id: eni.id,
@@ -25,7 +30,7 @@ export function estateOf(view: Transaction, region?: string): Estate {
     groupIds: eni.groupIds,
     instanceId: eni.attachment?.instanceId,
     deviceIndex: eni.attachment?.deviceIndex,
-    publicIp: elasticByEni.get(eni.id) ?? eni.publicIp,
+    publicIp: elasticByPrimary.get(`${eni.id}/${eni.privateIps[0]}`) ?? eni.publicIp,
     description: eni.description,
     interfaceType: eni.interfaceType,
     ...(eni.connectionTracking ? { connectionTracking: eni.connectionTracking } : {}),

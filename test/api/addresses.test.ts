@@ -318,6 +318,58 @@ describe("AssociateAddress", () => {
     await release(address.AllocationId);
   });
 
+  test("an instance's secondary address with an Elastic IP: found by the per-address filters, not the instance's public address", async () => {
+    const [instance] =
+      (
+        await cp.ec2.send(
+          new RunInstancesCommand({
+            ImageId: "ami-0123456789abcdef0",
+            MinCount: 1,
+            MaxCount: 1,
+            NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnetId, SecondaryPrivateIpAddressCount: 1 }],
+          }),
+        )
+      ).Instances ?? [];
+    const eni = instance?.NetworkInterfaces?.[0];
+    const secondary = eni?.PrivateIpAddresses?.find((a) => !a.Primary)?.PrivateIpAddress as string;
+    const address = await allocate();
+    const associated = await cp.ec2.send(
+      new AssociateAddressCommand({
+        AllocationId: address.AllocationId,
+        NetworkInterfaceId: eni?.NetworkInterfaceId,
+        PrivateIpAddress: secondary,
+      }),
+    );
+    const found = async (Name: string, value: string) =>
+      (
+        await cp.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name, Values: [value] }] }))
+      ).Reservations?.flatMap((r) => r.Instances?.map((i) => i.InstanceId) ?? []);
+    const id = instance?.InstanceId as string;
+    assert.deepEqual(
+      await found("network-interface.addresses.association.allocation-id", address.AllocationId as string),
+      [id],
+    );
+    assert.deepEqual(
+      await found(
+        "network-interface.addresses.association.association-id",
+        associated.AssociationId as string,
+      ),
+      [id],
+    );
+    assert.deepEqual(
+      await found("network-interface.addresses.association.public-ip", address.PublicIp as string),
+      [id],
+    );
+    assert.deepEqual(await found("ip-address", address.PublicIp as string), []);
+    assert.equal(
+      (await cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations?.[0]
+        ?.Instances?.[0]?.PublicIpAddress,
+      undefined,
+    );
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    await release(address.AllocationId);
+  });
+
   test("an address on an interface follows the interface's attachment: InstanceId appears on attach, goes on detach", async () => {
     const { instanceId } = await launch(subnetId);
     const eni = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }));

@@ -893,8 +893,20 @@ describe("launch details", () => {
       "InvalidParameterCombination",
     );
     assert.equal(
+      await launch([
+        { DeviceIndex: 0, SubnetId: subnetId, AssociatePublicIpAddress: false },
+        { DeviceIndex: 1, SubnetId: subnetId },
+      ]),
+      "InvalidParameterCombination",
+      "with several interfaces the parameter is refused whatever its value",
+    );
+    assert.equal(
       await launch([{ DeviceIndex: 0, SubnetId: subnetId, SecondaryPrivateIpAddressCount: 50 }]),
       "PrivateIpAddressLimitExceeded",
+    );
+    assert.equal(
+      await launch([{ DeviceIndex: 0, SubnetId: subnetId, Description: "d".repeat(256) }]),
+      "InvalidParameterValue",
     );
     assert.deepEqual(await allInstanceIds(), before);
     const still = await cp.ec2.send(

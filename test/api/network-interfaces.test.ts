@@ -304,6 +304,15 @@ describe("ModifyNetworkInterfaceAttribute", () => {
     assert.equal(described.Description, "renamed");
     assert.equal(described.SourceDestCheck, false);
     assert.deepEqual(groupIdsOf(described), [defaultGroupId], "groups untouched");
+    // at most 255 characters, as at creation
+    const tooLong = cp.ec2.send(
+      new ModifyNetworkInterfaceAttributeCommand({
+        NetworkInterfaceId: id,
+        Description: { Value: "d".repeat(256) },
+      }),
+    );
+    assert.equal(await errorCode(tooLong), "InvalidParameterValue");
+    assert.equal((await describeInterface(id)).Description, "renamed");
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { type IpAddress, parseIp } from "../../src/net/address.js";
 import {
   type Endpoint,
   evaluateFlow,
@@ -447,6 +448,24 @@ describe("the policy index", () => {
       "eni-v6",
     );
     assert.equal(index.interfaceAtPublic({ family: 6, value: 1n }), undefined);
+  });
+
+  test("every Elastic IP of an interface leads to it; its own is the one on its primary address", () => {
+    const two = PolicyIndex.build(
+      estate({
+        subnets: [subnet("subnet-1", "10.0.0.0/24")],
+        securityGroups: [group("sg-a", [ALL_OUT()])],
+        networkInterfaces: [eni("eni-two", "subnet-1", ["10.0.0.5", "10.0.0.6"], ["sg-a"])],
+        addresses: [
+          { publicIp: "198.18.0.9", networkInterfaceId: "eni-two", privateIp: "10.0.0.6" },
+          { publicIp: "198.18.0.10", networkInterfaceId: "eni-two", privateIp: "10.0.0.5" },
+        ],
+      }),
+    );
+    const at = (ip: string) => two.interfaceAtPublic(parseIp(ip) as IpAddress)?.eni.id;
+    assert.equal(at("198.18.0.9"), "eni-two", "the secondary address's");
+    assert.equal(at("198.18.0.10"), "eni-two");
+    assert.equal(two.interfaces.get("eni-two")?.elasticIp, "198.18.0.10");
   });
 
   test("derives an interface's entries on first read, shared by its group set", () => {

@@ -26,12 +26,14 @@ import type { Params } from "../params.js";
 import { groupByNameInDefaultVpc, requireDefaultVpc, requireOwn } from "./lookup.js";
 import {
   allocatePublicIp,
+  checkInterfaceDescription,
   createInterface,
   type GroupCheckErrors,
   interfaceFilters,
   interfaceGroups,
   presentInterface,
   privateDnsName,
+  publicAddresses,
   releaseElasticAssociations,
   requestedAddressCounts,
   requestedConnectionTracking,
@@ -127,7 +129,7 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
         "Network interfaces and instance-level IPv6 addresses may not be specified on the same request",
       );
     }
-    if (nics.length > 1 && nics.some((nic) => nic.bool("AssociatePublicIpAddress") === true)) {
+    if (nics.length > 1 && nics.some((nic) => nic.has("AssociatePublicIpAddress"))) {
       throw invalidCombination(
         "The parameter AssociatePublicIpAddress cannot be used with more than one network interface.",
       );
@@ -247,6 +249,7 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
   }
   const subnetId = nic.string("SubnetId");
   const subnet = subnetId ? requireOwn(ctx, "subnet", subnetId) : defaultSubnet(ctx, undefined);
+  checkInterfaceDescription(nic.string("Description"));
   const { primary, secondary } = secondaryAddresses(nic);
   if ((primary || secondary.length > 0) && count > 1) {
     throw invalidCombination("PrivateIpAddress cannot be used with a MaxCount greater than 1");
@@ -597,10 +600,14 @@ function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
     "network-interface.addresses.private-dns-name": ofInterfaces((e) =>
       e.privateIps.map((ip) => privateDnsName(ctx, ip)),
     ),
-    // an interface's public address is its primary private address's, under either name
+    // every private address with the public address on it
     "network-interface.addresses.association.ip-owner-id": alias("addresses.association.owner-id"),
-    "network-interface.addresses.association.allocation-id": alias("association.allocation-id"),
-    "network-interface.addresses.association.association-id": alias("association.association-id"),
+    "network-interface.addresses.association.allocation-id": ofInterfaces((e) =>
+      publicAddresses(ctx, e).map((a) => a?.elastic?.id),
+    ),
+    "network-interface.addresses.association.association-id": ofInterfaces((e) =>
+      publicAddresses(ctx, e).map((a) => a?.elastic?.association?.id),
+    ),
     "network-interface.attachment.network-card-index": ofInterfaces((e) => (e.attachment ? [0] : [])),
     "network-interface.ipv6-address": ofInterfaces((e) => e.ipv6Addresses),
     "network-interface.tag-key": ofInterfaces((e) => Object.keys(e.tags)),

@@ -298,7 +298,10 @@ interface PublicAddress {
  * belongs to the private address it is associated with; the address the interface was launched
  * with, to its primary one.
  */
-function publicAddresses(ctx: ActionContext, eni: NetworkInterfaceRecord): (PublicAddress | undefined)[] {
+export function publicAddresses(
+  ctx: ActionContext,
+  eni: NetworkInterfaceRecord,
+): (PublicAddress | undefined)[] {
   const elastic = new Map<string, AddressRecord>();
   for (const address of ctx.tx.all("address")) {
     if (address.association?.networkInterfaceId === eni.id)
@@ -439,6 +442,12 @@ export function requestedAddressCounts(
   return { secondaryCount, ipv6Count };
 }
 
+/** An interface's description, wherever it is given, has at most 255 characters. */
+export function checkInterfaceDescription(description: unknown): void {
+  if (typeof description === "string" && characterCount(description) > 255)
+    throw invalidValue("The description may have at most 255 characters.");
+}
+
 export function secondaryAddresses(params: Params): { primary?: string; secondary: string[] } {
   let primary = params.string("PrivateIpAddress");
   const secondary: string[] = [];
@@ -469,8 +478,7 @@ const createNetworkInterface: Action = (ctx) => {
   const ipv6Addresses = requestedIpv6Addresses(ctx.params);
   const counts = requestedAddressCounts(ctx.params, secondary, ipv6Addresses);
   const description = ctx.params.string("Description");
-  if (description !== undefined && characterCount(description) > 255)
-    throw invalidValue("The description may have at most 255 characters.");
+  checkInterfaceDescription(description);
   const eni = createInterface(ctx, {
     subnet,
     groupIds,
@@ -566,6 +574,7 @@ const modifyNetworkInterfaceAttribute: Action = (ctx) => {
   const p = ctx.params;
   const groups = p.strings("Groups");
   const description = p.attributeValue("Description");
+  checkInterfaceDescription(description);
   const sourceDestCheck = p.attributeValue("SourceDestCheck");
   const attachment = p.struct("Attachment");
   const tracking = p.struct("ConnectionTrackingSpecification");
