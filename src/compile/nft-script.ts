@@ -150,22 +150,13 @@ export function elementStatements(
   elements: readonly string[],
 ): string[] {
   const lines: string[] = [];
-  for (let i = 0; i < elements.length; i += ELEMENTS_PER_STATEMENT)
-    lines.push(elementStatement(verb, setName, elements, i));
+  for (let i = 0; i < elements.length; i += ELEMENTS_PER_STATEMENT) {
+    // one statement holds most sets whole: no copy of their elements then
+    const batch =
+      elements.length <= ELEMENTS_PER_STATEMENT ? elements : elements.slice(i, i + ELEMENTS_PER_STATEMENT);
+    lines.push(`${verb} element ${TABLE} ${setName} { ${batch.join(", ")} }`);
+  }
   return lines;
-}
-
-function elementStatement(
-  verb: "add" | "delete",
-  setName: string,
-  elements: readonly string[],
-  first: number,
-): string {
-  const batch =
-    first === 0 && elements.length <= ELEMENTS_PER_STATEMENT
-      ? elements
-      : elements.slice(first, first + ELEMENTS_PER_STATEMENT);
-  return `${verb} element ${TABLE} ${setName} { ${batch.join(", ")} }`;
 }
 
 export function mapElement(entry: { address: string; chain: string }): string {
@@ -186,23 +177,17 @@ export function ruleStatements(chain: NftChain): string[] {
  */
 export function fullScript(table: NftTable): string {
   let text = `add table ${TABLE}\ndelete table ${TABLE}\nadd table ${TABLE}\n`;
+  const add = (lines: readonly string[]) => {
+    for (const line of lines) text += `${line}\n`;
+  };
   for (const timeout of table.timeouts ?? []) text += `${addCtTimeoutStatement(timeout)}\n`;
   for (const set of table.sets) {
     text += `${addSetStatement(set)}\n`;
-    for (let i = 0; i < set.elements.length; i += ELEMENTS_PER_STATEMENT)
-      text += `${elementStatement("add", set.name, set.elements, i)}\n`;
+    add(elementStatements("add", set.name, set.elements));
   }
   for (const map of table.maps) text += `${addMapStatement(map)}\n`;
   for (const chain of table.chains) text += `${addChainStatement(chain)}\n`;
-  for (const map of table.maps) {
-    if (map.entries.length === 0) continue;
-    const entries = map.entries.map(mapElement);
-    for (let i = 0; i < entries.length; i += ELEMENTS_PER_STATEMENT)
-      text += `${elementStatement("add", map.name, entries, i)}\n`;
-  }
-  for (const chain of table.chains) {
-    const prefix = `add rule ${TABLE} ${chain.name} `;
-    for (const rule of chain.rules) text += `${prefix}${renderRule(rule)}\n`;
-  }
+  for (const map of table.maps) add(elementStatements("add", map.name, map.entries.map(mapElement)));
+  for (const chain of table.chains) add(ruleStatements(chain));
   return text;
 }
