@@ -381,13 +381,9 @@ const runInstances: Action = (ctx) => {
   };
   for (const planned of plan) {
     if (planned.existing) continue;
-    const named = [...planned.secondaryIps, ...planned.ipv6Addresses];
-    const subnetAddresses = addressesOf(planned.subnet);
-    subnetAddresses.reserve(planned.privateIp ? [planned.privateIp, ...named] : named);
     // a named address that cannot be had is the answer, before whether the subnet has room
-    for (const ip of planned.privateIp ? [planned.privateIp, ...planned.secondaryIps] : planned.secondaryIps)
-      subnetAddresses.check(ip);
-    for (const ip of planned.ipv6Addresses) subnetAddresses.checkIpv6(ip);
+    const ipv4 = planned.privateIp ? [planned.privateIp, ...planned.secondaryIps] : planned.secondaryIps;
+    addressesOf(planned.subnet).reserve(ipv4, planned.ipv6Addresses);
   }
   // EC2 launches as many as fit between MinCount and MaxCount.
   const needed = new Map<string, number>();

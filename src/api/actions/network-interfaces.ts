@@ -13,7 +13,7 @@ import type {
   SubnetRecord,
   Tags,
 } from "../../model/resources.js";
-import { formatIp, formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
+import { formatIpv4, formatIpv6, parseIp } from "../../net/address.js";
 import { cidrContains, lastAddress, parseCidr4, parseCidr6 } from "../../net/cidr.js";
 import { type ClientTokenUse, clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
@@ -78,13 +78,12 @@ export class SubnetAddresses {
 
   /**
    * Keeps addresses that the request names for its interfaces out of the automatic ones, so that
-   * an earlier interface's automatic address cannot take what a later interface asks for.
+   * an earlier interface's automatic address cannot take what a later interface asks for. A named
+   * address this subnet cannot give is refused here, before anything is handed out.
    */
-  reserve(requested: readonly string[]): void {
-    for (const text of requested) {
-      const ip = parseIp(text);
-      if (ip) this.reserved.add(formatIp(ip));
-    }
+  reserve(ipv4: readonly string[], ipv6: readonly string[]): void {
+    for (const text of ipv4) this.reserved.add(this.check(text));
+    for (const text of ipv6) this.reserved.add(this.checkIpv6(text));
   }
 
   private isFree(text: string): boolean {
