@@ -155,30 +155,24 @@ class TableBuilder {
     this.prefixLists = new Map(policy.prefixLists.map((p) => [p.prefixListId, p]));
   }
 
-  private peerSet(rule: HostRule, family: IpFamily): string | undefined {
-    const peer = rule.peer;
-    if (peer.kind === "cidr") {
-      if (cidrFamily(peer.cidr) !== family) return undefined;
-      const name = cidrSetName(rule.id, family);
-      if (!this.sets.has(name))
-        this.sets.set(name, { name, family, elements: elementsOf([peer.cidr], family) });
-      return name;
+  /** Adds the set a rule's peer matches against, with this host's elements for it. */
+  private addPeerSet(peer: PeerSet): void {
+    if (this.sets.has(peer.name)) return;
+    if (peer.set) {
+      this.sets.set(peer.name, peer.set);
+      return;
     }
-    if (peer.kind === "prefix-list") {
-      const list = this.prefixLists.get(peer.prefixListId);
-      const entries = family === 4 ? list?.ipv4 : list?.ipv6;
-      const name = prefixListSetName(peer.prefixListId, family);
-      if (!this.sets.has(name))
-        this.sets.set(name, { name, family, elements: setElements(entries ?? [], family) });
-      return name;
+    const { rule, family } = peer;
+    let elements: readonly string[];
+    if (rule.peer.kind === "prefix-list") {
+      const list = this.prefixLists.get(rule.peer.prefixListId);
+      elements = setElements((family === 4 ? list?.ipv4 : list?.ipv6) ?? [], family);
+    } else {
+      const members = rule.peer.kind === "group" ? this.groups.get(rule.peer.groupId) : undefined;
+      // elements from the wire are normalised again: the kernel rejects overlapping intervals
+      elements = setElements((family === 4 ? members?.ipv4 : members?.ipv6) ?? [], family);
     }
-    const name = groupSetName(peer.groupId, family);
-    const members = this.groups.get(peer.groupId);
-    const addresses = family === 4 ? members?.ipv4 : members?.ipv6;
-    // elements from the wire are normalised again: the kernel rejects overlapping intervals
-    if (!this.sets.has(name))
-      this.sets.set(name, { name, family, elements: setElements(addresses ?? [], family) });
-    return name;
+    this.sets.set(peer.name, { name: peer.name, family, elements });
   }
 
   addInterface(iface: HostInterface): void {
@@ -192,7 +186,9 @@ class TableBuilder {
         const chain = groupChainName(direction, groupId);
         if (!this.groupChains.has(chain)) {
           this.groupChains.add(chain);
-          this.addGroupChains(direction, groupId, byGroup.get(groupId) ?? []);
+          const built = groupChains(direction, groupId, byGroup.get(groupId) ?? []);
+          for (const groupChain of built.chains) this.chains.push(groupChain);
+          for (const peer of built.peers) this.addPeerSet(peer);
         }
         jumps.push({ match: [], action: { a: "jump", chain }, counter: false });
       }
@@ -246,122 +242,191 @@ class TableBuilder {
     }
     return rules;
   }
+}
 
-  /**
-   * The chains of one group's rules in one direction, shared by every interface of the host that
-   * carries the group: `gin_<group>` (protocol -1 and other numbers, then a protocol vmap) and
-   * `gin_<group>_tcp` etc. A rule change rewrites only its group's chain of its protocol.
-   */
-  private addGroupChains(direction: RuleDirection, groupId: string, rules: readonly HostRule[]): void {
-    const field: AddressField = direction === "ingress" ? "saddr" : "daddr";
-    const main: NftRule[] = [];
-    const byProtocol = new Map<string, NftRule[]>();
-    const byPort: Record<"tcp" | "udp", PortRule[]> = { tcp: [], udp: [] };
-    for (const rule of rules) {
-      for (const family of [4, 6] as const) {
-        const set = this.peerSet(rule, family);
-        if (!set) continue;
-        const match: NftMatch[] = [{ m: "addr-set", family, field, set }];
-        const tagged = (m: NftMatch[]): NftRule => ({
-          match: m,
-          action: { a: "accept" },
-          counter: true,
-          comment: rule.id,
-        });
-        const name = PROTOCOL_NAMES.get(rule.protocol);
-        if (rule.protocol === -1) {
-          main.push(tagged(match));
-        } else if (name === "tcp" || name === "udp") {
-          // the evaluator's `from <= port <= to` over real ports
-          const from = Math.max(0, rule.fromPort);
-          const to = Math.min(65535, rule.toPort);
-          if (from > to) continue;
-          if (from === 0 && to === 65535) pushTo(byProtocol, name, tagged(match));
-          else byPort[name].push({ from, to, rule: tagged(match) });
-        } else if (name === "icmp" || name === "icmpv6") {
-          // -1 is "any" for type and code alike
-          const icmp: NftMatch = {
-            m: "icmp",
-            v6: name === "icmpv6",
-            ...(rule.fromPort !== -1 ? { type: rule.fromPort } : {}),
-            ...(rule.toPort !== -1 ? { code: rule.toPort } : {}),
-          };
-          const typed = icmp.type !== undefined || icmp.code !== undefined;
-          pushTo(byProtocol, name, tagged(typed ? [...match, icmp] : match));
-        } else {
-          main.push(tagged([...match, { m: "l4proto", protocols: [rule.protocol] }]));
-        }
-      }
-    }
-    for (const protocol of ["tcp", "udp"] as const) {
-      if (byPort[protocol].length === 0) continue;
-      const chain = groupChainName(direction, groupId, protocol);
-      const dispatch = this.portDispatch(chain, protocol, byPort[protocol]);
-      // ahead of the rules open on every port: most first packets are for one port or another
-      byProtocol.set(protocol, [...dispatch, ...(byProtocol.get(protocol) ?? [])]);
-    }
-    const entries: { protocol: number; chain: string }[] = [];
-    for (const protocol of [...byProtocol.keys()].sort(compareText)) {
-      const chain = groupChainName(direction, groupId, protocol);
-      this.chains.push({ name: chain, rules: byProtocol.get(protocol) ?? [] });
-      entries.push({ protocol: PROTOCOL[protocol as keyof typeof PROTOCOL], chain });
-    }
-    entries.sort((a, b) => a.protocol - b.protocol);
-    if (entries.length > 0) main.push({ match: [], action: { a: "l4proto-vmap", entries }, counter: false });
-    this.chains.push({ name: groupChainName(direction, groupId), rules: main });
+/**
+ * The chains of one group's rules in one direction, shared by every interface of the host that
+ * carries the group: `gin_<group>` (protocol -1 and other numbers, then a protocol vmap) and
+ * `gin_<group>_tcp` etc. A rule change rewrites only its group's chain of its protocol. They
+ * depend on the rules alone (sets are named by rule, group and list ids), so policies built from
+ * one index, which share their HostRule objects, share these too: a fleet's hosts that carry a
+ * group build its chains once. A policy from the wire has rules of its own and builds its own.
+ */
+function groupChains(direction: RuleDirection, groupId: string, rules: readonly HostRule[]): GroupChains {
+  const first = rules[0];
+  if (first === undefined) return buildGroupChains(direction, groupId, rules);
+  const cached = builtGroupChains.get(first);
+  if (
+    cached?.direction === direction &&
+    cached.rules.length === rules.length &&
+    cached.rules.every((rule, i) => rule === rules[i])
+  ) {
+    return cached;
   }
+  const built = buildGroupChains(direction, groupId, rules);
+  builtGroupChains.set(first, built);
+  return built;
+}
 
-  /**
-   * The rules of one protocol chain that match destination ports. A few stay rules of their own,
-   * port compare first (it fails faster than a set lookup, and most rules miss). More than that
-   * become a verdict map from disjoint port ranges to chains that hold only the rules covering
-   * each range, so that a first packet costs one lookup rather than a walk past every rule of the
-   * group, however many it has.
-   */
-  private portDispatch(chain: string, protocol: "tcp" | "udp", rules: readonly PortRule[]): NftRule[] {
-    if (rules.length < PORT_VMAP_MIN_RULES) {
-      return rules.map(({ from, to, rule }) => ({
-        ...rule,
-        match: [{ m: "port", protocol, field: "dport", from, to }, ...rule.match],
-      }));
-    }
-    // where coverage may change: every range's start and the port after its end (a typed array
-    // sorts numerically, natively; this runs for every group chain of every host)
-    const bounds = new Int32Array(rules.length * 2);
-    rules.forEach((r, k) => {
-      bounds[2 * k] = r.from;
-      bounds[2 * k + 1] = r.to + 1;
-    });
-    bounds.sort();
-    // one chain per distinct list of covering rules, named by where its first range starts
-    const chains = new Map<string, NftChain>();
-    const entries: { from: number; to: number; chain: string }[] = [];
-    let lastTarget: NftChain | undefined;
-    for (let i = 0; i + 1 < bounds.length; i++) {
-      const from = bounds[i] as number;
-      const next = bounds[i + 1] as number;
-      if (next === from) continue;
-      const to = next - 1;
-      const covering: number[] = [];
-      for (let k = 0; k < rules.length; k++) {
-        const r = rules[k] as PortRule;
-        if (r.from <= from && to <= r.to) covering.push(k);
-      }
-      if (covering.length === 0) continue;
-      const key = covering.join(",");
-      let target = chains.get(key);
-      if (!target) {
-        target = { name: `${chain}_${from}`, rules: covering.map((k) => (rules[k] as PortRule).rule) };
-        chains.set(key, target);
-        this.chains.push(target);
-      }
-      const last = entries[entries.length - 1];
-      if (last && lastTarget === target && last.to + 1 === from) last.to = to;
-      else entries.push({ from, to, chain: target.name });
-      lastTarget = target;
-    }
-    return [{ match: [], action: { a: "port-vmap", protocol, entries }, counter: false }];
+/** A group's chains in one direction and the peer sets their rules match against. */
+interface GroupChains {
+  readonly direction: RuleDirection;
+  readonly rules: readonly HostRule[];
+  readonly chains: readonly NftChain[];
+  readonly peers: readonly PeerSet[];
+}
+
+/**
+ * The set a rule matches in one family, named by its peer. A CIDR rule's set is the rule's own and
+ * comes whole; a group's or a prefix list's takes its elements from the host's policy.
+ */
+interface PeerSet {
+  readonly rule: HostRule;
+  readonly family: IpFamily;
+  readonly name: string;
+  readonly set?: NftAddressSet;
+}
+
+/** By the first rule of the list they were built from, which only they and its group hold. */
+const builtGroupChains = new WeakMap<HostRule, GroupChains>();
+
+/** The set a rule's peer is in the family, or undefined when the peer has none in it. */
+function peerSet(rule: HostRule, family: IpFamily): PeerSet | undefined {
+  const peer = rule.peer;
+  if (peer.kind === "cidr") {
+    if (cidrFamily(peer.cidr) !== family) return undefined;
+    const name = cidrSetName(rule.id, family);
+    return { rule, family, name, set: { name, family, elements: elementsOf([peer.cidr], family) } };
   }
+  const name =
+    peer.kind === "prefix-list"
+      ? prefixListSetName(peer.prefixListId, family)
+      : groupSetName(peer.groupId, family);
+  return { rule, family, name };
+}
+
+function buildGroupChains(
+  direction: RuleDirection,
+  groupId: string,
+  rules: readonly HostRule[],
+): GroupChains {
+  const chains: NftChain[] = [];
+  const peers: PeerSet[] = [];
+  const field: AddressField = direction === "ingress" ? "saddr" : "daddr";
+  const main: NftRule[] = [];
+  const byProtocol = new Map<string, NftRule[]>();
+  const byPort: Record<"tcp" | "udp", PortRule[]> = { tcp: [], udp: [] };
+  for (const rule of rules) {
+    for (const family of [4, 6] as const) {
+      const peer = peerSet(rule, family);
+      if (!peer) continue;
+      peers.push(peer);
+      const match: NftMatch[] = [{ m: "addr-set", family, field, set: peer.name }];
+      const tagged = (m: NftMatch[]): NftRule => ({
+        match: m,
+        action: { a: "accept" },
+        counter: true,
+        comment: rule.id,
+      });
+      const name = PROTOCOL_NAMES.get(rule.protocol);
+      if (rule.protocol === -1) {
+        main.push(tagged(match));
+      } else if (name === "tcp" || name === "udp") {
+        // the evaluator's `from <= port <= to` over real ports
+        const from = Math.max(0, rule.fromPort);
+        const to = Math.min(65535, rule.toPort);
+        if (from > to) continue;
+        if (from === 0 && to === 65535) pushTo(byProtocol, name, tagged(match));
+        else byPort[name].push({ from, to, rule: tagged(match) });
+      } else if (name === "icmp" || name === "icmpv6") {
+        // -1 is "any" for type and code alike
+        const icmp: NftMatch = {
+          m: "icmp",
+          v6: name === "icmpv6",
+          ...(rule.fromPort !== -1 ? { type: rule.fromPort } : {}),
+          ...(rule.toPort !== -1 ? { code: rule.toPort } : {}),
+        };
+        const typed = icmp.type !== undefined || icmp.code !== undefined;
+        pushTo(byProtocol, name, tagged(typed ? [...match, icmp] : match));
+      } else {
+        main.push(tagged([...match, { m: "l4proto", protocols: [rule.protocol] }]));
+      }
+    }
+  }
+  for (const protocol of ["tcp", "udp"] as const) {
+    if (byPort[protocol].length === 0) continue;
+    const chain = groupChainName(direction, groupId, protocol);
+    const dispatch = portDispatch(chains, chain, protocol, byPort[protocol]);
+    // ahead of the rules open on every port: most first packets are for one port or another
+    byProtocol.set(protocol, [...dispatch, ...(byProtocol.get(protocol) ?? [])]);
+  }
+  const entries: { protocol: number; chain: string }[] = [];
+  for (const protocol of [...byProtocol.keys()].sort(compareText)) {
+    const chain = groupChainName(direction, groupId, protocol);
+    chains.push({ name: chain, rules: byProtocol.get(protocol) ?? [] });
+    entries.push({ protocol: PROTOCOL[protocol as keyof typeof PROTOCOL], chain });
+  }
+  entries.sort((a, b) => a.protocol - b.protocol);
+  if (entries.length > 0) main.push({ match: [], action: { a: "l4proto-vmap", entries }, counter: false });
+  chains.push({ name: groupChainName(direction, groupId), rules: main });
+  return { direction, rules, chains, peers };
+}
+
+/**
+ * The rules of one protocol chain that match destination ports. A few stay rules of their own,
+ * port compare first (it fails faster than a set lookup, and most rules miss). More than that
+ * become a verdict map from disjoint port ranges to chains that hold only the rules covering
+ * each range, so that a first packet costs one lookup rather than a walk past every rule of the
+ * group, however many it has.
+ */
+function portDispatch(
+  chains: NftChain[],
+  chain: string,
+  protocol: "tcp" | "udp",
+  rules: readonly PortRule[],
+): NftRule[] {
+  if (rules.length < PORT_VMAP_MIN_RULES) {
+    return rules.map(({ from, to, rule }) => ({
+      ...rule,
+      match: [{ m: "port", protocol, field: "dport", from, to }, ...rule.match],
+    }));
+  }
+  // where coverage may change: every range's start and the port after its end (a typed array
+  // sorts numerically, natively; this runs for every group chain of every host)
+  const bounds = new Int32Array(rules.length * 2);
+  rules.forEach((r, k) => {
+    bounds[2 * k] = r.from;
+    bounds[2 * k + 1] = r.to + 1;
+  });
+  bounds.sort();
+  // one chain per distinct list of covering rules, named by where its first range starts
+  const targets = new Map<string, NftChain>();
+  const entries: { from: number; to: number; chain: string }[] = [];
+  let lastTarget: NftChain | undefined;
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const from = bounds[i] as number;
+    const next = bounds[i + 1] as number;
+    if (next === from) continue;
+    const to = next - 1;
+    const covering: number[] = [];
+    for (let k = 0; k < rules.length; k++) {
+      const r = rules[k] as PortRule;
+      if (r.from <= from && to <= r.to) covering.push(k);
+    }
+    if (covering.length === 0) continue;
+    const key = covering.join(",");
+    let target = targets.get(key);
+    if (!target) {
+      target = { name: `${chain}_${from}`, rules: covering.map((k) => (rules[k] as PortRule).rule) };
+      targets.set(key, target);
+      chains.push(target);
+    }
+    const last = entries[entries.length - 1];
+    if (last && lastTarget === target && last.to + 1 === from) last.to = to;
+    else entries.push({ from, to, chain: target.name });
+    lastTarget = target;
+  }
+  return [{ match: [], action: { a: "port-vmap", protocol, entries }, counter: false }];
 }
 
 /**

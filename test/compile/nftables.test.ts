@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { hostPolicyFor } from "../../src/compile/host-policy.js";
+import { type HostPolicy, hostPolicyFor, hostPolicyFromIndex } from "../../src/compile/host-policy.js";
 import { fullScript } from "../../src/compile/nft-script.js";
 import { compileHostPolicy, lockdownTable, untrackedFlows } from "../../src/compile/nftables.js";
 import { evaluatePacket, type Packet } from "../../src/compile/table-interpreter.js";
+import { PolicyIndex } from "../../src/policy/policy-index.js";
 import { eni, estate, group, prefixList, rule } from "./estate-builder.js";
 
 const WEB = "10.0.0.5";
@@ -293,5 +294,82 @@ describe("the nft script", () => {
 
   it("is the same text for the same state", () => {
     assert.equal(fullScript(table()), fullScript(table()));
+  });
+});
+
+describe("group chains shared across hosts", () => {
+  const shared = estate(
+    [
+      group("sg-app", [
+        rule("sgr-a1", "sg-app", "ingress", "tcp", 8080, 8080, "10.1.0.0/16"),
+        rule("sgr-a2", "sg-app", "ingress", "tcp", 9090, 9090, "sg-app"),
+        rule("sgr-a3", "sg-app", "egress", "-1", -1, -1, "0.0.0.0/0"),
+      ]),
+    ],
+    [eni("eni-a", ["sg-app"], ["10.1.0.1"], [], "i-a"), eni("eni-b", ["sg-app"], ["10.1.0.2"], [], "i-b")],
+  );
+  const chain = (t: ReturnType<typeof compileHostPolicy>, name: string) => {
+    const found = t.chains.find((c) => c.name === name);
+    assert.ok(found, name);
+    return found;
+  };
+  const policyOf = (e: typeof shared, instance: string) => {
+    const policy = hostPolicyFromIndex(PolicyIndex.build(e), instance);
+    assert.ok(policy);
+    return policy;
+  };
+
+  it("hosts of one index get the same chain objects for a group, with their own sets and maps", () => {
+    const index = PolicyIndex.build(shared);
+    const a = compileHostPolicy(hostPolicyFromIndex(index, "i-a") as HostPolicy);
+    const b = compileHostPolicy(hostPolicyFromIndex(index, "i-b") as HostPolicy);
+    assert.equal(chain(a, "gin_sg-app_tcp"), chain(b, "gin_sg-app_tcp"));
+    assert.notEqual(chain(a, "in_eni-a"), undefined);
+    assert.equal(
+      b.chains.some((c) => c.name === "in_eni-a"),
+      false,
+    );
+    assert.deepEqual(b.maps.find((m) => m.name === "in_v4")?.entries, [
+      { address: "10.1.0.2", chain: "in_eni-b" },
+    ]);
+  });
+
+  it("a policy from the wire builds chains of its own, with the same text", () => {
+    const policy = policyOf(shared, "i-a");
+    const fromWire = JSON.parse(JSON.stringify(policy)) as HostPolicy;
+    const here = compileHostPolicy(policy);
+    const there = compileHostPolicy(fromWire);
+    assert.notEqual(chain(here, "gin_sg-app_tcp"), chain(there, "gin_sg-app_tcp"));
+    assert.equal(fullScript(here), fullScript(there));
+  });
+
+  it("a changed rule at the next revision is compiled anew", () => {
+    const before = fullScript(compileHostPolicy(policyOf(shared, "i-a")));
+    const next: typeof shared = {
+      ...shared,
+      securityGroups: shared.securityGroups.map((g) => ({
+        ...g,
+        rules: g.rules.map((r) => (r.id === "sgr-a1" ? { ...r, fromPort: 8443, toPort: 8443 } : r)),
+      })),
+    };
+    const after = fullScript(compileHostPolicy(policyOf(next, "i-a")));
+    assert.match(before, /tcp dport 8080 .*sgr-a1/);
+    assert.match(after, /tcp dport 8443 .*sgr-a1/);
+    assert.doesNotMatch(after, /8080/);
+  });
+
+  it("the same rule objects in a shorter list are not taken for the whole group", () => {
+    const policy = policyOf(shared, "i-a");
+    const iface = policy.interfaces[0] as HostPolicy["interfaces"][number];
+    const full = compileHostPolicy(policy);
+    assert.match(fullScript(full), /sgr-a2/);
+    // the group's first rule, without the one after it
+    const fewer: HostPolicy = {
+      ...policy,
+      interfaces: [{ ...iface, ingress: iface.ingress.filter((r) => r.id !== "sgr-a2") }],
+    };
+    const script = fullScript(compileHostPolicy(fewer));
+    assert.match(script, /sgr-a1/);
+    assert.doesNotMatch(script, /sgr-a2/);
   });
 });
