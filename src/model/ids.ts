@@ -90,7 +90,7 @@ export const ID_KINDS = {
   },
   networkAcl: {
     prefix: "acl",
-    noun: "network acl",
+    noun: "networkAcl",
     malformed: "InvalidNetworkAclId.Malformed",
     notFound: "InvalidNetworkAclID.NotFound",
   },

@@ -92,7 +92,6 @@ export interface InstanceRecord extends Scoped {
   /** Digest of the request that used the token, to refuse the token with another request. */
   readonly requestDigest?: string;
   readonly disableApiTermination: boolean;
-  readonly sourceDestCheck: boolean;
 }
 
 export interface InterfaceAttachment {
@@ -117,8 +116,13 @@ export interface NetworkInterfaceRecord extends Scoped {
   readonly sourceDestCheck: boolean;
   readonly interfaceType: string;
   readonly attachment?: InterfaceAttachment;
-  /** Public IPv4 given at launch (not an Elastic IP). */
+  /** Amazon's public IPv4 address on the primary private address (not an Elastic IP). */
   readonly publicIp?: string;
+  /**
+   * Launched with a public IPv4 address: the interface gets a new one whenever it can have one
+   * again (see withLaunchPublicIp), after a stop and a start or when an Elastic IP leaves it.
+   */
+  readonly autoPublicIp?: true;
   /** Idle timeouts of tracked connections, where the interface was given any. */
   readonly connectionTracking?: ConnectionTracking;
   readonly clientToken?: string;

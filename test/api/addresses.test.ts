@@ -18,6 +18,8 @@ import {
   type EC2Client,
   ReleaseAddressCommand,
   RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { errorCode, startControlPlane, type TestControlPlane } from "../support/control-plane.js";
@@ -290,6 +292,10 @@ describe("AssociateAddress", () => {
         [false, address.PublicIp, cp.server.accountId],
       ],
     );
+    // the per-address association names the Elastic IP as the interface's own one does
+    const { AllocationId, AssociationId } = shown?.PrivateIpAddresses?.[1]?.Association ?? {};
+    assert.equal(AllocationId, address.AllocationId);
+    assert.equal(AssociationId, described.AssociationId);
     const byPublicIp = async (name: string) =>
       (
         await cp.ec2.send(
@@ -457,6 +463,33 @@ describe("AssociateAddress", () => {
     await release(address.AllocationId);
   });
 
+  test("an interface kept at termination keeps its Elastic IP, as a detached one does", async () => {
+    const { instanceId } = await launch(subnetId);
+    const kept = await cp.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }));
+    const eniId = kept.NetworkInterface?.NetworkInterfaceId as string;
+    await cp.ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: eniId,
+        InstanceId: instanceId,
+        DeviceIndex: 1,
+      }),
+    );
+    const address = await allocate();
+    const { AssociationId } = await cp.ec2.send(
+      new AssociateAddressCommand({ AllocationId: address.AllocationId, NetworkInterfaceId: eniId }),
+    );
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+    const described = await describeAddress(address.AllocationId);
+    assert.equal(described.NetworkInterfaceId, eniId);
+    assert.equal(described.AssociationId, AssociationId);
+    assert.equal(described.InstanceId, undefined, "the interface is attached to nothing now");
+    const eni = await cp.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
+    assert.equal(eni.NetworkInterfaces?.[0]?.Status, "available");
+    assert.equal(eni.NetworkInterfaces?.[0]?.Association?.PublicIp, address.PublicIp);
+    await cp.ec2.send(new DisassociateAddressCommand({ AssociationId }));
+    await release(address.AllocationId);
+  });
+
   test("terminating the instance drops the association but keeps the allocation", async () => {
     const { instanceId } = await launch(subnetId);
     const address = await allocate();
@@ -467,6 +500,105 @@ describe("AssociateAddress", () => {
     const described = await describeAddress(address.AllocationId);
     assert.equal(described.AssociationId, undefined);
     assert.equal(described.PublicIp, address.PublicIp);
+    await release(address.AllocationId);
+  });
+});
+
+describe("the public address an instance was launched with", () => {
+  const launchedPublicIp = async () => {
+    // the default subnet maps a public address to each instance at launch
+    const { instanceId, eniId } = await launch();
+    const publicIp = await publicIpOf(instanceId);
+    assert.match(publicIp ?? "", IPV4);
+    return { instanceId, eniId, publicIp: publicIp as string };
+  };
+
+  test("goes when an Elastic IP takes its place, and a new one comes when the Elastic IP leaves", async () => {
+    const { instanceId, publicIp } = await launchedPublicIp();
+    const address = await allocate();
+    const { AssociationId } = await cp.ec2.send(
+      new AssociateAddressCommand({ AllocationId: address.AllocationId, InstanceId: instanceId }),
+    );
+    assert.equal(await publicIpOf(instanceId), address.PublicIp);
+    await cp.ec2.send(new DisassociateAddressCommand({ AssociationId }));
+    const again = await publicIpOf(instanceId);
+    assert.match(again ?? "", IPV4);
+    assert.notEqual(again, address.PublicIp);
+    assert.notEqual(again, publicIp, "a new address, not the one released");
+    // releasing an associated address in the default VPC gives one back too
+    await cp.ec2.send(
+      new AssociateAddressCommand({ AllocationId: address.AllocationId, InstanceId: instanceId }),
+    );
+    await release(address.AllocationId);
+    assert.match((await publicIpOf(instanceId)) ?? "", IPV4);
+    assert.notEqual(await publicIpOf(instanceId), address.PublicIp);
+  });
+
+  test("moving the Elastic IP to another instance gives the first one a public address again", async () => {
+    const first = await launchedPublicIp();
+    const second = await launchedPublicIp();
+    const address = await allocate();
+    await cp.ec2.send(
+      new AssociateAddressCommand({ AllocationId: address.AllocationId, InstanceId: first.instanceId }),
+    );
+    await cp.ec2.send(
+      new AssociateAddressCommand({ AllocationId: address.AllocationId, InstanceId: second.instanceId }),
+    );
+    assert.equal(await publicIpOf(second.instanceId), address.PublicIp);
+    const back = await publicIpOf(first.instanceId);
+    assert.match(back ?? "", IPV4);
+    assert.notEqual(back, address.PublicIp);
+    await release(address.AllocationId);
+  });
+
+  test("is released by a stop and replaced by a new one at the start; an Elastic IP stays through both", async () => {
+    const { instanceId, publicIp } = await launchedPublicIp();
+    await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+    assert.equal(await publicIpOf(instanceId), undefined);
+    await cp.ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+    const started = await publicIpOf(instanceId);
+    assert.match(started ?? "", IPV4);
+    assert.notEqual(started, publicIp);
+
+    const address = await allocate();
+    await cp.ec2.send(
+      new AssociateAddressCommand({ AllocationId: address.AllocationId, InstanceId: instanceId }),
+    );
+    await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+    assert.equal(await publicIpOf(instanceId), address.PublicIp);
+    await cp.ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+    assert.equal(await publicIpOf(instanceId), address.PublicIp);
+    await release(address.AllocationId);
+  });
+
+  test("does not come back to an instance with a second interface, nor to one launched without", async () => {
+    const { instanceId, eniId } = await launchedPublicIp();
+    const described = await cp.ec2.send(
+      new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }),
+    );
+    const second = await cp.ec2.send(
+      new CreateNetworkInterfaceCommand({ SubnetId: described.NetworkInterfaces?.[0]?.SubnetId }),
+    );
+    await cp.ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: second.NetworkInterface?.NetworkInterfaceId,
+        InstanceId: instanceId,
+        DeviceIndex: 1,
+      }),
+    );
+    await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+    await cp.ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+    assert.equal(await publicIpOf(instanceId), undefined);
+
+    // a subnet that maps no public address: an Elastic IP leaving leaves nothing behind
+    const { instanceId: privateOne } = await launch(subnetId);
+    assert.equal(await publicIpOf(privateOne), undefined);
+    const address = await allocate();
+    const { AssociationId } = await cp.ec2.send(
+      new AssociateAddressCommand({ AllocationId: address.AllocationId, InstanceId: privateOne }),
+    );
+    await cp.ec2.send(new DisassociateAddressCommand({ AssociationId }));
+    assert.equal(await publicIpOf(privateOne), undefined);
     await release(address.AllocationId);
   });
 });

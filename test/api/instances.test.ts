@@ -19,6 +19,7 @@ import {
   DescribeVpcsCommand,
   type Instance,
   ModifyInstanceAttributeCommand,
+  ModifyNetworkInterfaceAttributeCommand,
   RunInstancesCommand,
   type RunInstancesCommandInput,
   StartInstancesCommand,
@@ -751,6 +752,66 @@ describe("ModifyInstanceAttribute and DescribeInstanceAttribute", () => {
         cp.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: "colour" as never })),
       ),
       "InvalidParameterValue",
+    );
+    // an attribute of the model that ringfence does not keep is not "unknown"
+    for (const attribute of ["userData", "disableApiStop", "rootDeviceName"] as const) {
+      assert.equal(
+        await errorCode(
+          cp.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: attribute })),
+        ),
+        "UnsupportedOperation",
+        attribute,
+      );
+    }
+  });
+
+  test("sourceDestCheck is one attribute, the primary interface's, whichever action changes it", async () => {
+    const [instance] = await run({ SubnetId: subnetId });
+    const id = instance?.InstanceId as string;
+    const eniId = instance?.NetworkInterfaces?.[0]?.NetworkInterfaceId as string;
+    const seen = async () => {
+      const described = (await cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })))
+        .Reservations?.[0]?.Instances?.[0];
+      const attribute = (
+        await cp.ec2.send(
+          new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: "sourceDestCheck" }),
+        )
+      ).SourceDestCheck?.Value;
+      const eni = (await cp.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })))
+        .NetworkInterfaces?.[0];
+      return [
+        described?.SourceDestCheck,
+        described?.NetworkInterfaces?.[0]?.SourceDestCheck,
+        attribute,
+        eni?.SourceDestCheck,
+      ];
+    };
+    assert.deepEqual(await seen(), [true, true, true, true]);
+    await cp.ec2.send(
+      new ModifyInstanceAttributeCommand({ InstanceId: id, SourceDestCheck: { Value: false } }),
+    );
+    assert.deepEqual(await seen(), [false, false, false, false]);
+    await cp.ec2.send(
+      new ModifyNetworkInterfaceAttributeCommand({
+        NetworkInterfaceId: eniId,
+        SourceDestCheck: { Value: true },
+      }),
+    );
+    assert.deepEqual(await seen(), [true, true, true, true]);
+  });
+
+  test("an id named twice is one instance", async () => {
+    const [instance] = await run({ SubnetId: subnetId });
+    const id = instance?.InstanceId as string;
+    const described = await cp.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id, id] }));
+    assert.deepEqual(
+      described.Reservations?.flatMap((r) => r.Instances?.map((i) => i.InstanceId)),
+      [id],
+    );
+    const stopped = await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [id, id] }));
+    assert.deepEqual(
+      stopped.StoppingInstances?.map((i) => i.InstanceId),
+      [id],
     );
   });
 });

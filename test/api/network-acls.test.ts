@@ -115,10 +115,11 @@ describe("CreateNetworkAcl", () => {
       await errorCode(cp.ec2.send(new CreateNetworkAclCommand({ VpcId: "vpc-0123456789abcdef0" }))),
       "InvalidVpcID.NotFound",
     );
-    assert.equal(
-      await errorCode(cp.ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: [UNKNOWN_ACL] }))),
-      "InvalidNetworkAclID.NotFound",
-    );
+    // EC2's words, as clients such as Terraform see them
+    await assert.rejects(cp.ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: [UNKNOWN_ACL] })), {
+      name: "InvalidNetworkAclID.NotFound",
+      message: `The networkAcl ID '${UNKNOWN_ACL}' does not exist`,
+    });
     assert.equal(
       await errorCode(cp.ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: ["acl-zz"] }))),
       "InvalidNetworkAclId.Malformed",
@@ -259,11 +260,15 @@ describe("entries", () => {
     const acl = await describeAcl(id);
     assert.equal(entry(acl, 400, false), undefined);
     assert.ok(entry(acl, 400, true));
-    assert.equal(
-      await errorCode(
-        cp.ec2.send(new DeleteNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 400, Egress: false })),
-      ),
-      "InvalidNetworkAclEntry.NotFound",
+    await assert.rejects(
+      cp.ec2.send(new DeleteNetworkAclEntryCommand({ NetworkAclId: id, RuleNumber: 400, Egress: false })),
+      { name: "InvalidNetworkAclEntry.NotFound", message: "no ingress entry with number 400" },
+    );
+    // a repeated id is one ACL
+    const twice = await cp.ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: [id, id] }));
+    assert.deepEqual(
+      twice.NetworkAcls?.map((a) => a.NetworkAclId),
+      [id],
     );
   });
 

@@ -313,6 +313,26 @@ describe("ModifyNetworkInterfaceAttribute", () => {
     );
     assert.equal(await errorCode(tooLong), "InvalidParameterValue");
     assert.equal((await describeInterface(id)).Description, "renamed");
+    // one attribute at a time, as the model says; the refused request changes nothing
+    await assert.rejects(
+      cp.ec2.send(
+        new ModifyNetworkInterfaceAttributeCommand({
+          NetworkInterfaceId: id,
+          Description: { Value: "both" },
+          SourceDestCheck: { Value: true },
+        }),
+      ),
+      { name: "InvalidParameterCombination", message: "Only one attribute can be modified at a time." },
+    );
+    const unchanged = await describeInterface(id);
+    assert.equal(unchanged.Description, "renamed");
+    assert.equal(unchanged.SourceDestCheck, false);
+    // a repeated id is one interface
+    const twice = await cp.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [id, id] }));
+    assert.deepEqual(
+      twice.NetworkInterfaces?.map((e) => e.NetworkInterfaceId),
+      [id],
+    );
   });
 });
 

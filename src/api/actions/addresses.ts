@@ -8,9 +8,24 @@ import { parseIpv4 } from "../../net/address.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
 import { applyFilters, type FilterFields } from "../filters.js";
 import { primaryInterface } from "./instances.js";
-import { defaultVpc, requireOwn } from "./lookup.js";
-import { allocatePublicIp, requireInterface } from "./network-interfaces.js";
+import { defaultVpc, requestedIds, requireOwn } from "./lookup.js";
+import { allocatePublicIp, requireInterface, withLaunchPublicIp } from "./network-interfaces.js";
 import { tagsFromSpecifications } from "./tags.js";
+
+/**
+ * The address without its association; the interface it leaves gets back the public address it
+ * was launched with where it may (withLaunchPublicIp).
+ */
+function dissociate(ctx: ActionContext, address: AddressRecord): void {
+  const left = address.association;
+  if (!left) return;
+  ctx.tx.put({ ...address, association: undefined });
+  const eni = ctx.tx.get("eni", left.networkInterfaceId);
+  if (!eni || left.privateIp !== eni.privateIps[0]) return;
+  const instanceId = eni.attachment?.instanceId;
+  const back = withLaunchPublicIp(ctx, eni, instanceId ? ctx.tx.get("instance", instanceId) : undefined);
+  if (back !== eni) ctx.tx.put(back);
+}
 
 function addressByPublicIp(ctx: ActionContext, publicIp: string): AddressRecord {
   if (parseIpv4(publicIp) === undefined)
@@ -105,7 +120,10 @@ const associateAddress: Action = (ctx) => {
       ctx.tx.put({ ...other, association: undefined });
     }
   }
-  if (eni.publicIp && privateIp === eni.privateIps[0]) ctx.tx.put({ ...eni, publicIp: undefined });
+  // the address moves from where it was, which may get its launch address back
+  if (current) dissociate(ctx, address);
+  const target = ctx.tx.get("eni", eni.id) ?? eni;
+  if (target.publicIp && privateIp === target.privateIps[0]) ctx.tx.put({ ...target, publicIp: undefined });
   const association = {
     id: newId("eipassoc"),
     networkInterfaceId: eni.id,
@@ -131,7 +149,7 @@ const disassociateAddress: Action = (ctx) => {
   } else {
     throw missingParameter("AssociationId");
   }
-  if (address.association) ctx.tx.put({ ...address, association: undefined });
+  dissociate(ctx, address);
   return {};
 };
 
@@ -143,6 +161,7 @@ const releaseAddress: Action = (ctx) => {
       throw new Ec2Error("InvalidIPAddress.InUse", `Address ${address.publicIp} is in use.`);
     }
   }
+  dissociate(ctx, address);
   ctx.tx.delete(address);
   return {};
 };
@@ -166,7 +185,7 @@ const addressFilters = (ctx: ActionContext): FilterFields<AddressRecord> => ({
 });
 
 const describeAddresses: Action = (ctx) => {
-  const ids = ctx.params.strings("AllocationIds");
+  const ids = requestedIds(ctx, "AllocationIds");
   const ips = ctx.params.strings("PublicIps");
   let addresses = [...ctx.tx.scoped("address", ctx.account, ctx.region)];
   if (ids.length > 0 || ips.length > 0) {

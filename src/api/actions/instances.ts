@@ -23,7 +23,7 @@ import {
   withoutValue,
 } from "../filters.js";
 import type { Params } from "../params.js";
-import { groupByNameInDefaultVpc, requireDefaultVpc, requireOwn } from "./lookup.js";
+import { groupByNameInDefaultVpc, requestedIds, requireDefaultVpc, requireOwn } from "./lookup.js";
 import {
   allocatePublicIp,
   checkInterfaceDescription,
@@ -41,6 +41,7 @@ import {
   requireInterface,
   SubnetAddresses,
   secondaryAddresses,
+  withLaunchPublicIp,
 } from "./network-interfaces.js";
 import { tagsForType, tagsFromSpecifications } from "./tags.js";
 import { availabilityZones } from "./vpcs.js";
@@ -319,7 +320,8 @@ export function presentInstance(ctx: ActionContext, instance: InstanceRecord, st
       GroupId: id,
       GroupName: ctx.tx.get("group", id)?.name,
     })),
-    SourceDestCheck: instance.sourceDestCheck,
+    // one attribute on EC2: the primary interface's (spec 3.8)
+    SourceDestCheck: primary?.sourceDestCheck,
     Hypervisor: "xen",
     NetworkInterfaces: presented,
     EbsOptimized: false,
@@ -456,7 +458,6 @@ const runInstances: Action = (ctx) => {
         interfaceIds,
         ...tokenFields(clientToken),
         disableApiTermination: p.bool("DisableApiTermination") ?? false,
-        sourceDestCheck: true,
       }),
     );
   }
@@ -613,7 +614,7 @@ function instanceFilters(ctx: ActionContext): FilterFields<InstanceRecord> {
 }
 
 const describeInstances: Action = (ctx) => {
-  const ids = ctx.params.strings("InstanceIds");
+  const ids = requestedIds(ctx, "InstanceIds");
   rejectIdsWithMaxResults(ctx, ids, "instancesSet");
   const instances =
     ids.length > 0 ? requireInstances(ctx, ids) : [...ctx.tx.scoped("instance", ctx.account, ctx.region)];
@@ -646,7 +647,7 @@ function changeState(
   apply?: (ctx: ActionContext, instance: InstanceRecord) => InstanceRecord,
 ): Action {
   return (ctx) => {
-    const ids = ctx.params.strings("InstanceIds");
+    const ids = requestedIds(ctx, "InstanceIds");
     if (ids.length === 0) throw missingParameter("InstanceId");
     const instances = requireInstances(ctx, ids);
     const changes = instances.map((instance) => {
@@ -680,10 +681,15 @@ function releaseInterfaces(ctx: ActionContext, instance: InstanceRecord): void {
   for (const id of instance.interfaceIds) {
     const eni = ctx.tx.get("eni", id);
     if (!eni) continue;
-    releaseElasticAssociations(ctx, eni.id);
-    // a kept interface is detached and gives back the public address it was launched with
-    if (eni.attachment?.deleteOnTermination) ctx.tx.delete(eni);
-    else ctx.tx.put({ ...eni, attachment: undefined, publicIp: undefined });
+    if (eni.attachment?.deleteOnTermination) {
+      releaseElasticAssociations(ctx, eni.id);
+      ctx.tx.delete(eni);
+      continue;
+    }
+    // A kept interface is detached, as DetachNetworkInterface would: its Elastic IPs stay with it,
+    // and the public address it was launched with is given back for good.
+    const { publicIp: _released, autoPublicIp: _launched, ...detached } = eni;
+    ctx.tx.put({ ...detached, attachment: undefined });
   }
 }
 
@@ -700,27 +706,47 @@ const terminateInstances = changeState(
   },
 );
 
-const stopInstances = changeState({
-  from: (s) => s === "running" || s === "pending" || s === "stopping",
-  reported: "stopping",
-  stored: "stopped",
-  refuse: (id) =>
-    new Ec2Error(
-      "IncorrectInstanceState",
-      `The instance '${id}' is not in a state from which it can be stopped.`,
-    ),
-});
+/** A stop releases the public address the instance was launched with (not an Elastic IP). */
+const stopInstances = changeState(
+  {
+    from: (s) => s === "running" || s === "pending" || s === "stopping",
+    reported: "stopping",
+    stored: "stopped",
+    refuse: (id) =>
+      new Ec2Error(
+        "IncorrectInstanceState",
+        `The instance '${id}' is not in a state from which it can be stopped.`,
+      ),
+  },
+  (ctx, instance) => {
+    for (const eni of interfacesOf(ctx, instance)) {
+      if (eni.autoPublicIp && eni.publicIp !== undefined) ctx.tx.put({ ...eni, publicIp: undefined });
+    }
+    return instance;
+  },
+);
 
-const startInstances = changeState({
-  from: (s) => s === "stopped" || s === "stopping",
-  reported: "pending",
-  stored: "running",
-  refuse: (id) =>
-    new Ec2Error(
-      "IncorrectInstanceState",
-      `The instance '${id}' is not in a state from which it can be started.`,
-    ),
-});
+/** A start hands out a new public address where the instance may have one (withLaunchPublicIp). */
+const startInstances = changeState(
+  {
+    from: (s) => s === "stopped" || s === "stopping",
+    reported: "pending",
+    stored: "running",
+    refuse: (id) =>
+      new Ec2Error(
+        "IncorrectInstanceState",
+        `The instance '${id}' is not in a state from which it can be started.`,
+      ),
+  },
+  (ctx, instance) => {
+    const running = { ...instance, state: "running" as const };
+    for (const eni of interfacesOf(ctx, instance)) {
+      const back = withLaunchPublicIp(ctx, eni, running);
+      if (back !== eni) ctx.tx.put(back);
+    }
+    return instance;
+  },
+);
 
 export function primaryInterface(ctx: ActionContext, instance: InstanceRecord): NetworkInterfaceRecord {
   if (instance.interfaceIds.length > 1) {
@@ -752,6 +778,12 @@ const MODEL_ATTRIBUTES = new Set([
   "enclaveOptions",
   "disableApiStop",
 ]);
+
+const notKept = () =>
+  new Ec2Error(
+    "UnsupportedOperation",
+    "ringfence keeps only the groupSet, sourceDestCheck, disableApiTermination and instanceType attributes of an instance.",
+  );
 
 const modifyInstanceAttribute: Action = (ctx) => {
   const instance = requireInstance(ctx, ctx.params.requiredString("InstanceId"));
@@ -787,12 +819,7 @@ const modifyInstanceAttribute: Action = (ctx) => {
     throw invalidValue(`Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
   }
   // Accepting a change that is then not kept would tell the caller it happened.
-  if (other || (attribute !== undefined && !KEPT_ATTRIBUTES.has(attribute))) {
-    throw new Ec2Error(
-      "UnsupportedOperation",
-      "ringfence keeps only the groupSet, sourceDestCheck, disableApiTermination and instanceType attributes of an instance.",
-    );
-  }
+  if (other || (attribute !== undefined && !KEPT_ATTRIBUTES.has(attribute))) throw notKept();
   if (instance.state === "terminated" || instance.state === "shutting-down") {
     throw new Ec2Error(
       "IncorrectInstanceState",
@@ -819,10 +846,11 @@ const modifyInstanceAttribute: Action = (ctx) => {
     throw invalidValue(`Value (${String(value)}) for parameter ${name} is invalid. Expected true or false.`);
   };
   if (sourceDestCheck !== undefined || attribute === "sourceDestCheck") {
-    ctx.tx.put({
-      ...instance,
-      sourceDestCheck: boolValue(sourceDestCheck ?? p.string("Value"), "sourceDestCheck"),
-    });
+    const value = boolValue(sourceDestCheck ?? p.string("Value"), "sourceDestCheck");
+    const primary = primaryOf(interfacesOf(ctx, instance));
+    if (!primary)
+      throw new Ec2Error("IncorrectInstanceState", `The instance '${instance.id}' has no network interface.`);
+    ctx.tx.put({ ...primary, sourceDestCheck: value });
   } else if (disableApiTermination !== undefined || attribute === "disableApiTermination") {
     ctx.tx.put({
       ...instance,
@@ -858,12 +886,13 @@ const describeInstanceAttribute: Action = (ctx) => {
       };
     }
     case "sourceDestCheck":
-      return { ...base, SourceDestCheck: { Value: instance.sourceDestCheck } };
+      return { ...base, SourceDestCheck: { Value: primaryOf(interfacesOf(ctx, instance))?.sourceDestCheck } };
     case "disableApiTermination":
       return { ...base, DisableApiTermination: { Value: instance.disableApiTermination } };
     case "instanceType":
       return { ...base, InstanceType: { Value: instance.instanceType } };
     default:
+      if (MODEL_ATTRIBUTES.has(attribute)) throw notKept();
       throw invalidValue(`Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
   }
 };

@@ -37,6 +37,11 @@ const KIND_OF_ID: Record<keyof OwnRecords, ResourceKind> = {
   networkAcl: "network-acl",
 };
 
+/** The ids a request names in a list member, each once: a repeated id is one resource. */
+export function requestedIds(ctx: ActionContext, member: string): string[] {
+  return [...new Set(ctx.params.strings(member))];
+}
+
 /** The caller's own resource with that id, or the id kind's NotFound error. */
 export function requireOwn<K extends keyof OwnRecords>(
   ctx: ActionContext,

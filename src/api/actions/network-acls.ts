@@ -10,7 +10,7 @@ import { protocolName } from "../../net/protocol.js";
 import { clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, presentTags } from "../context.js";
 import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
-import { requireOwn, requireVpc } from "./lookup.js";
+import { requestedIds, requireOwn, requireVpc } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
 import { newNetworkAcl } from "./vpcs.js";
 
@@ -182,7 +182,7 @@ function existingEntryIndex(acl: NetworkAclRecord, ruleNumber: number, egress: b
   if (index < 0 || ruleNumber > 32766) {
     throw new Ec2Error(
       "InvalidNetworkAclEntry.NotFound",
-      `The network acl entry identified by ${ruleNumber} does not exist.`,
+      `no ${egress ? "egress" : "ingress"} entry with number ${ruleNumber}`,
     );
   }
   return index;
@@ -268,7 +268,7 @@ const ACL_FILTERS: FilterFields<NetworkAclRecord> = {
 };
 
 const describeNetworkAcls: Action = (ctx) => {
-  const ids = ctx.params.strings("NetworkAclIds");
+  const ids = requestedIds(ctx, "NetworkAclIds");
   const acls =
     ids.length > 0
       ? ids.map((id) => requireAcl(ctx, id))

@@ -1,7 +1,7 @@
 // Network interfaces: where security groups are attached (spec 3.8). Private IPs come from the
 // subnet, skipping the addresses EC2 reserves and those in use; groups must be in the ENI's VPC.
 
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { characterCount } from "../../model/characters.js";
 import { type ConnectionTracking, connectionTracking } from "../../model/connection-tracking.js";
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from "../../model/errors.js";
@@ -9,6 +9,7 @@ import { checkId, newId } from "../../model/ids.js";
 import type {
   AddressRecord,
   GroupRecord,
+  InstanceRecord,
   NetworkInterfaceRecord,
   SubnetRecord,
   Tags,
@@ -26,7 +27,7 @@ import {
   withoutValue,
 } from "../filters.js";
 import type { Params } from "../params.js";
-import { defaultGroupOf, requireGroup, requireOwn } from "./lookup.js";
+import { defaultGroupOf, requestedIds, requireGroup, requireOwn } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
 import { availabilityZones } from "./vpcs.js";
 
@@ -34,15 +35,44 @@ import { availabilityZones } from "./vpcs.js";
 const PUBLIC_POOL_BASE = 0xc6120000n;
 const PUBLIC_POOL_SIZE = 1n << 17n;
 
+/**
+ * A free address of the pool, from a random place in it as EC2's are: an address just released
+ * (at a stop, or when an Elastic IP took its place) is not the next one handed out.
+ */
 export function allocatePublicIp(ctx: ActionContext): string {
   const used = new Set<string>();
   for (const eni of ctx.tx.all("eni")) if (eni.publicIp) used.add(eni.publicIp);
   for (const address of ctx.tx.all("address")) used.add(address.publicIp);
-  for (let n = 1n; n < PUBLIC_POOL_SIZE - 1n; n++) {
-    const ip = formatIpv4(PUBLIC_POOL_BASE + n);
+  // the pool's first and last addresses are its network and broadcast addresses
+  const usable = PUBLIC_POOL_SIZE - 2n;
+  const start = BigInt(randomInt(Number(usable)));
+  for (let k = 0n; k < usable; k++) {
+    const ip = formatIpv4(PUBLIC_POOL_BASE + 1n + ((start + k) % usable));
     if (!used.has(ip)) return ip;
   }
   throw new Ec2Error("AddressLimitExceeded", "The maximum number of addresses has been reached.");
+}
+
+/**
+ * The interface with a new Amazon public address where it was launched with one, has none now,
+ * and may have one: its instance is running (or starting), has no other interface, and no Elastic
+ * IP is on the primary private address. EC2 releases the address on a stop and when an Elastic IP
+ * takes its place, and hands out a new one on the next start or when the Elastic IP leaves; never
+ * to an instance with a second interface (EC2 user guide, "Public IPv4 addresses").
+ */
+export function withLaunchPublicIp(
+  ctx: ActionContext,
+  eni: NetworkInterfaceRecord,
+  instance: InstanceRecord | undefined,
+): NetworkInterfaceRecord {
+  if (!eni.autoPublicIp || eni.publicIp !== undefined || !instance) return eni;
+  if (instance.state !== "running" && instance.state !== "pending") return eni;
+  if (instance.interfaceIds.length !== 1) return eni;
+  for (const address of ctx.tx.all("address")) {
+    const association = address.association;
+    if (association?.networkInterfaceId === eni.id && association.privateIp === eni.privateIps[0]) return eni;
+  }
+  return { ...eni, publicIp: allocatePublicIp(ctx) };
 }
 
 /** Hands out a subnet's free private addresses; one per request and subnet, so it sees its own grants. */
@@ -261,7 +291,7 @@ export function createInterface(ctx: ActionContext, spec: InterfaceSpec): Networ
     macAddress: `02:${[...randomBytes(5)].map((b) => b.toString(16).padStart(2, "0")).join(":")}`,
     sourceDestCheck: true,
     interfaceType: "interface",
-    publicIp: spec.publicIp,
+    ...(spec.publicIp ? { publicIp: spec.publicIp, autoPublicIp: true } : {}),
     ...(spec.connectionTracking ? { connectionTracking: spec.connectionTracking } : {}),
     ...tokenFields(spec.clientToken),
   });
@@ -324,15 +354,16 @@ export function publicIpOf(ctx: ActionContext, eni: NetworkInterfaceRecord): str
 /** The interface as DescribeNetworkInterfaces shows it (or, with `forInstance`, inside an instance). */
 export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord, forInstance = false) {
   const publics = publicAddresses(ctx, eni);
-  const primary = publics[0];
-  const association = primary && {
-    PublicIp: primary.publicIp,
-    PublicDnsName: "",
-    IpOwnerId: ownerOf(ctx, primary),
-    ...(forInstance
-      ? {}
-      : { AllocationId: primary.elastic?.id, AssociationId: primary.elastic?.association?.id }),
-  };
+  // the interface's own shape names the Elastic IP; the one inside an instance does not
+  const associationOf = (address: PublicAddress | undefined) =>
+    address && {
+      PublicIp: address.publicIp,
+      PublicDnsName: "",
+      IpOwnerId: ownerOf(ctx, address),
+      ...(forInstance
+        ? {}
+        : { AllocationId: address.elastic?.id, AssociationId: address.elastic?.association?.id }),
+    };
   const attachment = eni.attachment
     ? {
         AttachmentId: eni.attachment.id,
@@ -357,14 +388,13 @@ export function presentInterface(ctx: ActionContext, eni: NetworkInterfaceRecord
     SourceDestCheck: eni.sourceDestCheck,
     Groups: groupIdentifiers(ctx, eni.groupIds),
     Attachment: attachment,
-    Association: association,
+    Association: associationOf(publics[0]),
     PrivateIpAddresses: eni.privateIps.map((ip, i) => {
-      const here = publics[i];
       return {
         PrivateIpAddress: ip,
         PrivateDnsName: privateDnsName(ctx, ip),
         Primary: i === 0,
-        Association: here && { PublicIp: here.publicIp, PublicDnsName: "", IpOwnerId: ownerOf(ctx, here) },
+        Association: associationOf(publics[i]),
       };
     }),
     Ipv6Addresses: eni.ipv6Addresses.map((Ipv6Address) => ({ Ipv6Address })),
@@ -553,7 +583,7 @@ export const interfaceFilters = (ctx: ActionContext): FilterFields<NetworkInterf
 });
 
 const describeNetworkInterfaces: Action = (ctx) => {
-  const ids = ctx.params.strings("NetworkInterfaceIds");
+  const ids = requestedIds(ctx, "NetworkInterfaceIds");
   rejectIdsWithMaxResults(ctx, ids, "networkInterfaceIdSet");
   const enis =
     ids.length > 0
@@ -591,9 +621,10 @@ const modifyNetworkInterfaceAttribute: Action = (ctx) => {
       "ringfence keeps the groups, description, source/destination check, attachment and connection tracking of an interface, not EnaSrdSpecification or AssociatePublicIpAddress.",
     );
   }
-  if (!given.some(Boolean)) {
-    throw new Ec2Error("InvalidParameterCombination", "No attributes specified.");
-  }
+  const count = given.filter(Boolean).length;
+  if (count === 0) throw invalidCombination("No attributes specified.");
+  // the model: "You can specify only one attribute at a time"
+  if (count > 1) throw invalidCombination("Only one attribute can be modified at a time.");
   let updated = eni;
   if (tracking) {
     const merged = requestedConnectionTracking(p, eni.connectionTracking);

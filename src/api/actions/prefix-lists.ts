@@ -17,6 +17,7 @@ import { clientTokenOf, madeWithToken, tokenFields } from "../client-token.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
 import { applyFilters, byId, type FilterFields, paginate } from "../filters.js";
 import type { Params } from "../params.js";
+import { requestedIds } from "./lookup.js";
 import { checkQuota } from "./security-groups.js";
 import { tagsFromSpecifications } from "./tags.js";
 
@@ -157,7 +158,7 @@ const createManagedPrefixList: Action = (ctx) => {
 };
 
 const describeManagedPrefixLists: Action = (ctx) => {
-  const ids = ctx.params.strings("PrefixListIds");
+  const ids = requestedIds(ctx, "PrefixListIds");
   const lists =
     ids.length > 0
       ? ids.map((id) => requirePrefixList(ctx, id))

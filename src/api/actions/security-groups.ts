@@ -27,6 +27,7 @@ import {
   groupByIdOrName,
   groupByNameInDefaultVpc,
   groupsOfVpc,
+  requestedIds,
   requireDefaultVpc,
   requireGroup,
   requireVpc,
@@ -431,7 +432,7 @@ function ruleFilterFields(egress: boolean, ctx: ActionContext): FilterFields<Gro
 }
 
 const describeSecurityGroups: Action = (ctx) => {
-  const ids = ctx.params.strings("GroupIds");
+  const ids = requestedIds(ctx, "GroupIds");
   const names = ctx.params.strings("GroupNames");
   let groups: GroupRecord[];
   if (ids.length > 0 || names.length > 0) {

@@ -16,7 +16,7 @@ import {
 } from "../../net/cidr.js";
 import { type Action, type ActionContext, arn, presentTags } from "../context.js";
 import { applyFilters, byId, type FilterFields, paginate, withoutValue } from "../filters.js";
-import { defaultGroupOf, requireOwn, requireVpc } from "./lookup.js";
+import { defaultGroupOf, requestedIds, requireOwn, requireVpc } from "./lookup.js";
 import { tagsFromSpecifications } from "./tags.js";
 
 export const REGIONS: Record<string, string> = {
@@ -343,7 +343,7 @@ const VPC_FILTERS: FilterFields<VpcRecord> = {
 };
 
 const describeVpcs: Action = (ctx) => {
-  const ids = ctx.params.strings("VpcIds");
+  const ids = requestedIds(ctx, "VpcIds");
   const vpcs =
     ids.length > 0
       ? ids.map((id) => requireVpc(ctx, id))
@@ -460,7 +460,7 @@ const subnetFilters = (ctx: ActionContext): FilterFields<SubnetRecord> => ({
 });
 
 const describeSubnets: Action = (ctx) => {
-  const ids = ctx.params.strings("SubnetIds");
+  const ids = requestedIds(ctx, "SubnetIds");
   const subnets =
     ids.length > 0
       ? ids.map((id) => requireOwn(ctx, "subnet", id))
