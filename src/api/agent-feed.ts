@@ -195,7 +195,7 @@ export class AgentFeed {
   private add(watcher: Watcher): void {
     const streams = [...(this.watchers.get(watcher.instanceId) ?? []), watcher];
     this.watchers.set(watcher.instanceId, streams.slice(-MAX_STREAMS_PER_INSTANCE));
-    for (const old of streams.slice(0, -MAX_STREAMS_PER_INSTANCE)) old.res.end();
+    for (const old of streams.slice(0, -MAX_STREAMS_PER_INSTANCE)) this.finish(old);
   }
 
   private remove(watcher: Watcher): void {
@@ -208,13 +208,34 @@ export class AgentFeed {
 
   private endStream(watcher: Watcher): void {
     this.remove(watcher);
-    watcher.res.end();
+    this.finish(watcher);
+  }
+
+  /**
+   * Ends a stream that is no longer followed. Its end cannot go out while the client does not
+   * read, and nothing watches it any more: a stalled one is cut now, and any other that has not
+   * finished within the stall allowance is cut then, so no client holds sockets and buffers by
+   * not reading.
+   */
+  private finish(watcher: Watcher): void {
+    const res = watcher.res;
+    if (watcher.stalledSince !== undefined) {
+      res.destroy();
+      return;
+    }
+    res.end();
+    if (res.writableFinished) return;
+    const cut = setTimeout(() => res.destroy(), STALLED_HEARTBEATS * this.heartbeatMs);
+    cut.unref();
+    res.once("finish", () => clearTimeout(cut));
+    res.once("close", () => clearTimeout(cut));
   }
 
   /** The token's digest when it opens the instance, or the HTTP status that refuses it. */
   private authorise(req: IncomingMessage, instanceId: string): { digest: string } | 401 | 403 {
     const header = req.headers.authorization ?? "";
-    const match = /^Bearer\s+(\S+)$/.exec(header);
+    // the scheme is case-insensitive (RFC 9110, 11.1)
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) return 401;
     const digest = tokenDigest(match[1] as string);
     const owner = this.store.agentTokenInstance(digest);
@@ -235,6 +256,9 @@ export class AgentFeed {
     await this.store.settled();
     const instance = this.store.view().get("instance", instanceId);
     if (!instance) return json(res, 404, { error: `no instance ${instanceId}` });
+    if (instance.state === "terminated" || instance.state === "shutting-down") {
+      return json(res, 404, { error: `instance ${instanceId} is terminated` });
+    }
     if (what === "status") return this.receiveStatus(req, res, instanceId);
     if (req.method !== "GET") return json(res, 405, { error: "use GET" });
     // still settled: nothing above waited since settled() resolved

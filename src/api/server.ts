@@ -298,7 +298,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // SDKs and the CLI post every request to `/`: that URL needs no parsing.
   const root = new URL("/", "http://ringfence.invalid");
   const server: Server = createServer((req, res) => {
-    const url = req.url === "/" ? root : new URL(req.url ?? "/", "http://ringfence.invalid");
+    const url = req.url === "/" ? root : parseTarget(req.url ?? "/");
+    if (!url) {
+      // a request target no URL parser takes (`//[`): nothing to route, and no one to blame but the client
+      res.writeHead(400, { "Content-Type": "text/xml;charset=UTF-8" });
+      res.end(encodeError("MalformedQueryString", "The request target is not a valid URL.", newRequestId()));
+      return;
+    }
     if (url.pathname.startsWith("/ringfence/v1/")) {
       feed.handle(req, res, url).catch((error: unknown) => {
         log(`agent feed error: ${error instanceof Error ? error.message : String(error)}`);
@@ -348,6 +354,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store.close();
     },
   };
+}
+
+function parseTarget(target: string): URL | undefined {
+  try {
+    return new URL(target, "http://ringfence.invalid");
+  } catch {
+    return undefined;
+  }
 }
 
 function callerIdentity(key: AccessKey, requestId: string): string {

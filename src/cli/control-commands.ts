@@ -6,6 +6,7 @@ import { DEFAULT_ACCOUNT, DEFAULT_LISTEN, newAccessKey, startServer } from "../a
 import type { InstanceRuntime } from "../model/instance-runtime.js";
 import { SqliteStore } from "../store/sqlite-store.js";
 import { type Command, UsageError } from "./command.js";
+import { printable } from "./terminal-text.js";
 
 export const DEFAULT_DATA_DIR = "ringfence-data";
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
@@ -178,6 +179,10 @@ of that instance only, and report its status. Only its hash is stored.`,
         console.error(`ringfence agents token: no instance ${instanceId}`);
         return 1;
       }
+      if (instance.state === "terminated" || instance.state === "shutting-down") {
+        console.error(`ringfence agents token: instance ${instanceId} is terminated`);
+        return 1;
+      }
       const token = `rfa_${randomBytes(24).toString("base64url")}`;
       store.addAgentToken(tokenDigest(token), instanceId);
       console.log(token);
@@ -251,7 +256,7 @@ current revision, health, and when they last reported.`,
       for (const s of statuses) {
         const quiet = silent(s.reportedAt, now) ? "  SILENT since" : "  reported";
         console.log(
-          `${s.instanceId}  ${appliedText(s.appliedRevision, store.revision)}  ${s.healthy ? "healthy" : "UNHEALTHY"}  ${s.hostname ?? ""}${quiet} ${s.reportedAt}${s.message ? `  ${s.message}` : ""}`,
+          `${s.instanceId}  ${appliedText(s.appliedRevision, store.revision)}  ${s.healthy ? "healthy" : "UNHEALTHY"}  ${printable(s.hostname ?? "")}${quiet} ${s.reportedAt}${s.message ? `  ${printable(s.message)}` : ""}`,
         );
       }
       return 0;

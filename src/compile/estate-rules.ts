@@ -86,7 +86,10 @@ export class EstateRules {
 
   hostPolicy(instanceId: string): HostPolicy | undefined {
     const ifaces = this.interfacesByInstance.get(instanceId);
-    if (!ifaces && !this.index.instances.has(instanceId)) return undefined;
+    const instance = this.index.instances.get(instanceId);
+    if (!ifaces && !instance) return undefined;
+    // a terminated instance has nothing left to enforce, and its host is not told to drop everything
+    if (instance?.state === "terminated" || instance?.state === "shutting-down") return undefined;
     const interfaces: HostInterface[] = [];
     const groupIds = new Set<string>();
     const listIds = new Set<string>();

@@ -85,7 +85,7 @@ export function estateRules(estate: Estate): EstateRules {
   return rules;
 }
 
-/** The policy of one instance, or undefined when the estate has no such instance. */
+/** The policy of one instance, or undefined when the estate has no such instance or it is terminated. */
 export function hostPolicyFor(estate: Estate, instanceId: string): HostPolicy | undefined {
   return estateRules(estate).hostPolicy(instanceId);
 }

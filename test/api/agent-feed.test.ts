@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { get as httpGet, type IncomingMessage } from "node:http";
 import { after, before, test } from "node:test";
 import {
@@ -6,6 +7,7 @@ import {
   CreateSecurityGroupCommand,
   RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
+  TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { tokenDigest } from "../../src/api/agent-feed.js";
 import { startControlPlane, type TestControlPlane } from "../support/control-plane.js";
@@ -255,6 +257,118 @@ test("one instance holds at most four streams: a fifth closes the oldest", async
   await oldest?.until(() => oldest.ended, "the oldest stream to end");
   assert.ok(rest.every((s) => !s.ended));
   for (const stream of rest) (await stream.response).destroy();
+});
+
+/** The server's side of a connection, from the kernel's table: its state (`ESTAB`, `FIN-WAIT-1`, ...). */
+function serverSideState(serverPort: number, clientPort: number): string | undefined {
+  const out = execFileSync("ss", ["-tanH", `( sport = :${serverPort} and dport = :${clientPort} )`], {
+    encoding: "utf8",
+  });
+  return out.trim().split(/\s+/)[0] || undefined;
+}
+
+test("a stream that does not read and is no longer followed is cut, not left holding its socket", async () => {
+  // heartbeats of 1 s: the stall check of a followed stream (six of them) stays out of the way
+  const quick = await startControlPlane({ agentHeartbeatMs: 1000 });
+  try {
+    // a policy of about 45 KB, so that the socket's buffers fill quickly
+    const groupIds: string[] = [];
+    for (let g = 0; g < 5; g++) {
+      const id = (
+        await quick.ec2.send(new CreateSecurityGroupCommand({ GroupName: `big-${g}`, Description: "big" }))
+      ).GroupId as string;
+      await quick.ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: id,
+          IpPermissions: [
+            {
+              IpProtocol: "tcp",
+              FromPort: 1000 + g,
+              ToPort: 1000 + g,
+              IpRanges: Array.from({ length: 59 }, (_, k) => ({ CidrIp: `10.${g}.${k}.0/24` })),
+            },
+          ],
+        }),
+      );
+      groupIds.push(id);
+    }
+    const run = await quick.ec2.send(
+      new RunInstancesCommand({ ImageId: "ami-1", MinCount: 1, MaxCount: 1, SecurityGroupIds: groupIds }),
+    );
+    const id = run.Instances?.[0]?.InstanceId as string;
+    quick.server.store.addAgentToken(tokenDigest(token), id);
+    const url = `${quick.server.url}/ringfence/v1/agents/${id}/policy?watch=true`;
+    const serverPort = Number(new URL(quick.server.url).port);
+    const stalled = openStream(url, token);
+    const res = await stalled.response;
+    await stalled.until(() => stalled.lines.length > 0, "the first policy");
+    res.pause();
+    const clientPort = res.socket.localPort as number;
+    const permission = {
+      IpProtocol: "tcp",
+      FromPort: 4444,
+      ToPort: 4444,
+      IpRanges: [{ CidrIp: "192.0.2.0/24" }],
+    };
+    // far more policy text than loopback buffers hold
+    for (let k = 0; k < 100; k++) {
+      await quick.ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId: groupIds[0], IpPermissions: [permission] }),
+      );
+      await quick.ec2.send(
+        new RevokeSecurityGroupIngressCommand({ GroupId: groupIds[0], IpPermissions: [permission] }),
+      );
+    }
+    assert.equal(serverSideState(serverPort, clientPort), "ESTAB");
+    // four newer streams of the instance push the stalled one out of the feed
+    const newer = [];
+    for (let k = 0; k < 4; k++) {
+      const stream = openStream(url, token);
+      await stream.response;
+      await stream.until(() => stream.lines.length > 0, `stream ${k}'s policy`);
+      newer.push(stream);
+    }
+    const deadline = Date.now() + 3000;
+    while (serverSideState(serverPort, clientPort) === "ESTAB" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.notEqual(serverSideState(serverPort, clientPort), "ESTAB", "the server let go of the socket");
+    res.destroy();
+    for (const stream of newer) (await stream.response).destroy();
+  } finally {
+    await quick.close();
+  }
+});
+
+test("a terminated instance's stream ends, its agent is refused, and no empty policy is sent", async () => {
+  const group = (
+    await cp.ec2.send(new CreateSecurityGroupCommand({ GroupName: "gone", Description: "gone" }))
+  ).GroupId as string;
+  const run = await cp.ec2.send(
+    new RunInstancesCommand({ ImageId: "ami-1", MinCount: 1, MaxCount: 1, SecurityGroupIds: [group] }),
+  );
+  const id = run.Instances?.[0]?.InstanceId as string;
+  const goneToken = "rfa_test-token-for-an-instance-to-terminate";
+  cp.server.store.addAgentToken(tokenDigest(goneToken), id);
+  const url = `${cp.server.url}/ringfence/v1/agents/${id}`;
+  const stream = openStream(`${url}/policy?watch=true`, goneToken);
+  await stream.response;
+  await stream.until(() => stream.lines.length > 0, "the first policy");
+  await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+  await stream.until(() => stream.ended, "the stream to end");
+  assert.deepEqual(
+    stream.lines.filter((l) => l.policy).length,
+    1,
+    "the policy it had, and no policy without interfaces after it",
+  );
+  const headers = { Authorization: `Bearer ${goneToken}` };
+  assert.equal((await fetch(`${url}/policy`, { headers })).status, 404);
+  const status = await fetch(`${url}/status`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ appliedRevision: 1, healthy: true }),
+  });
+  assert.equal(status.status, 404);
 });
 
 test("a revoked token's open stream is closed at the next heartbeat, and the token is refused", async () => {

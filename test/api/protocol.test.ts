@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import {
   CreateSecurityGroupCommand,
@@ -226,6 +227,28 @@ describe("hostile input", () => {
     const huge = `${form({ Action: "DescribeVpcs" })}&Filter.1.Name=vpc-id&Filter.1.Value.1=${"a".repeat(2 * 1024 * 1024)}`;
     const r = await raw({ body: huge });
     assert.deepEqual([r.status, errorOf(r.body).code], [400, "InvalidParameterValue"]);
+    const vpcs = await cp.ec2.send(new DescribeVpcsCommand({}));
+    assert.ok((vpcs.Vpcs?.length ?? 0) >= 1);
+  });
+
+  test("a request target no URL parser takes is a 400, and the server goes on", async () => {
+    const { port } = new URL(cp.server.url);
+    for (const target of ["//[", "http://[", "//user@:99999"]) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port: Number(port) }, () =>
+          socket.end(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+        );
+        let text = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+      assert.match(answer, /^HTTP\/1\.1 400 /, target);
+      assert.match(answer, /<Code>MalformedQueryString<\/Code>/, target);
+    }
     const vpcs = await cp.ec2.send(new DescribeVpcsCommand({}));
     assert.ok((vpcs.Vpcs?.length ?? 0) >= 1);
   });
