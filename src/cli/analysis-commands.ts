@@ -1,7 +1,8 @@
 // The analysis family: questions about an estate answered without sending a packet. Every
 // command reads one estate (see analysis-source.ts) and answers through the policy evaluator.
 
-import { writeFile } from "node:fs/promises";
+import { once } from "node:events";
+import { createWriteStream } from "node:fs";
 import { pullSnapshotFiles, writeSnapshot } from "../importers/ec2-api.js";
 import { type Family, formatIp } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
@@ -12,6 +13,7 @@ import { computeMatrix, groupMatrix, type ReachabilityMatrix } from "../policy/m
 import { type IndexedInterface, PolicyIndex, type Traffic } from "../policy/policy-index.js";
 import { exposure, reachableFrom, verdictsBetween, whoCanReach } from "../policy/reachability.js";
 import { parseTraffic, parseTrafficList, type Selection, select } from "../policy/selectors.js";
+import { textTable } from "../policy/text-table.js";
 import {
   ec2Source,
   loadEstate,
@@ -313,14 +315,7 @@ function outsideText(index: PolicyIndex, set: IntervalSet, family: Family): stri
 }
 
 function printTable(head: string[], rows: string[][]): void {
-  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, k) => c.padEnd(widths[k] ?? 0))
-      .join("  ")
-      .trimEnd();
-  console.log(line(head));
-  for (const r of rows) console.log(line(r));
+  for (const line of textTable(head, rows)) console.log(line);
 }
 
 const DEFAULT_PORTS = "tcp/22,tcp/80,tcp/443,tcp/3389,tcp/3306,tcp/5432";
@@ -365,9 +360,13 @@ ${SOURCE_USAGE}`,
     const index = await loadIndex(values);
     const m = computeMatrix(index, traffic, family);
     const table = by === "instance" ? instanceTable(m, labels) : groupTable(m, labels);
-    const text = renderMatrix(table, format, labels, by === "instance");
-    if (values.output) await writeFile(values.output, text);
-    else process.stdout.write(text);
+    // line by line: the matrix of a large estate is more text than one string may hold
+    const out = values.output ? createWriteStream(values.output) : process.stdout;
+    for (const line of matrixLines(table, format, labels, by === "instance")) {
+      if (!out.write(`${line}\n`)) await once(out, "drain");
+    }
+    if (out !== process.stdout)
+      await new Promise<void>((resolve, reject) => out.end(resolve).once("error", reject));
     return 0;
   },
 };
@@ -419,32 +418,43 @@ function groupTable(m: ReachabilityMatrix, labels: string[]): MatrixTable {
   return { rows, cells };
 }
 
-function renderMatrix(table: MatrixTable, format: string, labels: string[], blankDiagonal: boolean): string {
+function* matrixLines(
+  table: MatrixTable,
+  format: string,
+  labels: string[],
+  blankDiagonal: boolean,
+): Generator<string> {
   const cell = (a: string, b: string) => {
     const list = table.cells.get(a)?.get(b);
     if (!list || list.length === 0) return a === b && blankDiagonal ? "" : "-";
     return list.map((l) => l.replace(/^tcp\//, "")).join(" ");
   };
   if (format === "json") {
-    const out: Record<string, Record<string, string[]>> = {};
-    for (const [a, row] of table.cells) out[a] = Object.fromEntries(row);
-    return `${JSON.stringify({ ports: labels, rows: table.rows, allowed: out }, null, 2)}\n`;
+    // one source's row a line: the same document JSON.stringify would give, in pieces
+    yield `{"ports":${JSON.stringify(labels)},"rows":${JSON.stringify(table.rows)},"allowed":{`;
+    let first = true;
+    for (const [a, row] of table.cells) {
+      yield `${first ? "" : ","}${JSON.stringify(a)}:${JSON.stringify(Object.fromEntries(row))}`;
+      first = false;
+    }
+    yield "}}";
+    return;
   }
   if (format === "csv") {
     const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    const lines = [["source", ...table.rows].map(quote).join(",")];
-    for (const a of table.rows) lines.push([a, ...table.rows.map((b) => cell(a, b))].map(quote).join(","));
-    return `${lines.join("\n")}\n`;
+    yield ["source", ...table.rows].map(quote).join(",");
+    for (const a of table.rows) yield [a, ...table.rows.map((b) => cell(a, b))].map(quote).join(",");
+    return;
   }
   const head = ["SOURCE \\ DEST", ...table.rows];
-  const rows = table.rows.map((a) => [a, ...table.rows.map((b) => cell(a, b))]);
-  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, k) => c.padEnd(widths[k] ?? 0))
-      .join("  ")
-      .trimEnd();
-  return `${[line(head), ...rows.map(line), "", `ports: ${labels.join(", ")} (tcp/ dropped in cells)`].join("\n")}\n`;
+  // a row's cells are made when it is written, not kept for the whole table
+  yield* textTable(head, {
+    *[Symbol.iterator]() {
+      for (const a of table.rows) yield [a, ...table.rows.map((b) => cell(a, b))];
+    },
+  });
+  yield "";
+  yield `ports: ${labels.join(", ")} (tcp/ dropped in cells)`;
 }
 
 const diffCommand: Command = {

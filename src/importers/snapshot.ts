@@ -5,21 +5,37 @@
 //
 //   const estate = await readSnapshot("snapshots/2024-05-01");   // throws ImportError on bad input
 
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Estate, NetworkInterface, SecurityGroup } from "../model/estate.js";
 import { type EstateParts, emptyParts, ImportError, readResponse } from "./describe-json.js";
 
 export { ImportError } from "./describe-json.js";
 
-async function jsonFiles(dir: string): Promise<string[]> {
+/**
+ * The JSON files under a directory, in name order. Symbolic links are followed (a snapshot may be a
+ * directory of links to dumps kept elsewhere); one that leads nowhere is an error rather than a
+ * file quietly left out, and a directory reached twice (a link loop) is read once.
+ */
+async function jsonFiles(dir: string, seen = new Set<string>()): Promise<string[]> {
+  const real = await realpath(dir);
+  if (seen.has(real)) return [];
+  seen.add(real);
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await jsonFiles(path)));
-    else if (e.isFile() && e.name.endsWith(".json")) out.push(path);
+    let kind: { isDirectory(): boolean; isFile(): boolean } = e;
+    if (e.isSymbolicLink()) {
+      try {
+        kind = await stat(path);
+      } catch {
+        throw new ImportError(`${path}: a symbolic link to nothing`);
+      }
+    }
+    if (kind.isDirectory()) out.push(...(await jsonFiles(path, seen)));
+    else if (kind.isFile() && e.name.endsWith(".json")) out.push(path);
   }
   return out;
 }
@@ -49,6 +65,8 @@ export async function readSnapshot(path: string): Promise<Estate> {
     throw new ImportError(`${path}: no such snapshot directory or file`);
   }
   const files = info.isDirectory() ? await jsonFiles(path) : [path];
+  // an empty snapshot would answer every question with "nothing": a wrong path passes a check
+  if (files.length === 0) throw new ImportError(`${path}: no .json files in this directory`);
   const parts = emptyParts();
   for (const file of files) {
     const name = info.isDirectory() ? relative(path, file) : file;

@@ -7,6 +7,7 @@ import type { IntervalSet } from "../net/interval-set.js";
 import { parseAppList, SENSITIVE_PORTS } from "./lint-apps.js";
 import { lintSecurityGroups } from "./lint-groups.js";
 import { lintNetworkAcls } from "./lint-nacls.js";
+import { textTable } from "./text-table.js";
 
 export const SEVERITIES = ["critical", "high", "medium", "low", "info"] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -106,16 +107,6 @@ export function formatLintTable(findings: readonly LintFinding[]): string {
   const counts = countBySeverity(findings);
   const summary = `${findings.length} finding(s): ${SEVERITIES.map((s) => `${counts[s]} ${s}`).join(", ")}`;
   if (findings.length === 0) return summary;
-  const header = ["SEVERITY", "CHECK", "RESOURCE", "REASON"];
   const rows = findings.map((f) => [f.severity, f.check, f.resource, f.reason]);
-  // a fold, not Math.max(...): an estate may have more findings than a call takes arguments
-  const widths = [0, 1, 2].map((c) =>
-    [header, ...rows].reduce((width, r) => Math.max(width, (r[c] as string).length), 0),
-  );
-  const line = (r: string[]) =>
-    r
-      .map((cell, c) => (c < 3 ? cell.padEnd(widths[c] as number) : cell))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line), "", summary].join("\n");
+  return [...textTable(["SEVERITY", "CHECK", "RESOURCE", "REASON"], rows), "", summary].join("\n");
 }

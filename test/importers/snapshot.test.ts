@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -30,6 +30,34 @@ const sg = (id: string, ingress: unknown[] = [], extra: Record<string, unknown> 
   IpPermissions: ingress,
   IpPermissionsEgress: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
   ...extra,
+});
+
+describe("snapshot directories", () => {
+  test("symbolic links to files and directories are followed; a loop is read once", async () => {
+    const real = await snapshotOf({
+      "groups.json": { SecurityGroups: [sg("sg-linked")] },
+      "eu-west-1/SecurityGroups.json": { SecurityGroups: [sg("sg-in-linked-dir")] },
+    });
+    const links = join(scratch, `links${counter++}`);
+    await mkdir(links);
+    await symlink(join(real, "groups.json"), join(links, "groups.json"));
+    await symlink(join(real, "eu-west-1"), join(links, "eu-west-1"));
+    await symlink(links, join(links, "loop"));
+    const e = await readSnapshot(links);
+    assert.deepEqual(e.securityGroups.map((g) => g.id).sort(), ["sg-in-linked-dir", "sg-linked"]);
+  });
+
+  test("a link to nothing and a directory without JSON are errors, not an empty estate", async () => {
+    const dangling = await snapshotOf({ "groups.json": { SecurityGroups: [sg("sg-1")] } });
+    await symlink(join(dangling, "gone.json"), join(dangling, "vpcs.json"));
+    await assert.rejects(readSnapshot(dangling), (error: unknown) => {
+      assert.ok(error instanceof ImportError);
+      assert.match(error.message, /vpcs\.json: a symbolic link to nothing/);
+      return true;
+    });
+    const empty = await snapshotOf({ "notes.txt": "not json" });
+    await assert.rejects(readSnapshot(empty), /no \.json files in this directory/);
+  });
 });
 
 describe("snapshot shapes", () => {
@@ -116,9 +144,10 @@ describe("snapshot shapes", () => {
     assert.equal(byId.get("eni-2")?.connectionTracking, undefined);
   });
 
-  test("a missing directory is an ImportError; an empty one is an empty estate", async () => {
+  test("a missing directory is an ImportError; so is an empty one; files with empty lists are an empty estate", async () => {
     await assert.rejects(readSnapshot(join(scratch, "nope")), ImportError);
-    const e = await readSnapshot(await snapshotOf({}));
+    await assert.rejects(readSnapshot(await snapshotOf({})), ImportError);
+    const e = await readSnapshot(await snapshotOf({ "groups.json": { SecurityGroups: [] } }));
     assert.equal(e.securityGroups.length + e.networkInterfaces.length + e.vpcs.length, 0);
   });
 });
