@@ -358,8 +358,18 @@ ${SOURCE_USAGE}`,
     const traffic = parseTrafficList(values.ports ?? DEFAULT_PORTS, family, 1024);
     const labels = traffic.map((t) => trafficLabel(t, family));
     const index = await loadIndex(values);
-    const m = computeMatrix(index, traffic, family);
-    const table = by === "instance" ? instanceTable(m, labels) : groupTable(m, labels);
+    // a column is one traffic of --ports, computed as the cases the rules tell apart (an ICMP type
+    // without a code: one per code, see PolicyIndex.trafficCases); a cell holds when one case does
+    const cases = traffic.flatMap((t, k) =>
+      index.trafficCases(t).map((c) => ({ traffic: c, label: labels[k] as string })),
+    );
+    const m = computeMatrix(
+      index,
+      cases.map((c) => c.traffic),
+      family,
+    );
+    const caseLabels = cases.map((c) => c.label);
+    const table = by === "instance" ? instanceTable(m, caseLabels) : groupTable(m, caseLabels);
     // line by line: the matrix of a large estate is more text than one string may hold
     const out = values.output ? createWriteStream(values.output) : process.stdout;
     for (const line of matrixLines(table, format, labels, by === "instance")) {
@@ -410,7 +420,12 @@ function groupTable(m: ReachabilityMatrix, labels: string[]): MatrixTable {
         const row = cells.get(a) ?? new Map<string, string[]>();
         cells.set(a, row);
         const list = row.get(b) ?? [];
-        list.push(allowed === pairs ? (labels[t] as string) : `${labels[t]}?`);
+        const label = labels[t] as string;
+        // of a column's cases, one that holds for every pair makes the cell whole
+        const whole = allowed === pairs;
+        const at = list.findIndex((l) => l === label || l === `${label}?`);
+        if (at < 0) list.push(whole ? label : `${label}?`);
+        else if (whole) list[at] = label;
         row.set(b, list);
       }
     }

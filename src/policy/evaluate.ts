@@ -247,8 +247,24 @@ export function trafficLabel(traffic: Traffic, family: Family): string {
   return name;
 }
 
-/** Evaluate one flow with its full explanation. Throws FlowError for flows that cannot exist. */
+/**
+ * Evaluate one flow with its full explanation. Throws FlowError for flows that cannot exist. An ICMP type without a code asks about some code of the type: it is
+ * allowed when one code passes every step, which is not the same as every step passing some code
+ * (a group open to 8:0 behind an ACL open to 8:5 passes neither). The verdict then is that code's.
+ */
 export function evaluateFlow(index: PolicyIndex, flow: Flow): FlowVerdict {
+  const cases = index.trafficCases(flow.traffic);
+  if (cases.length === 1) return evaluateExactFlow(index, flow);
+  let first: FlowVerdict | undefined;
+  for (const traffic of cases) {
+    const verdict = evaluateExactFlow(index, { ...flow, traffic });
+    if (verdict.allowed) return verdict;
+    first ??= verdict;
+  }
+  return first ?? evaluateExactFlow(index, flow);
+}
+
+function evaluateExactFlow(index: PolicyIndex, flow: Flow): FlowVerdict {
   const { source, destination, family } = resolveFlow(index, flow);
   const traffic = flow.traffic;
   const notes: string[] = [];
@@ -344,6 +360,15 @@ export function isFlowAllowed(index: PolicyIndex, flow: Flow): boolean {
 
 /** Hot path used by queries over many pairs: sides already resolved. */
 export function isAllowedBetween(
+  index: PolicyIndex,
+  source: { readonly iface?: IndexedInterface; readonly address: IpAddress },
+  destination: { readonly iface?: IndexedInterface; readonly address: IpAddress },
+  traffic: Traffic,
+): boolean {
+  return index.trafficCases(traffic).some((t) => isExactlyAllowedBetween(index, source, destination, t));
+}
+
+function isExactlyAllowedBetween(
   index: PolicyIndex,
   source: { readonly iface?: IndexedInterface; readonly address: IpAddress },
   destination: { readonly iface?: IndexedInterface; readonly address: IpAddress },

@@ -428,6 +428,49 @@ export class PolicyIndex {
     return this.aclBySubnet.get(subnetId);
   }
 
+  /**
+   * The traffic as flows the rules decide alike: an ICMP type without a code is one flow per code
+   * of icmpCodes ("some code" of the type is one of them); any other traffic is itself.
+   */
+  trafficCases(t: Traffic): readonly Traffic[] {
+    if (t.protocol !== PROTOCOL_NUMBERS.icmp && t.protocol !== PROTOCOL_NUMBERS.icmpv6) return [t];
+    if (t.icmpType === undefined || t.icmpCode !== undefined) return [t];
+    return this.icmpCodes(t.protocol, t.icmpType).map((icmpCode) => ({ ...t, icmpCode }));
+  }
+
+  private readonly codesByType = new Map<string, readonly number[]>();
+
+  /**
+   * The codes of an ICMP type that tell the estate's rules apart: every code a security-group rule
+   * or ACL entry names for the type (or for every type), and the first code none names, which
+   * stands for all the others. A question about "some code" of the type is one of these.
+   */
+  private icmpCodes(protocol: number, type: number): readonly number[] {
+    const key = `${protocol}/${type}`;
+    let codes = this.codesByType.get(key);
+    if (!codes) {
+      const named = new Set<number>();
+      for (const group of this.groups.values()) {
+        for (const rule of group.rules) {
+          if (protocolNumber(rule.protocol) !== protocol) continue;
+          if ((rule.fromPort === type || rule.fromPort === -1) && rule.toPort >= 0) named.add(rule.toPort);
+        }
+      }
+      for (const acl of this.estate.networkAcls) {
+        for (const entry of acl.entries) {
+          const icmp = entry.icmp;
+          if (Number(entry.protocol) !== protocol || !icmp) continue;
+          if ((icmp.type === type || icmp.type === -1) && icmp.code >= 0) named.add(icmp.code);
+        }
+      }
+      let other = 0;
+      while (named.has(other)) other++;
+      codes = [...named, ...(other <= 255 ? [other] : [])].sort((a, b) => a - b);
+      this.codesByType.set(key, codes);
+    }
+    return codes;
+  }
+
   /** Whether the estate has any network ACL at all (dumps without NetworkAcls skip the step). */
   get knowsNetworkAcls(): boolean {
     return this.estate.networkAcls.length > 0;

@@ -2,7 +2,7 @@
 // reach another, who can reach a destination, what a source reaches and on which services, what is
 // open to the internet, which groups nobody uses.
 
-import type { NetworkAclEntry } from "../model/estate.js";
+import type { NetworkAcl, NetworkAclEntry } from "../model/estate.js";
 import { type Family, formatIp, type IpAddress } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { ALL_PROTOCOLS, PROTOCOL_NUMBERS, protocolName } from "../net/protocol.js";
@@ -35,10 +35,7 @@ function admittedFrom(
   family: Family,
   traffic: Traffic,
 ): IntervalSet {
-  let set = allowedRemotes(dst.ingress, family, traffic);
-  const acl = index.networkAclOf(dst.subnetId);
-  if (acl) set = set.intersect(aclAllowedRemotes(acl, false, family, traffic));
-  return set;
+  return admitted(index, dst, family, traffic, false);
 }
 
 function admittedTo(
@@ -47,10 +44,25 @@ function admittedTo(
   family: Family,
   traffic: Traffic,
 ): IntervalSet {
-  let set = allowedRemotes(src.egress, family, traffic);
-  const acl = index.networkAclOf(src.subnetId);
-  if (acl) set = set.intersect(aclAllowedRemotes(acl, true, family, traffic));
-  return set;
+  return admitted(index, src, family, traffic, true);
+}
+
+/** What the interface's groups and its subnet's ACL both admit, over the traffic's cases (trafficCases). */
+function admitted(
+  index: PolicyIndex,
+  iface: IndexedInterface,
+  family: Family,
+  traffic: Traffic,
+  egress: boolean,
+): IntervalSet {
+  const acl = index.networkAclOf(iface.subnetId);
+  let union = IntervalSet.EMPTY;
+  for (const t of index.trafficCases(traffic)) {
+    let set = allowedRemotes(egress ? iface.egress : iface.ingress, family, t);
+    if (acl) set = set.intersect(aclAllowedRemotes(acl, egress, family, t));
+    union = union.union(set);
+  }
+  return union;
 }
 
 function firstAddress(space: IntervalSet, family: Family): IpAddress | undefined {
@@ -335,6 +347,59 @@ export interface ExposureFinding {
   readonly blockedByNacl: boolean;
 }
 
+/**
+ * Traffic an entry admits, one flow for each piece the ACL decides differently: the entry's first
+ * port, type or code and every one where an ACL entry's range starts or ends inside the entry's.
+ * For an entry of every protocol, also each protocol the ACL names on its own (an ACL open to
+ * tcp/443 only lets part of an all-traffic rule in). Ports past 65535 and types past 255 none is.
+ */
+function aclProbes(e: PolicyEntry, acl: NetworkAcl): Traffic[] {
+  const within = (from: number, to: number, cuts: number[]) =>
+    [...new Set([from, ...cuts])].filter((v) => v >= from && v <= to);
+  const entries = acl.entries.filter((x) => !x.egress);
+  const portsOf = (protocol: number, from: number, to: number): Traffic[] =>
+    within(
+      from,
+      to,
+      entries
+        .filter((x) => Number(x.protocol) === protocol && x.portRange)
+        .flatMap((x) => [x.portRange?.from as number, (x.portRange?.to as number) + 1]),
+    ).map((port) => ({ protocol, port }));
+  const icmpOf = (protocol: number, type: number, code: number): Traffic[] => {
+    const named = entries.filter((x) => Number(x.protocol) === protocol && x.icmp);
+    const types =
+      type >= 0
+        ? [type]
+        : within(0, 255, [
+            8,
+            ...named.flatMap((x) => [x.icmp?.type as number, (x.icmp?.type as number) + 1]),
+          ]);
+    const codes =
+      code >= 0
+        ? [code]
+        : within(0, 255, [
+            0,
+            ...named.flatMap((x) => [x.icmp?.code as number, (x.icmp?.code as number) + 1]),
+          ]);
+    return types.flatMap((icmpType) => codes.map((icmpCode) => ({ protocol, icmpType, icmpCode })));
+  };
+  if (e.protocol === 6 || e.protocol === 17)
+    return portsOf(e.protocol, Math.max(0, e.from), Math.min(65535, e.to));
+  if (e.protocol === 1 || e.protocol === 58) return icmpOf(e.protocol, e.from, e.to);
+  if (e.protocol !== ALL_PROTOCOLS) return [{ protocol: e.protocol }];
+  const named = [...new Set(entries.map((x) => Number(x.protocol)).filter((p) => p !== ALL_PROTOCOLS))];
+  return [
+    { protocol: ALL_PROTOCOLS },
+    ...named.flatMap((p) =>
+      p === 6 || p === 17
+        ? portsOf(p, 0, 65535)
+        : p === 1 || p === 58
+          ? icmpOf(p, -1, -1)
+          : [{ protocol: p }],
+    ),
+  ];
+}
+
 /** Ingress open to addresses on the internet, per interface and rule, graded by public address. */
 export function exposure(index: PolicyIndex): ExposureFinding[] {
   const inet = internetSpace(index.vpcSpace);
@@ -348,16 +413,11 @@ export function exposure(index: PolicyIndex): ExposureFinding[] {
           ? i.publicIp !== undefined || i.elasticIp !== undefined
           : i.addresses.some((a) => a.family === 6 && a.value >> 121n !== 0x7en);
       const acl = index.networkAclOf(i.subnetId);
-      const probe: Traffic =
-        e.protocol === ALL_PROTOCOLS
-          ? { protocol: ALL_PROTOCOLS }
-          : e.protocol === 6 || e.protocol === 17
-            ? { protocol: e.protocol, port: e.from }
-            : e.protocol === 1 || e.protocol === 58
-              ? { protocol: e.protocol, icmpType: e.from < 0 ? 8 : e.from }
-              : { protocol: e.protocol };
       const blockedByNacl =
-        acl !== undefined && aclAllowedRemotes(acl, false, e.family, probe).intersect(open).isEmpty;
+        acl !== undefined &&
+        aclProbes(e, acl).every(
+          (probe) => aclAllowedRemotes(acl, false, e.family, probe).intersect(open).isEmpty,
+        );
       out.push({
         interface: i,
         grade: hasPublic ? "public" : "private-only",

@@ -5,6 +5,7 @@ import { toCidrs } from "../../src/policy/address-space.js";
 import { diffEstates } from "../../src/policy/diff.js";
 import { PolicyIndex } from "../../src/policy/policy-index.js";
 import {
+  exposure,
   reachableFrom,
   servicesBetween,
   sideOf,
@@ -214,5 +215,107 @@ describe("diff", () => {
     const same = diffEstates(PolicyIndex.build(base), PolicyIndex.build(base));
     assert.equal(same.pairsEvaluated, 0);
     assert.deepEqual([same.opened, same.closed, same.exposureOpened], [[], [], []]);
+  });
+});
+
+describe("ICMP of a type, some code", () => {
+  // sg-b admits 8:0, its ACL only 8:5; sg-a admits every ICMP, its ACL denies 8:0 and allows the rest
+  const icmp = estate({
+    subnets: [subnet("subnet-a", "10.0.1.0/24"), subnet("subnet-b", "10.0.2.0/24")],
+    securityGroups: [
+      group("sg-a", [rule("ingress", "icmp", -1, -1, "0.0.0.0/0"), ALL_OUT()]),
+      group("sg-b", [rule("ingress", "icmp", 8, 0, "0.0.0.0/0"), ALL_OUT()]),
+    ],
+    networkInterfaces: [
+      eni("eni-a", "subnet-a", ["10.0.1.10"], ["sg-a"], { publicIp: "54.1.1.1" }),
+      eni("eni-b", "subnet-b", ["10.0.2.10"], ["sg-b"], { publicIp: "54.1.1.2" }),
+    ],
+    networkAcls: [
+      acl(
+        "acl-a",
+        ["subnet-a"],
+        [
+          aclEntry(100, false, "deny", "0.0.0.0/0", "1", undefined, [8, 0]),
+          aclEntry(200, false, "allow", "0.0.0.0/0"),
+          aclEntry(100, true, "allow", "0.0.0.0/0"),
+        ],
+      ),
+      acl(
+        "acl-b",
+        ["subnet-b"],
+        [
+          aclEntry(100, false, "allow", "0.0.0.0/0", "1", undefined, [8, 5]),
+          aclEntry(100, true, "allow", "0.0.0.0/0"),
+        ],
+      ),
+    ],
+  });
+  const index = PolicyIndex.build(icmp);
+  const ping = parseTraffic("icmp/8", 4);
+  const from = (selector: string, to: string) =>
+    verdictsBetween(index, select(index, selector), select(index, to), ping, 4);
+
+  test("is allowed when one code passes every step, not when each step passes some code", () => {
+    const toB = from("internet", "eni-b");
+    assert.equal(toB.length, 1);
+    assert.equal(toB[0]?.allowed, false, "8:0 meets the ACL's catch-all, 8:5 the group's silence");
+    const toA = from("internet", "eni-a");
+    assert.equal(toA[0]?.allowed, true, "8:1 passes both");
+    assert.equal(toA[0]?.traffic.icmpCode, 1, "the verdict names the code that passes");
+  });
+
+  test("who-can-reach and the matrix answer as the flow's verdict does", () => {
+    const [b] = whoCanReach(index, select(index, "eni-b"), ping, 4);
+    assert.deepEqual(
+      b?.interfaces.map((i) => i.eni.id),
+      [],
+    );
+    assert.ok(b?.external.isEmpty, "nobody outside either");
+    const [a] = whoCanReach(index, select(index, "eni-a"), ping, 4);
+    assert.deepEqual(
+      a?.interfaces.map((i) => i.eni.id),
+      ["eni-b"],
+    );
+    assert.ok(!a?.external.isEmpty);
+  });
+
+  test("the cases are the codes the estate names for the type, and one that stands for the rest", () => {
+    assert.deepEqual(
+      index.trafficCases(ping).map((t) => t.icmpCode),
+      [0, 1, 5],
+    );
+    assert.deepEqual(index.trafficCases(parseTraffic("icmp/8:3", 4)), [parseTraffic("icmp/8:3", 4)]);
+    assert.deepEqual(index.trafficCases(parseTraffic("tcp/22", 4)), [parseTraffic("tcp/22", 4)]);
+  });
+});
+
+describe("exposure and the subnet's ACL", () => {
+  test("a rule is blocked by the ACL only when no traffic it admits gets through, on any port", () => {
+    const open = estate({
+      subnets: [subnet("subnet-a", "10.0.1.0/24")],
+      securityGroups: [
+        group("sg-web", [rule("ingress", "tcp", 0, 65535, "0.0.0.0/0"), ALL_OUT()]),
+        group("sg-all", [rule("ingress", "-1", -1, -1, "0.0.0.0/0"), ALL_OUT()]),
+        group("sg-ssh", [rule("ingress", "tcp", 22, 22, "0.0.0.0/0"), ALL_OUT()]),
+      ],
+      networkInterfaces: [
+        eni("eni-w", "subnet-a", ["10.0.1.10"], ["sg-web"], { publicIp: "54.1.1.1" }),
+        eni("eni-a", "subnet-a", ["10.0.1.11"], ["sg-all"], { publicIp: "54.1.1.2" }),
+        eni("eni-s", "subnet-a", ["10.0.1.12"], ["sg-ssh"], { publicIp: "54.1.1.3" }),
+      ],
+      networkAcls: [
+        acl(
+          "acl-1",
+          ["subnet-a"],
+          [
+            aclEntry(100, false, "allow", "0.0.0.0/0", "6", [443, 443]),
+            aclEntry(100, true, "allow", "0.0.0.0/0"),
+          ],
+        ),
+      ],
+    });
+    const findings = exposure(PolicyIndex.build(open));
+    const blocked = Object.fromEntries(findings.map((f) => [f.interface.eni.id, f.blockedByNacl]));
+    assert.deepEqual(blocked, { "eni-w": false, "eni-a": false, "eni-s": true });
   });
 });
