@@ -5,7 +5,7 @@
 // elements, not rules. Protocol and port normalisation is PolicyIndex.resolveRule's.
 
 import { effectiveTimeouts } from "../model/connection-tracking.js";
-import type { SecurityGroupRule } from "../model/estate.js";
+import { acrossDeletedPeering, type SecurityGroupRule } from "../model/estate.js";
 import { formatIp } from "../net/address.js";
 import { formatCidr, parseCidr } from "../net/cidr.js";
 import { PROTOCOL_NUMBERS, protocolNumber } from "../net/protocol.js";
@@ -123,8 +123,9 @@ export class EstateRules {
 
 function toHostRule(rule: SecurityGroupRule, groupId: string): HostRule | undefined {
   const protocol = protocolNumber(rule.protocol);
-  // as the evaluator does: a protocol that cannot be read matches nothing, never all traffic
-  if (Number.isNaN(protocol)) return undefined;
+  // as the evaluator does: a protocol that cannot be read matches nothing, never all traffic, and
+  // nor does a reference across a deleted peering
+  if (Number.isNaN(protocol) || acrossDeletedPeering(rule.peer)) return undefined;
   const hasRange =
     protocol === PROTOCOL_NUMBERS.tcp ||
     protocol === PROTOCOL_NUMBERS.udp ||

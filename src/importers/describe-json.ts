@@ -231,6 +231,7 @@ function permissions(
         throw r.at.key("GroupId").error("is missing (and so is GroupName)");
       const vpcId = optStr(r.at, r.o, "VpcId");
       const peering = optStr(r.at, r.o, "VpcPeeringConnectionId");
+      const peeringStatus = optStr(r.at, r.o, "PeeringStatus");
       peers.push({
         peer: {
           kind: "group",
@@ -239,6 +240,7 @@ function permissions(
           userId: optStr(r.at, r.o, "UserId") ?? "",
           ...(vpcId !== undefined ? { vpcId } : {}),
           ...(peering !== undefined ? { vpcPeeringConnectionId: peering } : {}),
+          ...(peeringStatus !== undefined ? { peeringStatus } : {}),
         },
         ...described(r.at, r.o),
       });

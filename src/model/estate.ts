@@ -16,7 +16,17 @@ export type RulePeer =
       readonly userId: string;
       readonly vpcId?: string;
       readonly vpcPeeringConnectionId?: string;
+      /** The peering's status as the dump reports it (`active`, `deleted`, ...) for a peered VPC's group. */
+      readonly peeringStatus?: string;
     };
+
+/**
+ * A reference across a peering connection that is gone: the rule is stale and matches no traffic
+ * (spec 3.12), whether or not the group still exists on the other side.
+ */
+export function acrossDeletedPeering(peer: RulePeer): boolean {
+  return peer.kind === "group" && peer.peeringStatus === "deleted";
+}
 
 export interface SecurityGroupRule {
   /** `sgr-...`; imported dumps without rule ids get a stable synthetic id. */

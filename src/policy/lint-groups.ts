@@ -9,6 +9,7 @@ import type {
   SecurityGroup,
   SecurityGroupRule,
 } from "../model/estate.js";
+import { acrossDeletedPeering } from "../model/estate.js";
 import { cidrsOverlap, parseCidr } from "../net/cidr.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { protocolNumber } from "../net/protocol.js";
@@ -410,7 +411,20 @@ function wideCidrs(group: SecurityGroup, options: LintOptions): LintFinding[] {
 function staleReferences(group: SecurityGroup, groupIds: ReadonlySet<string>): LintFinding[] {
   const findings: LintFinding[] = [];
   for (const rule of group.rules) {
-    if (rule.peer.kind !== "group" || groupIds.has(rule.peer.groupId)) continue;
+    if (rule.peer.kind !== "group") continue;
+    if (acrossDeletedPeering(rule.peer)) {
+      findings.push({
+        check: "stale-reference",
+        severity: "medium",
+        resource: `${group.id}/${rule.id}`,
+        reason: `${rule.direction} rule references ${rule.peer.groupId} across ${rule.peer.vpcPeeringConnectionId ?? "a peering connection"}, which is deleted (stale: it matches nothing)`,
+        vpcId: group.vpcId,
+        groupId: group.id,
+        ruleIds: [rule.id],
+      });
+      continue;
+    }
+    if (groupIds.has(rule.peer.groupId)) continue;
     const foreign = rule.peer.userId !== "" && rule.peer.userId !== group.ownerId;
     findings.push({
       check: "stale-reference",

@@ -28,6 +28,7 @@ import type {
   SecurityGroupRule,
   Subnet,
 } from "../model/estate.js";
+import { acrossDeletedPeering } from "../model/estate.js";
 import { type Family, type IpAddress, parseIp } from "../net/address.js";
 import { type Cidr, lastAddress, parseCidr } from "../net/cidr.js";
 import { IntervalSet } from "../net/interval-set.js";
@@ -394,6 +395,7 @@ export class PolicyIndex {
       }
       case "prefix-list":
       case "group": {
+        if (acrossDeletedPeering(peer)) return [];
         const sets =
           peer.kind === "group" ? this.groupMembers(peer.groupId) : this.prefixListEntries(peer.prefixListId);
         const out: PolicyEntry[] = [];

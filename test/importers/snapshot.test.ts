@@ -61,6 +61,40 @@ describe("snapshot directories", () => {
 });
 
 describe("snapshot shapes", () => {
+  test("a group pair's peering and its status are read", async () => {
+    const dir = await snapshotOf({
+      "groups.json": {
+        SecurityGroups: [
+          sg("sg-1", [
+            {
+              IpProtocol: "tcp",
+              FromPort: 22,
+              ToPort: 22,
+              UserIdGroupPairs: [
+                {
+                  GroupId: "sg-2",
+                  UserId: "222222222222",
+                  VpcPeeringConnectionId: "pcx-1",
+                  PeeringStatus: "deleted",
+                },
+              ],
+            },
+          ]),
+        ],
+      },
+    });
+    const peer = (await readSnapshot(dir)).securityGroups[0]?.rules.find(
+      (r) => r.direction === "ingress",
+    )?.peer;
+    assert.deepEqual(peer, {
+      kind: "group",
+      groupId: "sg-2",
+      userId: "222222222222",
+      vpcPeeringConnectionId: "pcx-1",
+      peeringStatus: "deleted",
+    });
+  });
+
   test("file names do not matter; the top-level key does", async () => {
     const dir = await snapshotOf({
       "whatever.json": { SecurityGroups: [sg("sg-1")] },

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { hostPolicyFor } from "../../src/compile/host-policy.js";
 import { IntervalSet } from "../../src/net/interval-set.js";
 import { toCidrs } from "../../src/policy/address-space.js";
 import { diffEstates } from "../../src/policy/diff.js";
+import { lintEstate } from "../../src/policy/lint.js";
 import { PolicyIndex } from "../../src/policy/policy-index.js";
 import {
   exposure,
@@ -317,5 +319,54 @@ describe("exposure and the subnet's ACL", () => {
     const findings = exposure(PolicyIndex.build(open));
     const blocked = Object.fromEntries(findings.map((f) => [f.interface.eni.id, f.blockedByNacl]));
     assert.deepEqual(blocked, { "eni-w": false, "eni-a": false, "eni-s": true });
+  });
+});
+
+describe("a reference across a deleted peering", () => {
+  const across = (status: string) => {
+    const web = group("sg-web", [ALL_OUT()]);
+    const db = group("sg-db", [ALL_OUT()]);
+    const reference = {
+      ...rule("ingress", "tcp", 5432, 5432, "sg-web"),
+      peer: {
+        kind: "group" as const,
+        groupId: "sg-web",
+        userId: "123456789012",
+        vpcPeeringConnectionId: "pcx-1",
+        peeringStatus: status,
+      },
+    };
+    return estate({
+      subnets: [subnet("subnet-a", "10.0.1.0/24")],
+      securityGroups: [web, { ...db, rules: [...db.rules, { ...reference, groupId: "sg-db" }] }],
+      networkInterfaces: [
+        eni("eni-w", "subnet-a", ["10.0.1.10"], ["sg-web"]),
+        eni("eni-d", "subnet-a", ["10.0.1.20"], ["sg-db"], { instanceId: "i-db" }),
+      ],
+    });
+  };
+  const verdict = (e: ReturnType<typeof across>) => {
+    const index = PolicyIndex.build(e);
+    return verdictsBetween(
+      index,
+      select(index, "eni-w"),
+      select(index, "eni-d"),
+      parseTraffic("tcp/5432", 4),
+      4,
+    )[0];
+  };
+
+  test("matches nothing, is stale to lint, and is no rule of the compiled table", () => {
+    assert.equal(verdict(across("active"))?.allowed, true);
+    const gone = across("deleted");
+    assert.equal(verdict(gone)?.allowed, false);
+    const stale = lintEstate(gone).filter((f) => f.check === "stale-reference");
+    assert.equal(stale.length, 1);
+    assert.match(stale[0]?.reason ?? "", /pcx-1, which is deleted/);
+    const policy = hostPolicyFor(gone, "i-db");
+    assert.deepEqual(
+      policy?.interfaces[0]?.ingress.map((r) => r.fromPort),
+      [],
+    );
   });
 });
