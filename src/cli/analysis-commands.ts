@@ -12,7 +12,7 @@ import { type FlowVerdict, renderVerdict, trafficLabel } from "../policy/evaluat
 import { computeMatrix, groupMatrix, type ReachabilityMatrix } from "../policy/matrix.js";
 import { type IndexedInterface, PolicyIndex, type Traffic } from "../policy/policy-index.js";
 import { exposure, reachableFrom, verdictsBetween, whoCanReach } from "../policy/reachability.js";
-import { parseTraffic, parseTrafficList, type Selection, select } from "../policy/selectors.js";
+import { parseTrafficList, type Selection, select } from "../policy/selectors.js";
 import { textTable } from "../policy/text-table.js";
 import {
   ec2Source,
@@ -30,7 +30,7 @@ its interface, a public/Elastic IP the interface it is associated with, any othe
 every VPC), a CIDR (the interfaces inside it, else those addresses), a group id or name (its
 members), tag:KEY=VALUE or tag:KEY (interfaces or instances with that tag), or internet.`;
 
-const TRAFFIC = `PROTO/PORT: tcp/22, udp/53, tcp/1000-2000, icmp/8 (a type, any code) or icmp/8:0, icmpv6/128,
+const TRAFFIC = `PROTO/PORT: tcp/22, udp/53, tcp/1000-2000, icmp/8 (a type, some code) or icmp/8:0, icmpv6/128,
 all (every protocol), or a protocol number (e.g. 47). IPv6 when an address given is IPv6 or with --ipv6.`;
 
 function label(i: IndexedInterface, family: Family = 4): string {
@@ -170,14 +170,30 @@ ${SOURCE_USAGE}`,
     if (destination.kind !== "interfaces")
       throw new UsageError(`'${dstText}' selects no interface of the estate`);
     const family = familyOf([destination], values.ipv6, trafficText);
-    const traffic = parseTraffic(trafficText, family);
-    const results = whoCanReach(index, destination, traffic, family);
+    // a range is reached by whoever may open flows on every port of it, as `can` answers a range
+    const traffics = parseTrafficList(trafficText, family, 1024);
+    const perTraffic = traffics.map((t) => whoCanReach(index, destination, t, family));
+    const results = (perTraffic[0] ?? []).map((first, k) => {
+      const everywhere = perTraffic.map((p) => new Set(p[k]?.interfaces));
+      return {
+        destination: first.destination,
+        interfaces: first.interfaces.filter((i) => everywhere.every((s) => s.has(i))),
+        external: perTraffic.reduce(
+          (set, p) => set.intersect(p[k]?.external ?? IntervalSet.EMPTY),
+          first.external,
+        ),
+      };
+    });
+    const first = traffics[0] as Traffic;
+    const last = traffics[traffics.length - 1] as Traffic;
+    const shown =
+      traffics.length === 1 ? trafficLabel(first, family) : `${trafficLabel(first, family)}-${last.port}`;
     if (values.json) {
       print(
         results.map((r) => ({
           destination: r.destination.eni.id,
           instance: r.destination.instance?.id,
-          traffic: trafficLabel(traffic, family),
+          traffic: shown,
           interfaces: r.interfaces.map((i) => ({
             interfaceId: i.eni.id,
             instanceId: i.instance?.id,
@@ -189,7 +205,7 @@ ${SOURCE_USAGE}`,
       return 0;
     }
     for (const r of results) {
-      console.log(`${label(r.destination, family)} ${trafficLabel(traffic, family)} can be reached from:`);
+      console.log(`${label(r.destination, family)} ${shown} can be reached from:`);
       for (const i of r.interfaces) console.log(`  ${label(i, family)} [${i.eni.groupIds.join(", ")}]`);
       if (!r.external.isEmpty) console.log(`  outside VPC: ${outsideText(index, r.external, family)}`);
       if (r.interfaces.length === 0 && r.external.isEmpty) console.log("  nobody");

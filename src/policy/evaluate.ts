@@ -248,9 +248,10 @@ export function trafficLabel(traffic: Traffic, family: Family): string {
 }
 
 /**
- * Evaluate one flow with its full explanation. Throws FlowError for flows that cannot exist. An ICMP type without a code asks about some code of the type: it is
- * allowed when one code passes every step, which is not the same as every step passing some code
- * (a group open to 8:0 behind an ACL open to 8:5 passes neither). The verdict then is that code's.
+ * Evaluate one flow with its full explanation. Throws FlowError for flows that cannot exist. An
+ * ICMP type without a code asks about some code of the type: it is allowed when one code passes
+ * every step, which is not the same as every step passing some code (a group open to 8:0 behind an
+ * ACL open to 8:5 passes neither). The verdict then is that code's.
  */
 export function evaluateFlow(index: PolicyIndex, flow: Flow): FlowVerdict {
   const cases = index.trafficCases(flow.traffic);

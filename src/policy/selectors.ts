@@ -148,7 +148,8 @@ export function parseTraffic(text: string, family: Family = 4): Traffic {
   if (protocol === PROTOCOL_NUMBERS.icmp || protocol === PROTOCOL_NUMBERS.icmpv6) {
     if (rest === undefined || rest === "")
       throw new TrafficSyntaxError(`'${text}': icmp needs a type, e.g. icmp/8 or icmp/8:0`);
-    const [typeText, codeText] = rest.split(":");
+    const [typeText, codeText, extra] = rest.split(":");
+    if (extra !== undefined) throw new TrafficSyntaxError(`'${text}': icmp is TYPE or TYPE:CODE`);
     const icmpType = num(typeText as string, 255, "an ICMP type");
     return codeText === undefined
       ? { protocol, icmpType }

@@ -82,6 +82,12 @@ describe("other queries", () => {
     const who = await ringfence(["who-can-reach", ...cloudmapper, "i-00000000000000001", "tcp/8000"]);
     assert.equal(who.code, 0);
     assert.match(who.stdout, /i-00000000000000000\/eni-00000000 10\.0\.0\.1 \[sg-00000002\]/);
+    // a range, as its help says: whoever may open flows on every port of it
+    const range = await ringfence(["who-can-reach", ...cloudmapper, "i-00000000000000001", "tcp/8000-8001"]);
+    assert.equal(range.code, 0, range.stderr);
+    assert.match(range.stdout, /tcp\/8000-8001 can be reached from:\n {2}nobody/);
+    const one = await ringfence(["who-can-reach", ...cloudmapper, "i-00000000000000001", "tcp/8000-8000"]);
+    assert.equal(one.stdout, who.stdout);
     const from = await ringfence(["reachable-from", ...cloudmapper, "--json", "i-00000000000000000"]);
     assert.equal(from.code, 0, from.stderr);
     const parsed = JSON.parse(from.stdout) as {

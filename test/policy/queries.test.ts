@@ -100,7 +100,7 @@ describe("PROTO/PORT", () => {
     assert.equal(parseTrafficList("tcp/1000-1002,udp/53").length, 4);
   });
   test("mistakes", () => {
-    for (const text of ["tcp", "tcp/70000", "gre", "icmp", "tcp/1-2", "47/1", "icmp/8:300"]) {
+    for (const text of ["tcp", "tcp/70000", "gre", "icmp", "tcp/1-2", "47/1", "icmp/8:300", "icmp/8:0:7"]) {
       assert.throws(() => parseTraffic(text), TrafficSyntaxError, text);
     }
     assert.throws(() => parseTrafficList("tcp/10-5"), TrafficSyntaxError);
