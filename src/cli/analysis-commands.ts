@@ -33,10 +33,12 @@ members), tag:KEY=VALUE or tag:KEY (interfaces or instances with that tag), or i
 const TRAFFIC = `PROTO/PORT: tcp/22, udp/53, tcp/1000-2000, icmp/8 (a type, some code) or icmp/8:0, icmpv6/128,
 all (every protocol), or a protocol number (e.g. 47). IPv6 when an address given is IPv6 or with --ipv6.`;
 
-function label(i: IndexedInterface, family: Family = 4): string {
+/** An interface as `instance/eni address`: the address a selector asked for, else its first of the family. */
+function label(i: IndexedInterface, family: Family = 4, selected?: string): string {
   const address = i.addresses.find((a) => a.family === family) ?? i.addresses[0];
   const who = i.instance ? `${i.instance.id}/${i.eni.id}` : i.eni.id;
-  return address ? `${who} ${formatIp(address)}` : who;
+  const shown = selected ?? (address ? formatIp(address) : undefined);
+  return shown ? `${who} ${shown}` : who;
 }
 
 function familyOf(selections: Selection[], ipv6: boolean | undefined, traffic?: string): Family {
@@ -205,7 +207,7 @@ ${SOURCE_USAGE}`,
       return 0;
     }
     for (const r of results) {
-      console.log(`${label(r.destination, family)} ${shown} can be reached from:`);
+      console.log(`${label(r.destination, family, destination.address)} ${shown} can be reached from:`);
       for (const i of r.interfaces) console.log(`  ${label(i, family)} [${i.eni.groupIds.join(", ")}]`);
       if (!r.external.isEmpty) console.log(`  outside VPC: ${outsideText(index, r.external, family)}`);
       if (r.interfaces.length === 0 && r.external.isEmpty) console.log("  nobody");
@@ -251,7 +253,7 @@ ${SOURCE_USAGE}`,
       return 0;
     }
     for (const r of results) {
-      console.log(`${label(r.source, family)} can open flows to:`);
+      console.log(`${label(r.source, family, source.address)} can open flows to:`);
       for (const d of r.destinations)
         console.log(`  ${label(d.destination, family)}: ${d.services.join(", ")}`);
       if (r.destinations.length === 0) console.log("  no interface of the estate");

@@ -28,6 +28,16 @@ export function sideOf(i: IndexedInterface, family: Family): Side | undefined {
   return address ? { iface: i, address } : undefined;
 }
 
+/**
+ * Every private address of the family an interface sends and receives on, as sides of a flow; only
+ * `selected` when a selector asked for that one. A rule may name a secondary address alone.
+ */
+function sidesOf(i: IndexedInterface, family: Family, selected?: string): Side[] {
+  return i.addresses
+    .filter((a) => a.family === family && (selected === undefined || formatIp(a) === selected))
+    .map((address) => ({ iface: i, address }));
+}
+
 /** External addresses the destination interface admits for the traffic (SG ingress and ACL inbound). */
 function admittedFrom(
   index: PolicyIndex,
@@ -170,16 +180,19 @@ export function whoCanReach(
   family: Family,
 ): WhoCanReach[] {
   if (destination.kind !== "interfaces") return [];
-  const sources = [...index.interfaces.values()]
-    .map((i) => sideOf(i, family))
-    .filter((s): s is Side => s !== undefined);
+  const sources = [...index.interfaces.values()].map((i) => sidesOf(i, family)).filter((s) => s.length > 0);
   const out: WhoCanReach[] = [];
   for (const d of destination.interfaces) {
-    const dst = sideOf(d, family);
-    if (!dst) continue;
+    const destinations = sidesOf(d, family, destination.address);
+    if (destinations.length === 0) continue;
+    // from any address of the source to any (or the selected) address of the destination
     const interfaces = sources
-      .filter((s) => s.iface !== d && isAllowedBetween(index, s, dst, traffic))
-      .map((s) => s.iface as IndexedInterface);
+      .filter(
+        (from) =>
+          from[0]?.iface !== d &&
+          from.some((s) => destinations.some((dst) => isAllowedBetween(index, s, dst, traffic))),
+      )
+      .map((from) => from[0]?.iface as IndexedInterface);
     const external = admittedFrom(index, d, family, traffic).subtract(index.vpcSpace[family]);
     out.push({ destination: d, interfaces, external });
   }
@@ -295,15 +308,16 @@ export function reachableFrom(index: PolicyIndex, source: Selection, family: Fam
   const out: Reachable[] = [];
   const inet = internetSpace(index.vpcSpace)[family];
   for (const s of source.interfaces) {
-    const a = sideOf(s, family);
-    if (!a) continue;
+    const from = sidesOf(s, family, source.address);
+    if (from.length === 0) continue;
     const destinations: { destination: IndexedInterface; services: string[] }[] = [];
     for (const d of index.interfaces.values()) {
       if (d === s) continue;
-      const b = sideOf(d, family);
-      if (!b) continue;
-      const services = servicesBetween(index, a, b);
-      if (services.length > 0) destinations.push({ destination: d, services });
+      // the services between any address of one and any of the other
+      const services = new Set<string>();
+      for (const a of from)
+        for (const b of sidesOf(d, family)) for (const x of servicesBetween(index, a, b)) services.add(x);
+      if (services.size > 0) destinations.push({ destination: d, services: [...services] });
     }
     const internet = s.egress
       .filter((e) => e.family === family && !e.remote.intersect(inet).isEmpty)

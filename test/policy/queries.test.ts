@@ -370,3 +370,37 @@ describe("a reference across a deleted peering", () => {
     );
   });
 });
+
+describe("secondary private addresses", () => {
+  const e = estate({
+    subnets: [subnet("subnet-a", "10.0.1.0/24"), subnet("subnet-b", "10.0.2.0/24")],
+    securityGroups: [
+      group("sg-src", [rule("egress", "tcp", 22, 22, "10.0.2.20/32")]),
+      group("sg-src2", [ALL_OUT()]),
+      group("sg-dst", [rule("ingress", "tcp", 22, 22, "10.0.1.0/24")]),
+      group("sg-dst2", [rule("ingress", "tcp", 22, 22, "10.0.1.11/32")]),
+    ],
+    networkInterfaces: [
+      eni("eni-s", "subnet-a", ["10.0.1.10"], ["sg-src"]),
+      eni("eni-s2", "subnet-a", ["10.0.1.12", "10.0.1.11"], ["sg-src2"]),
+      eni("eni-d", "subnet-b", ["10.0.2.10", "10.0.2.20"], ["sg-dst"]),
+      eni("eni-d2", "subnet-b", ["10.0.2.30"], ["sg-dst2"]),
+    ],
+  });
+  const index = PolicyIndex.build(e);
+  const ssh = { protocol: 6, port: 22 };
+  const reachers = (selector: string) =>
+    whoCanReach(index, select(index, selector), ssh, 4).flatMap((r) => r.interfaces.map((i) => i.eni.id));
+
+  test("a rule naming a secondary address alone is found from either side", () => {
+    // eni-s may only send to eni-d's secondary address; eni-d2 admits only eni-s2's secondary one
+    assert.deepEqual(reachers("10.0.2.20").sort(), ["eni-s", "eni-s2"]);
+    assert.deepEqual(reachers("10.0.2.10"), ["eni-s2"], "the primary is not what eni-s may reach");
+    assert.deepEqual(reachers("eni-d2"), ["eni-s2"]);
+    const [from] = reachableFrom(index, select(index, "eni-s"), 4);
+    assert.deepEqual(
+      from?.destinations.map((d) => [d.destination.eni.id, d.services]),
+      [["eni-d", ["tcp/22"]]],
+    );
+  });
+});
