@@ -81,15 +81,20 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
   const common: { id: string; b: Side; a: Side; out: boolean; in: boolean }[] = [];
   const added: string[] = [];
   const removed: string[] = [];
-  for (const id of after.interfaces.keys()) if (!before.interfaces.has(id)) added.push(id);
+  for (const [id, i1] of after.interfaces)
+    if (!before.interfaces.has(id) && sideOf(i1, family)) added.push(id);
   for (const [id, i0] of before.interfaces) {
     const i1 = after.interfaces.get(id);
     if (!i1) {
-      removed.push(id);
+      if (sideOf(i0, family)) removed.push(id);
       continue;
     }
     const b = sideOf(i0, family);
     const a = sideOf(i1, family);
+    // an interface that gains its first address of the family is new to this family's flows,
+    // and one that loses its last is gone from them
+    if (a && !b) added.push(id);
+    if (b && !a) removed.push(id);
     if (!a || !b) continue;
     common.push({
       id,

@@ -235,6 +235,14 @@ export function servicesWhere(
 ): string[] {
   const { entries, aclEntries } = cuts;
   const out: string[] = [];
+  // whether every piece passed: only then is "all" the whole answer (a piece that fails means
+  // the answer is the pieces, whatever the all-protocols question says)
+  let everything = true;
+  const ask = (traffic: Traffic) => {
+    const passed = ok(traffic);
+    if (!passed) everything = false;
+    return passed;
+  };
   for (const protocol of [PROTOCOL_NUMBERS.tcp, PROTOCOL_NUMBERS.udp]) {
     const bounds = new Set<number>([0, 65536]);
     for (const e of entries) {
@@ -254,7 +262,7 @@ export function servicesWhere(
     for (let k = 0; k + 1 < sorted.length; k++) {
       const lo = sorted[k] as number;
       const hi = (sorted[k + 1] as number) - 1;
-      if (ok({ protocol, port: lo })) allowed.push({ lo: BigInt(lo), hi: BigInt(hi) });
+      if (ask({ protocol, port: lo })) allowed.push({ lo: BigInt(lo), hi: BigInt(hi) });
     }
     for (const { lo, hi } of IntervalSet.of(allowed).intervals) {
       const name = protocolName(protocol);
@@ -272,8 +280,8 @@ export function servicesWhere(
   let other = 0;
   while (types.has(other)) other++;
   const sortedTypes = [...types].sort((x, y) => x - y);
-  const passing = sortedTypes.filter((t) => ok({ protocol: icmp, icmpType: t }));
-  if (ok({ protocol: icmp, icmpType: other })) {
+  const passing = sortedTypes.filter((t) => ask({ protocol: icmp, icmpType: t }));
+  if (ask({ protocol: icmp, icmpType: other })) {
     const failing = sortedTypes.filter((t) => !passing.includes(t));
     out.push(failing.length === 0 ? `${icmpName}/all` : `${icmpName}/all except ${failing.join(",")}`);
   } else {
@@ -286,10 +294,10 @@ export function servicesWhere(
     const p = Number(e.protocol);
     if (p > 0 && ![1, 6, 17, 58].includes(p)) numbers.add(p);
   }
-  for (const n of [...numbers].sort((x, y) => x - y)) if (ok({ protocol: n })) out.push(`proto ${n}`);
+  for (const n of [...numbers].sort((x, y) => x - y)) if (ask({ protocol: n })) out.push(`proto ${n}`);
   const spare = [47, 50, 51, 132, 253].find((n) => !numbers.has(n)) as number;
-  if (ok({ protocol: spare })) out.push("other protocols");
-  if (out.length > 0 && ok({ protocol: ALL_PROTOCOLS })) return ["all"];
+  if (ask({ protocol: spare })) out.push("other protocols");
+  if (everything && ok({ protocol: ALL_PROTOCOLS })) return ["all"];
   return out;
 }
 

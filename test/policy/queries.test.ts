@@ -404,3 +404,56 @@ describe("secondary private addresses", () => {
     );
   });
 });
+
+describe("diff, precisely", () => {
+  const pair = (ingress: ReturnType<typeof rule>, dbAddresses = ["10.0.2.10"]) =>
+    estate({
+      subnets: [
+        subnet("subnet-a", "10.0.1.0/24", ["2600:1f18::/64"]),
+        subnet("subnet-b", "10.0.2.0/24", ["2600:1f19::/64"]),
+      ],
+      securityGroups: [group("sg-web", [ALL_OUT()]), group("sg-db", [ingress, ALL_OUT()])],
+      networkInterfaces: [
+        eni("eni-web", "subnet-a", ["10.0.1.10", "2600:1f18::10"], ["sg-web"]),
+        eni("eni-db", "subnet-b", dbAddresses, ["sg-db"]),
+      ],
+    });
+
+  test("widening tcp/22 to all traffic opens everything but tcp/22, not 'all'", () => {
+    const before = pair(rule("ingress", "tcp", 22, 22, "10.0.1.0/24"));
+    const after = pair(rule("ingress", "-1", -1, -1, "10.0.1.0/24"));
+    const d = diffEstates(PolicyIndex.build(before), PolicyIndex.build(after));
+    assert.deepEqual(d.opened, [
+      {
+        source: "eni-web",
+        destination: "eni-db",
+        services: ["tcp/0-21", "tcp/23-65535", "udp/all", "icmp/all", "other protocols"],
+      },
+    ]);
+    const fromNothing = diffEstates(
+      PolicyIndex.build(pair(rule("ingress", "tcp", 22, 22, "192.0.2.0/24"))),
+      PolicyIndex.build(after),
+    );
+    assert.deepEqual(fromNothing.opened[0]?.services, ["all"]);
+  });
+
+  test("an interface that gains its first address of the family is added to that family's diff", () => {
+    const ssh = rule("ingress", "tcp", 22, 22, "::/0");
+    const d = diffEstates(
+      PolicyIndex.build(pair(ssh, ["10.0.2.10"])),
+      PolicyIndex.build(pair(ssh, ["10.0.2.10", "2600:1f19::10"])),
+      6,
+    );
+    assert.deepEqual(d.interfacesAdded, ["eni-db"]);
+    const back = diffEstates(
+      PolicyIndex.build(pair(ssh, ["10.0.2.10", "2600:1f19::10"])),
+      PolicyIndex.build(pair(ssh, ["10.0.2.10"])),
+      6,
+    );
+    assert.deepEqual(back.interfacesRemoved, ["eni-db"]);
+    assert.deepEqual(
+      diffEstates(PolicyIndex.build(pair(ssh)), PolicyIndex.build(pair(ssh)), 4).interfacesAdded,
+      [],
+    );
+  });
+});
