@@ -44,6 +44,9 @@ function label(i: IndexedInterface, family: Family = 4, selected?: string): stri
 function familyOf(selections: Selection[], ipv6: boolean | undefined, traffic?: string): Family {
   for (const s of selections) if (s.family !== undefined) return s.family;
   if (ipv6 || traffic?.toLowerCase().startsWith("icmpv6")) return 6;
+  // interfaces that have IPv6 addresses only can be asked about in IPv6 only
+  const chosen = selections.flatMap((s) => (s.kind === "interfaces" ? s.interfaces : []));
+  if (chosen.length > 0 && chosen.every((i) => i.addresses.every((a) => a.family === 6))) return 6;
   return 4;
 }
 

@@ -300,11 +300,17 @@ function evaluateExactFlow(index: PolicyIndex, flow: Flow): FlowVerdict {
   }
   if (!source.iface && destination.iface && !index.isInsideVpc(source.address)) {
     const d = destination.iface;
-    const pub = [d.publicIp, d.elasticIp].filter((x): x is string => x !== undefined);
+    // over IPv6 an interface's own address is public unless it is a unique local one (fc00::/7)
+    const pub =
+      family === 6
+        ? destination.address.value >> 121n !== 0x7en
+          ? [formatIp(destination.address)]
+          : []
+        : [d.publicIp, d.elasticIp].filter((x): x is string => x !== undefined);
     notes.push(
       pub.length > 0
         ? `from outside every VPC: ${d.eni.id} is reachable from the internet at ${[...new Set(pub)].join(", ")} (route permitting)`
-        : `from outside every VPC: ${d.eni.id} has no public or Elastic IP, so internet traffic cannot reach it directly`,
+        : `from outside every VPC: ${d.eni.id} has no ${family === 6 ? "global IPv6 address" : "public or Elastic IP"}, so internet traffic cannot reach it directly`,
     );
   }
   if (

@@ -428,6 +428,8 @@ export function exposure(index: PolicyIndex): ExposureFinding[] {
   const out: ExposureFinding[] = [];
   for (const i of index.interfaces.values()) {
     for (const e of i.ingress) {
+      // icmp (1) is IPv4's and icmpv6 (58) IPv6's: the rule of the other family matches nothing (spec 3.4)
+      if ((e.protocol === 1 && e.family === 6) || (e.protocol === 58 && e.family === 4)) continue;
       const open = e.remote.intersect(inet[e.family]);
       if (open.isEmpty || !i.addresses.some((a) => a.family === e.family)) continue;
       const hasPublic =

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -198,4 +198,63 @@ describe("other queries", () => {
     assert.equal(down.code, 2, down.stderr);
     assert.match(down.stderr, /cannot reach the ringfence server|reading the ringfence server/);
   });
+});
+
+test("an IPv6-only interface is asked about in IPv6 without --ipv6, and its own address is its public one", async () => {
+  const dir = join(scratch, "ipv6-only");
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, "estate.json"),
+    JSON.stringify({
+      Vpcs: [{ VpcId: "vpc-6", CidrBlock: "10.6.0.0/16", OwnerId: "111111111111" }],
+      Subnets: [
+        {
+          SubnetId: "subnet-6",
+          VpcId: "vpc-6",
+          CidrBlock: "10.6.1.0/24",
+          Ipv6CidrBlockAssociationSet: [{ Ipv6CidrBlock: "2600:1f18:aaaa:1::/64" }],
+        },
+      ],
+      SecurityGroups: [
+        {
+          GroupId: "sg-6",
+          GroupName: "six",
+          Description: "d",
+          VpcId: "vpc-6",
+          OwnerId: "111111111111",
+          IpPermissions: [
+            { IpProtocol: "tcp", FromPort: 443, ToPort: 443, Ipv6Ranges: [{ CidrIpv6: "::/0" }] },
+            { IpProtocol: "icmp", FromPort: -1, ToPort: -1, Ipv6Ranges: [{ CidrIpv6: "::/0" }] },
+          ],
+          IpPermissionsEgress: [],
+        },
+      ],
+      NetworkInterfaces: [
+        {
+          NetworkInterfaceId: "eni-6",
+          SubnetId: "subnet-6",
+          VpcId: "vpc-6",
+          OwnerId: "111111111111",
+          PrivateIpAddresses: [],
+          Ipv6Addresses: [{ Ipv6Address: "2600:1f18:aaaa:1::10" }],
+          Groups: [{ GroupId: "sg-6" }],
+        },
+      ],
+    }),
+  );
+  const who = await ringfence(["who-can-reach", "--snapshot", dir, "eni-6", "tcp/443"]);
+  assert.equal(who.code, 0, who.stderr);
+  assert.match(
+    who.stdout,
+    /eni-6 2600:1f18:aaaa:1::10 tcp\/443 can be reached from:\n {2}outside VPC: any address \(::\/0\)/,
+  );
+  const can = await ringfence(["can", "--snapshot", dir, "internet", "eni-6", "tcp/443", "--ipv6"]);
+  assert.match(can.stdout, /reachable from the internet at 2600:1f18:aaaa:1::10/);
+  // an icmp (IPv4) rule open to ::/0 matches nothing, so it exposes nothing
+  const exposed = await ringfence(["exposure", "--snapshot", dir, "--json"]);
+  const findings = JSON.parse(exposed.stdout) as { service: string }[];
+  assert.deepEqual(
+    findings.map((f) => f.service),
+    ["tcp/443"],
+  );
 });
