@@ -187,14 +187,14 @@ function openStream(url: string, bearer: string) {
   };
 }
 
-test("a stream that stops reading is sent only the newest policy when it reads again", async () => {
-  // five groups of 59 rules: a policy of about 45 KB, so that the socket's buffers fill quickly
+/** An instance in five groups of 59 rules: a policy of about 45 KB, so that socket buffers fill quickly. */
+async function bigInstance(plane: TestControlPlane): Promise<{ instanceId: string; groupIds: string[] }> {
   const groupIds: string[] = [];
   for (let g = 0; g < 5; g++) {
     const id = (
-      await cp.ec2.send(new CreateSecurityGroupCommand({ GroupName: `big-${g}`, Description: "big" }))
+      await plane.ec2.send(new CreateSecurityGroupCommand({ GroupName: `big-${g}`, Description: "big" }))
     ).GroupId as string;
-    await cp.ec2.send(
+    await plane.ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId: id,
         IpPermissions: [
@@ -209,10 +209,14 @@ test("a stream that stops reading is sent only the newest policy when it reads a
     );
     groupIds.push(id);
   }
-  const run = await cp.ec2.send(
+  const run = await plane.ec2.send(
     new RunInstancesCommand({ ImageId: "ami-1", MinCount: 1, MaxCount: 1, SecurityGroupIds: groupIds }),
   );
-  const big = run.Instances?.[0]?.InstanceId as string;
+  return { instanceId: run.Instances?.[0]?.InstanceId as string, groupIds };
+}
+
+test("a stream that stops reading is sent only the newest policy when it reads again", async () => {
+  const { instanceId: big, groupIds } = await bigInstance(cp);
   const bigToken = "rfa_test-token-for-the-big-instance";
   cp.server.store.addAgentToken(tokenDigest(bigToken), big);
   const stream = openStream(policyUrl(big, true), bigToken);
@@ -271,31 +275,7 @@ test("a stream that does not read and is no longer followed is cut, not left hol
   // heartbeats of 1 s: the stall check of a followed stream (six of them) stays out of the way
   const quick = await startControlPlane({ agentHeartbeatMs: 1000 });
   try {
-    // a policy of about 45 KB, so that the socket's buffers fill quickly
-    const groupIds: string[] = [];
-    for (let g = 0; g < 5; g++) {
-      const id = (
-        await quick.ec2.send(new CreateSecurityGroupCommand({ GroupName: `big-${g}`, Description: "big" }))
-      ).GroupId as string;
-      await quick.ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: id,
-          IpPermissions: [
-            {
-              IpProtocol: "tcp",
-              FromPort: 1000 + g,
-              ToPort: 1000 + g,
-              IpRanges: Array.from({ length: 59 }, (_, k) => ({ CidrIp: `10.${g}.${k}.0/24` })),
-            },
-          ],
-        }),
-      );
-      groupIds.push(id);
-    }
-    const run = await quick.ec2.send(
-      new RunInstancesCommand({ ImageId: "ami-1", MinCount: 1, MaxCount: 1, SecurityGroupIds: groupIds }),
-    );
-    const id = run.Instances?.[0]?.InstanceId as string;
+    const { instanceId: id, groupIds } = await bigInstance(quick);
     quick.server.store.addAgentToken(tokenDigest(token), id);
     const url = `${quick.server.url}/ringfence/v1/agents/${id}/policy?watch=true`;
     const serverPort = Number(new URL(quick.server.url).port);

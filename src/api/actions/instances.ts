@@ -706,17 +706,19 @@ const terminateInstances = changeState(
   },
 );
 
+const cannotBe = (done: string) => (id: string) =>
+  new Ec2Error(
+    "IncorrectInstanceState",
+    `The instance '${id}' is not in a state from which it can be ${done}.`,
+  );
+
 /** A stop releases the public address the instance was launched with (not an Elastic IP). */
 const stopInstances = changeState(
   {
     from: (s) => s === "running" || s === "pending" || s === "stopping",
     reported: "stopping",
     stored: "stopped",
-    refuse: (id) =>
-      new Ec2Error(
-        "IncorrectInstanceState",
-        `The instance '${id}' is not in a state from which it can be stopped.`,
-      ),
+    refuse: cannotBe("stopped"),
   },
   (ctx, instance) => {
     for (const eni of interfacesOf(ctx, instance)) {
@@ -732,11 +734,7 @@ const startInstances = changeState(
     from: (s) => s === "stopped" || s === "stopping",
     reported: "pending",
     stored: "running",
-    refuse: (id) =>
-      new Ec2Error(
-        "IncorrectInstanceState",
-        `The instance '${id}' is not in a state from which it can be started.`,
-      ),
+    refuse: cannotBe("started"),
   },
   (ctx, instance) => {
     const running = { ...instance, state: "running" as const };
