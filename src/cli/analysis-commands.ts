@@ -4,14 +4,20 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { pullSnapshotFiles, writeSnapshot } from "../importers/ec2-api.js";
-import { type Family, formatIp } from "../net/address.js";
+import { type Family, formatIp, type IpAddress } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { describeSet } from "../policy/address-space.js";
 import { diffEstates } from "../policy/diff.js";
 import { type FlowVerdict, renderVerdict, trafficLabel } from "../policy/evaluate.js";
 import { computeMatrix, groupMatrix, type ReachabilityMatrix } from "../policy/matrix.js";
 import { type IndexedInterface, PolicyIndex, type Traffic } from "../policy/policy-index.js";
-import { exposure, reachableFrom, verdictsBetween, whoCanReach } from "../policy/reachability.js";
+import {
+  decidingPorts,
+  exposure,
+  reachableFrom,
+  verdictsBetween,
+  whoCanReach,
+} from "../policy/reachability.js";
 import { parseTrafficList, type Selection, select } from "../policy/selectors.js";
 import { textTable } from "../policy/text-table.js";
 import {
@@ -46,7 +52,11 @@ function familyOf(selections: Selection[], ipv6: boolean | undefined, traffic?: 
   if (ipv6 || traffic?.toLowerCase().startsWith("icmpv6")) return 6;
   // interfaces that have IPv6 addresses only can be asked about in IPv6 only
   const chosen = selections.flatMap((s) => (s.kind === "interfaces" ? s.interfaces : []));
-  if (chosen.length > 0 && chosen.every((i) => i.addresses.every((a) => a.family === 6))) return 6;
+  if (
+    chosen.length > 0 &&
+    chosen.every((i) => i.addresses.length > 0 && i.addresses.every((a) => a.family === 6))
+  )
+    return 6;
   return 4;
 }
 
@@ -175,32 +185,39 @@ ${SOURCE_USAGE}`,
     if (destination.kind !== "interfaces")
       throw new UsageError(`'${dstText}' selects no interface of the estate`);
     const family = familyOf([destination], values.ipv6, trafficText);
-    // a range is reached by whoever may open flows on every port of it, as `can` answers a range
-    const traffics = parseTrafficList(trafficText, family, 1024);
+    // a range is reached by whoever may open flows on every port of it, as `can` answers a range;
+    // the ports where no rule or ACL entry of the estate starts or ends answer as the one before
+    if (trafficText.includes(","))
+      throw new UsageError("who-can-reach takes one PROTO/PORT (a range is one), not a list");
+    const asked = parseTrafficList(trafficText, family, 65536);
+    const traffics = decidingPorts(index, asked);
     const perTraffic = traffics.map((t) => whoCanReach(index, destination, t, family));
     const results = (perTraffic[0] ?? []).map((first, k) => {
       const everywhere = perTraffic.map((p) => new Set(p[k]?.interfaces));
+      const kept = first.interfaces.flatMap((i, n) => (everywhere.every((s) => s.has(i)) ? [n] : []));
       return {
         destination: first.destination,
-        interfaces: first.interfaces.filter((i) => everywhere.every((s) => s.has(i))),
+        interfaces: kept.map((n) => first.interfaces[n] as IndexedInterface),
+        from: kept.map((n) => first.from[n] as IpAddress),
         external: perTraffic.reduce(
           (set, p) => set.intersect(p[k]?.external ?? IntervalSet.EMPTY),
           first.external,
         ),
       };
     });
-    const first = traffics[0] as Traffic;
-    const last = traffics[traffics.length - 1] as Traffic;
     const shown =
-      traffics.length === 1 ? trafficLabel(first, family) : `${trafficLabel(first, family)}-${last.port}`;
+      asked.length === 1
+        ? trafficLabel(asked[0] as Traffic, family)
+        : `${trafficLabel(asked[0] as Traffic, family)}-${(asked[asked.length - 1] as Traffic).port}`;
     if (values.json) {
       print(
         results.map((r) => ({
           destination: r.destination.eni.id,
           instance: r.destination.instance?.id,
           traffic: shown,
-          interfaces: r.interfaces.map((i) => ({
+          interfaces: r.interfaces.map((i, n) => ({
             interfaceId: i.eni.id,
+            address: r.from[n] && formatIp(r.from[n]),
             instanceId: i.instance?.id,
             groups: i.eni.groupIds,
           })),
@@ -211,7 +228,9 @@ ${SOURCE_USAGE}`,
     }
     for (const r of results) {
       console.log(`${label(r.destination, family, destination.address)} ${shown} can be reached from:`);
-      for (const i of r.interfaces) console.log(`  ${label(i, family)} [${i.eni.groupIds.join(", ")}]`);
+      r.interfaces.forEach((i, n) =>
+        console.log(`  ${label(i, family, r.from[n] && formatIp(r.from[n]))} [${i.eni.groupIds.join(", ")}]`),
+      );
       if (!r.external.isEmpty) console.log(`  outside VPC: ${outsideText(index, r.external, family)}`);
       if (r.interfaces.length === 0 && r.external.isEmpty) console.log("  nobody");
     }
@@ -430,24 +449,44 @@ function instanceTable(m: ReachabilityMatrix, labels: string[]): MatrixTable {
 
 function groupTable(m: ReachabilityMatrix, labels: string[]): MatrixTable {
   const cells = new Map<string, Map<string, string[]>>();
-  let rows: string[] = [];
-  for (let t = 0; t < labels.length; t++) {
-    const g = groupMatrix(m, t);
-    rows = g.groups;
-    for (const a of g.groups) {
-      for (const b of g.groups) {
-        const { allowed, pairs } = g.cell(a, b);
-        if (allowed === 0) continue;
-        const row = cells.get(a) ?? new Map<string, string[]>();
-        cells.set(a, row);
-        const list = row.get(b) ?? [];
-        const label = labels[t] as string;
-        // of a column's cases, one that holds for every pair makes the cell whole
-        const whole = allowed === pairs;
-        const at = list.findIndex((l) => l === label || l === `${label}?`);
-        if (at < 0) list.push(whole ? label : `${label}?`);
-        else if (whole) list[at] = label;
-        row.set(b, list);
+  const add = (a: string, b: string, label: string, whole: boolean) => {
+    const row = cells.get(a) ?? new Map<string, string[]>();
+    cells.set(a, row);
+    row.set(b, [...(row.get(b) ?? []), whole ? label : `${label}?`]);
+  };
+  // the cases of each column, in column order
+  const columns = new Map<string, number[]>();
+  labels.forEach((label, t) => columns.set(label, [...(columns.get(label) ?? []), t]));
+  const rows = groupMatrix(m, 0).groups;
+  for (const [label, cases] of columns) {
+    if (cases.length === 1) {
+      const g = groupMatrix(m, cases[0] as number);
+      for (const a of rows) {
+        for (const b of rows) {
+          const { allowed, pairs } = g.cell(a, b);
+          if (allowed > 0) add(a, b, label, allowed === pairs);
+        }
+      }
+      continue;
+    }
+    // several cases (an ICMP type, one per code): a pair is allowed when one of its cases is, so
+    // the cell is counted pair by pair, as `can` answers each pair
+    const members = new Map<string, number[]>();
+    m.interfaces.forEach((i, k) => {
+      for (const group of i.eni.groupIds) members.set(group, [...(members.get(group) ?? []), k]);
+    });
+    for (const a of rows) {
+      for (const b of rows) {
+        let allowed = 0;
+        let pairs = 0;
+        for (const s of members.get(a) ?? []) {
+          for (const d of members.get(b) ?? []) {
+            if (s === d) continue;
+            pairs++;
+            if (cases.some((t) => m.allowed(t, s, d))) allowed++;
+          }
+        }
+        if (allowed > 0) add(a, b, label, allowed === pairs);
       }
     }
   }

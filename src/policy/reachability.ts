@@ -4,6 +4,7 @@
 
 import type { NetworkAcl, NetworkAclEntry } from "../model/estate.js";
 import { type Family, formatIp, type IpAddress } from "../net/address.js";
+import { cidrContains, parseCidr } from "../net/cidr.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { ALL_PROTOCOLS, PROTOCOL_NUMBERS, protocolName } from "../net/protocol.js";
 import { describeSet, internetSpace } from "./address-space.js";
@@ -26,6 +27,34 @@ export interface Side {
 export function sideOf(i: IndexedInterface, family: Family): Side | undefined {
   const address = i.addresses.find((a) => a.family === family);
   return address ? { iface: i, address } : undefined;
+}
+
+/**
+ * Of one side's addresses, one for each way the other side can tell them apart: the address sets
+ * of its rules (towards this side) and the CIDRs of both subnets' ACL entries. Addresses that every
+ * one of them holds alike get the same answers, so asking one of them is asking all.
+ */
+function distinguishable(
+  index: PolicyIndex,
+  sides: readonly Side[],
+  other: IndexedInterface,
+  otherEntries: readonly PolicyEntry[],
+): Side[] {
+  if (sides.length < 2) return [...sides];
+  const tests: ((address: IpAddress) => boolean)[] = otherEntries.map((e) => (a) => e.remote.has(a.value));
+  for (const subnetId of new Set([other.subnetId, sides[0]?.iface?.subnetId ?? ""])) {
+    for (const entry of index.networkAclOf(subnetId)?.entries ?? []) {
+      const parsed = parseCidr(entry.cidr);
+      if (parsed) tests.push((a) => cidrContains(parsed.cidr, a));
+    }
+  }
+  const seen = new Set<string>();
+  return sides.filter((side) => {
+    const key = tests.map((test) => (test(side.address) ? "1" : "0")).join("");
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**
@@ -165,10 +194,43 @@ export function verdictsBetween(
   return out;
 }
 
+/**
+ * Of the ports of a range (tcp or udp, in order), the ones where some rule or ACL entry of the
+ * estate starts or ends: every port after one of them is decided as it is, for every pair, so
+ * asking these decides the whole range. Anything else is returned as it is.
+ */
+export function decidingPorts(index: PolicyIndex, traffics: readonly Traffic[]): readonly Traffic[] {
+  const first = traffics[0];
+  const last = traffics[traffics.length - 1];
+  if (traffics.length < 2 || first?.port === undefined || last?.port === undefined) return traffics;
+  const protocol = first.protocol;
+  const cuts = new Set<number>([first.port]);
+  for (const i of index.interfaces.values()) {
+    for (const e of [...i.ingress, ...i.egress]) {
+      if (e.protocol !== protocol) continue;
+      cuts.add(e.from);
+      cuts.add(e.to + 1);
+    }
+  }
+  for (const acl of index.estate.networkAcls) {
+    for (const e of acl.entries) {
+      if (Number(e.protocol) !== protocol || !e.portRange) continue;
+      cuts.add(e.portRange.from);
+      cuts.add(e.portRange.to + 1);
+    }
+  }
+  return [...cuts]
+    .filter((port) => port >= (first.port as number) && port <= (last.port as number))
+    .sort((a, b) => a - b)
+    .map((port) => ({ protocol, port }));
+}
+
 export interface WhoCanReach {
   readonly destination: IndexedInterface;
   /** Interfaces of the estate that may open the flow. */
   readonly interfaces: readonly IndexedInterface[];
+  /** For each of them, in the same order, the address it may open it from. */
+  readonly from: readonly IpAddress[];
   /** Addresses outside every VPC that may open it. */
   readonly external: IntervalSet;
 }
@@ -186,15 +248,21 @@ export function whoCanReach(
     const destinations = sidesOf(d, family, destination.address);
     if (destinations.length === 0) continue;
     // from any address of the source to any (or the selected) address of the destination
-    const interfaces = sources
-      .filter(
-        (from) =>
-          from[0]?.iface !== d &&
-          from.some((s) => destinations.some((dst) => isAllowedBetween(index, s, dst, traffic))),
-      )
-      .map((from) => from[0]?.iface as IndexedInterface);
+    const interfaces: IndexedInterface[] = [];
+    const from: IpAddress[] = [];
+    for (const sides of sources) {
+      const s = sides[0]?.iface as IndexedInterface;
+      if (s === d) continue;
+      const to = distinguishable(index, destinations, s, s.egress);
+      const passing = distinguishable(index, sides, d, d.ingress).find((from) =>
+        to.some((dst) => isAllowedBetween(index, from, dst, traffic)),
+      );
+      if (!passing) continue;
+      interfaces.push(passing.iface as IndexedInterface);
+      from.push(passing.address);
+    }
     const external = admittedFrom(index, d, family, traffic).subtract(index.vpcSpace[family]);
-    out.push({ destination: d, interfaces, external });
+    out.push({ destination: d, interfaces, from, external });
   }
   return out;
 }
@@ -321,10 +389,11 @@ export function reachableFrom(index: PolicyIndex, source: Selection, family: Fam
     const destinations: { destination: IndexedInterface; services: string[] }[] = [];
     for (const d of index.interfaces.values()) {
       if (d === s) continue;
-      // the services between any address of one and any of the other
+      // the services between any address of one and any of the other, one of each kind
       const services = new Set<string>();
-      for (const a of from)
-        for (const b of sidesOf(d, family)) for (const x of servicesBetween(index, a, b)) services.add(x);
+      const to = distinguishable(index, sidesOf(d, family), s, s.egress);
+      for (const a of distinguishable(index, from, d, d.ingress))
+        for (const b of to) for (const x of servicesBetween(index, a, b)) services.add(x);
       if (services.size > 0) destinations.push({ destination: d, services: [...services] });
     }
     const internet = s.egress

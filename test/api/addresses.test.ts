@@ -13,6 +13,7 @@ import {
   DescribeAddressesCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSubnetsCommand,
   DetachNetworkInterfaceCommand,
   DisassociateAddressCommand,
   type EC2Client,
@@ -569,6 +570,30 @@ describe("the public address an instance was launched with", () => {
     await cp.ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
     assert.equal(await publicIpOf(instanceId), address.PublicIp);
     await release(address.AllocationId);
+  });
+
+  test("is not given to an instance launched with two interfaces, even in a default subnet", async () => {
+    const defaults = await cp.ec2.send(
+      new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] }),
+    );
+    const SubnetId = defaults.Subnets?.[0]?.SubnetId as string;
+    const out = await cp.ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGE,
+        MinCount: 1,
+        MaxCount: 1,
+        NetworkInterfaces: [
+          { DeviceIndex: 0, SubnetId },
+          { DeviceIndex: 1, SubnetId },
+        ],
+      }),
+    );
+    const id = out.Instances?.[0]?.InstanceId as string;
+    assert.equal(await publicIpOf(id), undefined);
+    // nor later: with a second interface none comes at a start
+    await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+    await cp.ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+    assert.equal(await publicIpOf(id), undefined);
   });
 
   test("does not come back to an instance with a second interface, nor to one launched without", async () => {

@@ -324,6 +324,10 @@ describe("group chains shared across hosts", () => {
     const a = compileHostPolicy(hostPolicyFromIndex(index, "i-a") as HostPolicy);
     const b = compileHostPolicy(hostPolicyFromIndex(index, "i-b") as HostPolicy);
     assert.equal(chain(a, "gin_sg-app_tcp"), chain(b, "gin_sg-app_tcp"));
+    // the group's member set is each host's own, built from its policy
+    const members = (t: typeof a) => t.sets.find((x) => x.name === "g_sg-app_v4")?.elements;
+    assert.deepEqual(members(a), ["10.1.0.1-10.1.0.2"]);
+    assert.deepEqual(members(b), ["10.1.0.1-10.1.0.2"]);
     assert.notEqual(chain(a, "in_eni-a"), undefined);
     assert.equal(
       b.chains.some((c) => c.name === "in_eni-a"),
@@ -343,7 +347,7 @@ describe("group chains shared across hosts", () => {
     assert.equal(fullScript(here), fullScript(there));
   });
 
-  it("a changed rule at the next revision is compiled anew", () => {
+  it("a rule changed at the next revision is compiled anew, not served from the last revision's chains", () => {
     const before = fullScript(compileHostPolicy(policyOf(shared, "i-a")));
     const next: typeof shared = {
       ...shared,

@@ -258,3 +258,128 @@ test("an IPv6-only interface is asked about in IPv6 without --ipv6, and its own 
     ["tcp/443"],
   );
 });
+
+test("matrix --by group counts an ICMP type pair by pair, as can answers each pair", async () => {
+  // sg-dst admits every ICMP; one member's ACL lets 8:0 in, the other's 8:5: each pair has a code
+  const dir = join(scratch, "icmp-groups");
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, "estate.json"),
+    JSON.stringify({
+      Vpcs: [{ VpcId: "vpc-1", CidrBlock: "10.0.0.0/16", OwnerId: "111111111111" }],
+      Subnets: [
+        { SubnetId: "subnet-a", VpcId: "vpc-1", CidrBlock: "10.0.1.0/24" },
+        { SubnetId: "subnet-b1", VpcId: "vpc-1", CidrBlock: "10.0.2.0/24" },
+        { SubnetId: "subnet-b2", VpcId: "vpc-1", CidrBlock: "10.0.3.0/24" },
+      ],
+      NetworkAcls: [
+        {
+          NetworkAclId: "acl-a",
+          VpcId: "vpc-1",
+          Associations: [{ SubnetId: "subnet-a" }],
+          Entries: [
+            { RuleNumber: 100, Protocol: "-1", RuleAction: "allow", Egress: false, CidrBlock: "0.0.0.0/0" },
+            { RuleNumber: 100, Protocol: "-1", RuleAction: "allow", Egress: true, CidrBlock: "0.0.0.0/0" },
+          ],
+        },
+        {
+          NetworkAclId: "acl-b1",
+          VpcId: "vpc-1",
+          Associations: [{ SubnetId: "subnet-b1" }],
+          Entries: [
+            {
+              RuleNumber: 100,
+              Protocol: "1",
+              RuleAction: "allow",
+              Egress: false,
+              CidrBlock: "0.0.0.0/0",
+              IcmpTypeCode: { Type: 8, Code: 0 },
+            },
+            { RuleNumber: 100, Protocol: "-1", RuleAction: "allow", Egress: true, CidrBlock: "0.0.0.0/0" },
+          ],
+        },
+        {
+          NetworkAclId: "acl-b2",
+          VpcId: "vpc-1",
+          Associations: [{ SubnetId: "subnet-b2" }],
+          Entries: [
+            {
+              RuleNumber: 100,
+              Protocol: "1",
+              RuleAction: "allow",
+              Egress: false,
+              CidrBlock: "0.0.0.0/0",
+              IcmpTypeCode: { Type: 8, Code: 5 },
+            },
+            { RuleNumber: 100, Protocol: "-1", RuleAction: "allow", Egress: true, CidrBlock: "0.0.0.0/0" },
+          ],
+        },
+      ],
+      SecurityGroups: [
+        {
+          GroupId: "sg-src",
+          GroupName: "src",
+          Description: "d",
+          VpcId: "vpc-1",
+          OwnerId: "111111111111",
+          IpPermissions: [],
+          IpPermissionsEgress: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
+        },
+        {
+          GroupId: "sg-dst",
+          GroupName: "dst",
+          Description: "d",
+          VpcId: "vpc-1",
+          OwnerId: "111111111111",
+          IpPermissions: [
+            { IpProtocol: "icmp", FromPort: -1, ToPort: -1, IpRanges: [{ CidrIp: "10.0.0.0/16" }] },
+          ],
+          IpPermissionsEgress: [],
+        },
+      ],
+      NetworkInterfaces: [
+        {
+          NetworkInterfaceId: "eni-a",
+          SubnetId: "subnet-a",
+          VpcId: "vpc-1",
+          OwnerId: "111111111111",
+          PrivateIpAddresses: [{ PrivateIpAddress: "10.0.1.10", Primary: true }],
+          Groups: [{ GroupId: "sg-src" }],
+        },
+        {
+          NetworkInterfaceId: "eni-b1",
+          SubnetId: "subnet-b1",
+          VpcId: "vpc-1",
+          OwnerId: "111111111111",
+          PrivateIpAddresses: [{ PrivateIpAddress: "10.0.2.10", Primary: true }],
+          Groups: [{ GroupId: "sg-dst" }],
+        },
+        {
+          NetworkInterfaceId: "eni-b2",
+          SubnetId: "subnet-b2",
+          VpcId: "vpc-1",
+          OwnerId: "111111111111",
+          PrivateIpAddresses: [{ PrivateIpAddress: "10.0.3.10", Primary: true }],
+          Groups: [{ GroupId: "sg-dst" }],
+        },
+      ],
+    }),
+  );
+  for (const target of ["eni-b1", "eni-b2"]) {
+    const can = await ringfence(["can", "--snapshot", dir, "eni-a", target, "icmp/8"]);
+    assert.equal(can.code, 0, `${target}: ${can.stdout}`);
+  }
+  const matrix = await ringfence([
+    "matrix",
+    "--snapshot",
+    dir,
+    "--by",
+    "group",
+    "--ports",
+    "icmp/8",
+    "--json",
+  ]);
+  assert.equal(matrix.code, 0, matrix.stderr);
+  const m = JSON.parse(matrix.stdout) as { allowed: Record<string, Record<string, string[]>> };
+  assert.deepEqual(m.allowed["sg-src"]?.["sg-dst"], ["icmp/8"]);
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { hostPolicyFor } from "../../src/compile/host-policy.js";
+import { formatIp } from "../../src/net/address.js";
 import { IntervalSet } from "../../src/net/interval-set.js";
 import { toCidrs } from "../../src/policy/address-space.js";
 import { diffEstates } from "../../src/policy/diff.js";
@@ -397,6 +398,9 @@ describe("secondary private addresses", () => {
     assert.deepEqual(reachers("10.0.2.20").sort(), ["eni-s", "eni-s2"]);
     assert.deepEqual(reachers("10.0.2.10"), ["eni-s2"], "the primary is not what eni-s may reach");
     assert.deepEqual(reachers("eni-d2"), ["eni-s2"]);
+    // and from the address that may: eni-s2's secondary, not its first
+    const [d2] = whoCanReach(index, select(index, "eni-d2"), ssh, 4);
+    assert.deepEqual(d2?.from.map(formatIp), ["10.0.1.11"]);
     const [from] = reachableFrom(index, select(index, "eni-s"), 4);
     assert.deepEqual(
       from?.destinations.map((d) => [d.destination.eni.id, d.services]),

@@ -135,7 +135,7 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
         "The parameter AssociatePublicIpAddress cannot be used with more than one network interface.",
       );
     }
-    const planned = nics.map((nic) => planNetworkInterface(ctx, nic, count));
+    const planned = nics.map((nic) => planNetworkInterface(ctx, nic, count, nics.length));
     const existing = planned.flatMap((n) => (n.existing ? [n.existing.id] : []));
     const twice = existing.find((id, i) => existing.indexOf(id) !== i);
     if (twice) throw invalidValue(`The network interface '${twice}' is given more than once.`);
@@ -200,7 +200,12 @@ function planInterfaces(ctx: ActionContext, count: number): PlannedInterface[] {
   ];
 }
 
-function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): PlannedInterface {
+function planNetworkInterface(
+  ctx: ActionContext,
+  nic: Params,
+  count: number,
+  nicCount: number,
+): PlannedInterface {
   const deviceIndex = nic.int("DeviceIndex");
   if (deviceIndex === undefined) throw invalidValue("Each network interface requires a device index.");
   const existingId = nic.string("NetworkInterfaceId");
@@ -268,7 +273,8 @@ function planNetworkInterface(ctx: ActionContext, nic: Params, count: number): P
     ...requestedAddressCounts(nic, secondary, ipv6Addresses),
     ipv6Addresses,
     description: nic.string("Description"),
-    associatePublicIp: nic.bool("AssociatePublicIpAddress") ?? subnet.mapPublicIpOnLaunch,
+    // a subnet's automatic public address goes to an instance of one interface only, as on EC2
+    associatePublicIp: nic.bool("AssociatePublicIpAddress") ?? (nicCount === 1 && subnet.mapPublicIpOnLaunch),
     deleteOnTermination: nic.bool("DeleteOnTermination") ?? true,
     connectionTracking: requestedConnectionTracking(nic),
   };
