@@ -228,9 +228,10 @@ ${SOURCE_USAGE}`,
     }
     for (const r of results) {
       console.log(`${label(r.destination, family, destination.address)} ${shown} can be reached from:`);
-      r.interfaces.forEach((i, n) =>
-        console.log(`  ${label(i, family, r.from[n] && formatIp(r.from[n]))} [${i.eni.groupIds.join(", ")}]`),
-      );
+      for (const [n, i] of r.interfaces.entries()) {
+        const from = r.from[n];
+        console.log(`  ${label(i, family, from && formatIp(from))} [${i.eni.groupIds.join(", ")}]`);
+      }
       if (!r.external.isEmpty) console.log(`  outside VPC: ${outsideText(index, r.external, family)}`);
       if (r.interfaces.length === 0 && r.external.isEmpty) console.log("  nobody");
     }
@@ -456,7 +457,7 @@ function groupTable(m: ReachabilityMatrix, labels: string[]): MatrixTable {
   };
   // the cases of each column, in column order
   const columns = new Map<string, number[]>();
-  labels.forEach((label, t) => columns.set(label, [...(columns.get(label) ?? []), t]));
+  for (const [t, label] of labels.entries()) columns.set(label, [...(columns.get(label) ?? []), t]);
   const rows = groupMatrix(m, 0).groups;
   for (const [label, cases] of columns) {
     if (cases.length === 1) {
