@@ -254,8 +254,9 @@ export function trafficLabel(traffic: Traffic, family: Family): string {
  * ACL open to 8:5 passes neither). The verdict then is that code's.
  */
 export function evaluateFlow(index: PolicyIndex, flow: Flow): FlowVerdict {
-  const cases = index.trafficCases(flow.traffic);
-  if (cases.length === 1) return evaluateExactFlow(index, flow);
+  const { source, destination } = resolveFlow(index, flow);
+  const cases = index.pathCases(flow.traffic, [source.iface, destination.iface]);
+  if (cases.length === 1) return evaluateExactFlow(index, { ...flow, traffic: cases[0] as Traffic });
   let first: FlowVerdict | undefined;
   for (const traffic of cases) {
     const verdict = evaluateExactFlow(index, { ...flow, traffic });
@@ -372,7 +373,13 @@ export function isAllowedBetween(
   destination: { readonly iface?: IndexedInterface; readonly address: IpAddress },
   traffic: Traffic,
 ): boolean {
-  return index.trafficCases(traffic).some((t) => isExactlyAllowedBetween(index, source, destination, t));
+  // most questions are no ICMP type without a code: they are their own one case
+  if (traffic.icmpType === undefined || traffic.icmpCode !== undefined) {
+    return isExactlyAllowedBetween(index, source, destination, traffic);
+  }
+  return index
+    .pathCases(traffic, [source.iface, destination.iface])
+    .some((t) => isExactlyAllowedBetween(index, source, destination, t));
 }
 
 function isExactlyAllowedBetween(

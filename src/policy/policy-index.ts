@@ -440,6 +440,44 @@ export class PolicyIndex {
     return this.icmpCodes(t.protocol, t.icmpType).map((icmpCode) => ({ ...t, icmpCode }));
   }
 
+  /**
+   * The same for the flows of one path: only codes that the rules of its interfaces and the entries
+   * of their subnets' ACLs name can decide them, so a path that names none is the traffic itself
+   * (every code is decided alike), and one that names some is one case per named code and one more.
+   */
+  pathCases(t: Traffic, ifaces: readonly (IndexedInterface | undefined)[]): readonly Traffic[] {
+    if (t.protocol !== PROTOCOL_NUMBERS.icmp && t.protocol !== PROTOCOL_NUMBERS.icmpv6) return [t];
+    if (t.icmpType === undefined || t.icmpCode !== undefined) return [t];
+    // the same pairs of group sets and subnets are asked about again and again (a diff, a matrix)
+    let key = `${t.protocol}/${t.icmpType}`;
+    for (const iface of ifaces) key += iface ? `|${iface.groupKey}@${iface.subnetId}` : "|";
+    let cases = this.casesByPath.get(key);
+    if (!cases) {
+      const { protocol, icmpType } = t;
+      const named = new Set<number>();
+      const add = (type: number, code: number) => {
+        if ((type === icmpType || type === -1) && code >= 0) named.add(code);
+      };
+      for (const iface of ifaces) {
+        if (!iface) continue;
+        for (const e of iface.ingress) if (e.protocol === protocol) add(e.from, e.to);
+        for (const e of iface.egress) if (e.protocol === protocol) add(e.from, e.to);
+        for (const entry of this.networkAclOf(iface.subnetId)?.entries ?? []) {
+          if (Number(entry.protocol) === protocol && entry.icmp) add(entry.icmp.type, entry.icmp.code);
+        }
+      }
+      let other = 0;
+      while (named.has(other)) other++;
+      const codes = [...named, ...(other <= 255 ? [other] : [])].sort((x, y) => x - y);
+      cases = named.size === 0 ? [t] : codes.map((icmpCode) => ({ protocol, icmpType, icmpCode }));
+      // bounded: an estate of many group sets asked about every pair would fill it without end
+      if (this.casesByPath.size >= 65536) this.casesByPath.clear();
+      this.casesByPath.set(key, cases);
+    }
+    return cases;
+  }
+
+  private readonly casesByPath = new Map<string, readonly Traffic[]>();
   private readonly codesByType = new Map<string, readonly number[]>();
 
   /**

@@ -86,7 +86,7 @@ function admittedTo(
   return admitted(index, src, family, traffic, true);
 }
 
-/** What the interface's groups and its subnet's ACL both admit, over the traffic's cases (trafficCases). */
+/** What the interface's groups and its subnet's ACL both admit, over the traffic's cases (pathCases). */
 function admitted(
   index: PolicyIndex,
   iface: IndexedInterface,
@@ -96,7 +96,7 @@ function admitted(
 ): IntervalSet {
   const acl = index.networkAclOf(iface.subnetId);
   let union = IntervalSet.EMPTY;
-  for (const t of index.trafficCases(traffic)) {
+  for (const t of index.pathCases(traffic, [iface])) {
     let set = allowedRemotes(egress ? iface.egress : iface.ingress, family, t);
     if (acl) set = set.intersect(aclAllowedRemotes(acl, egress, family, t));
     union = union.union(set);

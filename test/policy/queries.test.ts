@@ -288,6 +288,18 @@ describe("ICMP of a type, some code", () => {
       [0, 1, 5],
     );
     assert.deepEqual(index.trafficCases(parseTraffic("icmp/8:3", 4)), [parseTraffic("icmp/8:3", 4)]);
+    // one path's cases are the codes its own rules and ACL entries name: eni-b's path names 0 and 5
+    const b = index.interfaces.get("eni-b");
+    assert.deepEqual(
+      index.pathCases(ping, [undefined, b]).map((t) => t.icmpCode),
+      [0, 1, 5],
+    );
+    // eni-a's group names no code, its ACL 0: the code-less question is one case per code it names
+    assert.deepEqual(
+      index.pathCases(ping, [index.interfaces.get("eni-a")]).map((t) => t.icmpCode),
+      [0, 1],
+    );
+    assert.deepEqual(index.pathCases(parseTraffic("icmp/13", 4), [b]), [parseTraffic("icmp/13", 4)]);
     assert.deepEqual(index.trafficCases(parseTraffic("tcp/22", 4)), [parseTraffic("tcp/22", 4)]);
   });
 });
