@@ -23,6 +23,7 @@ import { type AclDecision, decideAcl } from "./network-acl.js";
 import {
   entryAdmits,
   type IndexedInterface,
+  isCodelessIcmp,
   type PolicyEntry,
   type PolicyIndex,
   type Traffic,
@@ -374,9 +375,7 @@ export function isAllowedBetween(
   traffic: Traffic,
 ): boolean {
   // most questions are no ICMP type without a code: they are their own one case
-  if (traffic.icmpType === undefined || traffic.icmpCode !== undefined) {
-    return isExactlyAllowedBetween(index, source, destination, traffic);
-  }
+  if (!isCodelessIcmp(traffic)) return isExactlyAllowedBetween(index, source, destination, traffic);
   return index
     .pathCases(traffic, [source.iface, destination.iface])
     .some((t) => isExactlyAllowedBetween(index, source, destination, t));

@@ -432,44 +432,52 @@ export class PolicyIndex {
 
   /**
    * The traffic as flows the rules decide alike: an ICMP type without a code is one flow per code
-   * of icmpCodes ("some code" of the type is one of them); any other traffic is itself.
+   * that the estate's rules and ACL entries name for it, and one for the rest ("some code" of the
+   * type is one of them); any other traffic is itself.
    */
   trafficCases(t: Traffic): readonly Traffic[] {
-    if (t.protocol !== PROTOCOL_NUMBERS.icmp && t.protocol !== PROTOCOL_NUMBERS.icmpv6) return [t];
-    if (t.icmpType === undefined || t.icmpCode !== undefined) return [t];
-    return this.icmpCodes(t.protocol, t.icmpType).map((icmpCode) => ({ ...t, icmpCode }));
+    if (!isCodelessIcmp(t)) return [t];
+    const key = `${t.protocol}/${t.icmpType}`;
+    let cases = this.casesByType.get(key);
+    if (!cases) {
+      cases = icmpCases(t, (add) => {
+        for (const group of this.groups.values()) {
+          for (const rule of group.rules) {
+            if (protocolNumber(rule.protocol) === t.protocol) add(rule.fromPort, rule.toPort);
+          }
+        }
+        for (const acl of this.estate.networkAcls) {
+          for (const entry of acl.entries) {
+            if (Number(entry.protocol) === t.protocol && entry.icmp) add(entry.icmp.type, entry.icmp.code);
+          }
+        }
+      });
+      this.casesByType.set(key, cases);
+    }
+    return cases;
   }
 
   /**
    * The same for the flows of one path: only codes that the rules of its interfaces and the entries
-   * of their subnets' ACLs name can decide them, so a path that names none is the traffic itself
-   * (every code is decided alike), and one that names some is one case per named code and one more.
+   * of their subnets' ACLs name can decide them, so a path that names none is the traffic itself.
    */
   pathCases(t: Traffic, ifaces: readonly (IndexedInterface | undefined)[]): readonly Traffic[] {
-    if (t.protocol !== PROTOCOL_NUMBERS.icmp && t.protocol !== PROTOCOL_NUMBERS.icmpv6) return [t];
-    if (t.icmpType === undefined || t.icmpCode !== undefined) return [t];
+    if (!isCodelessIcmp(t)) return [t];
     // the same pairs of group sets and subnets are asked about again and again (a diff, a matrix)
     let key = `${t.protocol}/${t.icmpType}`;
     for (const iface of ifaces) key += iface ? `|${iface.groupKey}@${iface.subnetId}` : "|";
     let cases = this.casesByPath.get(key);
     if (!cases) {
-      const { protocol, icmpType } = t;
-      const named = new Set<number>();
-      const add = (type: number, code: number) => {
-        if ((type === icmpType || type === -1) && code >= 0) named.add(code);
-      };
-      for (const iface of ifaces) {
-        if (!iface) continue;
-        for (const e of iface.ingress) if (e.protocol === protocol) add(e.from, e.to);
-        for (const e of iface.egress) if (e.protocol === protocol) add(e.from, e.to);
-        for (const entry of this.networkAclOf(iface.subnetId)?.entries ?? []) {
-          if (Number(entry.protocol) === protocol && entry.icmp) add(entry.icmp.type, entry.icmp.code);
+      cases = icmpCases(t, (add) => {
+        for (const iface of ifaces) {
+          if (!iface) continue;
+          for (const e of iface.ingress) if (e.protocol === t.protocol) add(e.from, e.to);
+          for (const e of iface.egress) if (e.protocol === t.protocol) add(e.from, e.to);
+          for (const entry of this.networkAclOf(iface.subnetId)?.entries ?? []) {
+            if (Number(entry.protocol) === t.protocol && entry.icmp) add(entry.icmp.type, entry.icmp.code);
+          }
         }
-      }
-      let other = 0;
-      while (named.has(other)) other++;
-      const codes = [...named, ...(other <= 255 ? [other] : [])].sort((x, y) => x - y);
-      cases = named.size === 0 ? [t] : codes.map((icmpCode) => ({ protocol, icmpType, icmpCode }));
+      });
       // bounded: an estate of many group sets asked about every pair would fill it without end
       if (this.casesByPath.size >= 65536) this.casesByPath.clear();
       this.casesByPath.set(key, cases);
@@ -477,39 +485,8 @@ export class PolicyIndex {
     return cases;
   }
 
+  private readonly casesByType = new Map<string, readonly Traffic[]>();
   private readonly casesByPath = new Map<string, readonly Traffic[]>();
-  private readonly codesByType = new Map<string, readonly number[]>();
-
-  /**
-   * The codes of an ICMP type that tell the estate's rules apart: every code a security-group rule
-   * or ACL entry names for the type (or for every type), and the first code none names, which
-   * stands for all the others. A question about "some code" of the type is one of these.
-   */
-  private icmpCodes(protocol: number, type: number): readonly number[] {
-    const key = `${protocol}/${type}`;
-    let codes = this.codesByType.get(key);
-    if (!codes) {
-      const named = new Set<number>();
-      for (const group of this.groups.values()) {
-        for (const rule of group.rules) {
-          if (protocolNumber(rule.protocol) !== protocol) continue;
-          if ((rule.fromPort === type || rule.fromPort === -1) && rule.toPort >= 0) named.add(rule.toPort);
-        }
-      }
-      for (const acl of this.estate.networkAcls) {
-        for (const entry of acl.entries) {
-          const icmp = entry.icmp;
-          if (Number(entry.protocol) !== protocol || !icmp) continue;
-          if ((icmp.type === type || icmp.type === -1) && icmp.code >= 0) named.add(icmp.code);
-        }
-      }
-      let other = 0;
-      while (named.has(other)) other++;
-      codes = [...named, ...(other <= 255 ? [other] : [])].sort((a, b) => a - b);
-      this.codesByType.set(key, codes);
-    }
-    return codes;
-  }
 
   /** Whether the estate has any network ACL at all (dumps without NetworkAcls skip the step). */
   get knowsNetworkAcls(): boolean {
@@ -541,4 +518,34 @@ function sortedUnique(ids: readonly string[]): string[] {
   if (ids.length < 2) return [...ids];
   const sorted = [...ids].sort();
   return sorted.filter((id, k) => k === 0 || id !== sorted[k - 1]);
+}
+
+/** An ICMP type asked about without a code: "some code" of it. */
+export function isCodelessIcmp(t: Traffic): boolean {
+  return (
+    (t.protocol === PROTOCOL_NUMBERS.icmp || t.protocol === PROTOCOL_NUMBERS.icmpv6) &&
+    t.icmpType !== undefined &&
+    t.icmpCode === undefined
+  );
+}
+
+/**
+ * The cases of a code-less ICMP type from the (type, code) pairs that `each` hands to `add` (a
+ * type of -1 is every type, a code of -1 any): one per code named for the type, and the first
+ * code none names, which stands for all the others; the traffic itself when none is named.
+ */
+function icmpCases(
+  t: Traffic,
+  each: (add: (type: number, code: number) => void) => void,
+): readonly Traffic[] {
+  const named = new Set<number>();
+  each((type, code) => {
+    if ((type === t.icmpType || type === -1) && code >= 0) named.add(code);
+  });
+  if (named.size === 0) return [t];
+  let other = 0;
+  while (named.has(other)) other++;
+  return [...named, ...(other <= 255 ? [other] : [])]
+    .sort((x, y) => x - y)
+    .map((icmpCode) => ({ protocol: t.protocol, icmpType: t.icmpType, icmpCode }));
 }
