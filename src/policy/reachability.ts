@@ -204,25 +204,40 @@ export function decidingPorts(index: PolicyIndex, traffics: readonly Traffic[]):
   const last = traffics[traffics.length - 1];
   if (traffics.length < 2 || first?.port === undefined || last?.port === undefined) return traffics;
   const protocol = first.protocol;
-  const cuts = new Set<number>([first.port]);
-  for (const i of index.interfaces.values()) {
-    for (const e of [...i.ingress, ...i.egress]) {
-      if (e.protocol !== protocol) continue;
-      cuts.add(e.from);
-      cuts.add(e.to + 1);
+  const entries = function* () {
+    for (const i of index.interfaces.values()) {
+      yield* i.ingress;
+      yield* i.egress;
     }
+  };
+  const aclEntries = index.estate.networkAcls.flatMap((acl) => acl.entries);
+  return portCuts(protocol, first.port, last.port, entries(), aclEntries).map((port) => ({ protocol, port }));
+}
+
+/**
+ * The ports from `from` to `to` where a piece of a tcp or udp port space begins: `from`, and every
+ * port where one of the rules or ACL entries of the protocol starts or ends. Every port up to the
+ * next cut is decided as the cut is, by all of them.
+ */
+function portCuts(
+  protocol: number,
+  from: number,
+  to: number,
+  entries: Iterable<PolicyEntry>,
+  aclEntries: Iterable<NetworkAclEntry>,
+): number[] {
+  const cuts = new Set<number>([from]);
+  for (const e of entries) {
+    if (e.protocol !== protocol) continue;
+    cuts.add(e.from);
+    cuts.add(e.to + 1);
   }
-  for (const acl of index.estate.networkAcls) {
-    for (const e of acl.entries) {
-      if (Number(e.protocol) !== protocol || !e.portRange) continue;
-      cuts.add(e.portRange.from);
-      cuts.add(e.portRange.to + 1);
-    }
+  for (const e of aclEntries) {
+    if (Number(e.protocol) !== protocol || !e.portRange) continue;
+    cuts.add(e.portRange.from);
+    cuts.add(e.portRange.to + 1);
   }
-  return [...cuts]
-    .filter((port) => port >= (first.port as number) && port <= (last.port as number))
-    .sort((a, b) => a - b)
-    .map((port) => ({ protocol, port }));
+  return [...cuts].filter((port) => port >= from && port <= to).sort((a, b) => a - b);
 }
 
 export interface WhoCanReach {
@@ -312,24 +327,11 @@ export function servicesWhere(
     return passed;
   };
   for (const protocol of [PROTOCOL_NUMBERS.tcp, PROTOCOL_NUMBERS.udp]) {
-    const bounds = new Set<number>([0, 65536]);
-    for (const e of entries) {
-      if (e.protocol === protocol) {
-        bounds.add(e.from);
-        bounds.add(e.to + 1);
-      }
-    }
-    for (const e of aclEntries) {
-      if (Number(e.protocol) === protocol && e.portRange) {
-        bounds.add(e.portRange.from);
-        bounds.add(e.portRange.to + 1);
-      }
-    }
-    const sorted = [...bounds].filter((c) => c >= 0 && c <= 65536).sort((x, y) => x - y);
+    const cuts = portCuts(protocol, 0, 65535, entries, aclEntries);
     const allowed: { lo: bigint; hi: bigint }[] = [];
-    for (let k = 0; k + 1 < sorted.length; k++) {
-      const lo = sorted[k] as number;
-      const hi = (sorted[k + 1] as number) - 1;
+    for (let k = 0; k < cuts.length; k++) {
+      const lo = cuts[k] as number;
+      const hi = (cuts[k + 1] ?? 65536) - 1;
       if (ask({ protocol, port: lo })) allowed.push({ lo: BigInt(lo), hi: BigInt(hi) });
     }
     for (const { lo, hi } of IntervalSet.of(allowed).intervals) {
@@ -449,13 +451,7 @@ function aclProbes(e: PolicyEntry, acl: NetworkAcl): Traffic[] {
     [...new Set([from, ...cuts])].filter((v) => v >= from && v <= to);
   const entries = acl.entries.filter((x) => !x.egress);
   const portsOf = (protocol: number, from: number, to: number): Traffic[] =>
-    within(
-      from,
-      to,
-      entries
-        .filter((x) => Number(x.protocol) === protocol && x.portRange)
-        .flatMap((x) => [x.portRange?.from as number, (x.portRange?.to as number) + 1]),
-    ).map((port) => ({ protocol, port }));
+    portCuts(protocol, from, to, [], entries).map((port) => ({ protocol, port }));
   const icmpOf = (protocol: number, type: number, code: number): Traffic[] => {
     const named = entries.filter((x) => Number(x.protocol) === protocol && x.icmp);
     const types =
