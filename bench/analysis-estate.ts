@@ -310,7 +310,7 @@ export function generateEstate(options: GeneratedEstateOptions): Estate {
   const hostIn = (subnet: Subnet): string => {
     const k = (nextHost.get(subnet.id) ?? 4) + 1;
     nextHost.set(subnet.id, k);
-    const [a, b, c] = subnet.cidr.split(".").map(Number) as [number, number, number];
+    const [a, b, c] = (subnet.cidr as string).split(".").map(Number) as [number, number, number];
     const offset = (c ?? 0) * 256 + k;
     return `${a}.${b}.${Math.floor(offset / 256)}.${offset % 256}`;
   };

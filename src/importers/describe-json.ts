@@ -196,11 +196,15 @@ function permissions(
         : undefined;
     if (protocol === undefined)
       throw p.at.key("IpProtocol").error(`${show(protoText)} is not an IP protocol`);
-    let fromPort = optInt(p.at, p.o, "FromPort") ?? -1;
-    let toPort = optInt(p.at, p.o, "ToPort") ?? -1;
+    const givenFrom = optInt(p.at, p.o, "FromPort");
+    const givenTo = optInt(p.at, p.o, "ToPort");
+    let fromPort = givenFrom ?? -1;
+    let toPort = givenTo ?? -1;
     if (protocol === "tcp" || protocol === "udp") {
       // Old EC2-Classic dumps leave out the range of a whole-protocol rule.
       if (fromPort === -1 && toPort === -1) [fromPort, toPort] = [0, 65535];
+      else if (givenFrom === undefined || givenTo === undefined)
+        throw p.at.key(givenFrom === undefined ? "FromPort" : "ToPort").error("is missing");
       for (const [k, v] of [
         ["FromPort", fromPort],
         ["ToPort", toPort],
@@ -208,7 +212,15 @@ function permissions(
         if (v < 0 || v > 65535) throw p.at.key(k).error(`${v} is not a port (0-65535)`);
       }
       if (fromPort > toPort) throw p.at.error(`FromPort ${fromPort} is above ToPort ${toPort}`);
-    } else if (protocol !== "icmp" && protocol !== "icmpv6") {
+    } else if (protocol === "icmp" || protocol === "icmpv6") {
+      // FromPort is the type and ToPort the code; -1 is every one
+      for (const [k, v, what] of [
+        ["FromPort", fromPort, "type"],
+        ["ToPort", toPort, "code"],
+      ] as const) {
+        if (v < -1 || v > 255) throw p.at.key(k).error(`${v} is not an ICMP ${what} (-1-255)`);
+      }
+    } else {
       [fromPort, toPort] = [-1, -1];
     }
     const peers: { peer: RulePeer; description?: string; ruleId?: string }[] = [];
@@ -429,6 +441,24 @@ function aclEntry(at: At, e: Obj): NetworkAclEntry {
   const icmp = e.IcmpTypeCode ? obj(at.key("IcmpTypeCode"), e.IcmpTypeCode) : undefined;
   const from = pr ? optInt(at.key("PortRange"), pr, "From") : undefined;
   const to = pr ? optInt(at.key("PortRange"), pr, "To") : undefined;
+  for (const [k, v] of [
+    ["From", from],
+    ["To", to],
+  ] as const) {
+    if (v !== undefined && (v < 0 || v > 65535))
+      throw at.key("PortRange").key(k).error(`${v} is not a port (0-65535)`);
+  }
+  if (from !== undefined && to !== undefined && from > to)
+    throw at.key("PortRange").error(`From ${from} is above To ${to}`);
+  const icmpType = icmp ? optInt(at.key("IcmpTypeCode"), icmp, "Type") : undefined;
+  const icmpCode = icmp ? optInt(at.key("IcmpTypeCode"), icmp, "Code") : undefined;
+  for (const [k, v] of [
+    ["Type", icmpType],
+    ["Code", icmpCode],
+  ] as const) {
+    if (v !== undefined && (v < -1 || v > 255))
+      throw at.key("IcmpTypeCode").key(k).error(`${v} is not an ICMP ${k.toLowerCase()} (-1-255)`);
+  }
   return {
     ruleNumber,
     egress,
@@ -439,8 +469,8 @@ function aclEntry(at: At, e: Obj): NetworkAclEntry {
     ...(icmp
       ? {
           icmp: {
-            type: optInt(at.key("IcmpTypeCode"), icmp, "Type") ?? -1,
-            code: optInt(at.key("IcmpTypeCode"), icmp, "Code") ?? -1,
+            type: icmpType ?? -1,
+            code: icmpCode ?? -1,
           },
         }
       : {}),
@@ -449,21 +479,25 @@ function aclEntry(at: At, e: Obj): NetworkAclEntry {
 
 /**
  * Read one response body into `parts`. `file` names it in messages; a GetManagedPrefixListEntries
- * body (top-level `Entries`) takes its list id from the file name.
+ * body (top-level `Entries`) takes its list id from the file name. Returns whether the body holds
+ * any of the kinds read (an empty list counts: it says there are none).
  */
-export function readResponse(file: string, body: Json, parts: EstateParts): void {
+export function readResponse(file: string, body: Json, parts: EstateParts): boolean {
   const root = new At(file, "");
   const o = obj(root, body);
+  const known = RESPONSE_KEYS.some((key) => o[key] !== undefined);
   for (const g of objects(root, o, "SecurityGroups")) parts.securityGroups.push(securityGroup(g.at, g.o));
   if (o.Reservations !== undefined) instances(root, o, parts, true);
   for (const n of objects(root, o, "NetworkInterfaces"))
     parts.networkInterfaces.push(networkInterface(n.at, n.o, {}));
   for (const s of objects(root, o, "Subnets")) {
+    // an IPv6-only subnet has no IPv4 block
+    const ipv4 = s.o.CidrBlock === undefined || s.o.CidrBlock === null ? undefined : cidr(s.at, s.o, "CidrBlock", 4);
     parts.subnets.push({
       id: str(s.at, s.o, "SubnetId"),
       vpcId: optStr(s.at, s.o, "VpcId") ?? "",
       ownerId: optStr(s.at, s.o, "OwnerId") ?? "",
-      cidr: cidr(s.at, s.o, "CidrBlock", 4),
+      ...(ipv4 !== undefined ? { cidr: ipv4 } : {}),
       ipv6Cidrs: objects(s.at, s.o, "Ipv6CidrBlockAssociationSet").map((a) =>
         cidr(a.at, a.o, "Ipv6CidrBlock", 6),
       ),
@@ -545,6 +579,7 @@ export function readResponse(file: string, body: Json, parts: EstateParts): void
       objects(root, o, "Entries").map((e) => entry(e.at, e.o)),
     );
   }
+  return known;
 }
 
 function entry(at: At, e: Obj): { cidr: string; description?: string } {

@@ -8,7 +8,7 @@
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Estate, NetworkInterface, SecurityGroup } from "../model/estate.js";
-import { type EstateParts, emptyParts, ImportError, readResponse } from "./describe-json.js";
+import { type EstateParts, emptyParts, ImportError, RESPONSE_KEYS, readResponse } from "./describe-json.js";
 
 export { ImportError } from "./describe-json.js";
 
@@ -68,9 +68,10 @@ export async function readSnapshot(path: string): Promise<Estate> {
   // an empty snapshot would answer every question with "nothing": a wrong path passes a check
   if (files.length === 0) throw new ImportError(`${path}: no .json files in this directory`);
   const parts = emptyParts();
+  let known = false;
   for (const file of files) {
     const name = info.isDirectory() ? relative(path, file) : file;
-    const text = await readFile(file, "utf8");
+    const text = decodeText(await readFile(file));
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -80,9 +81,26 @@ export async function readSnapshot(path: string): Promise<Estate> {
       );
     }
     const data = unwrapRecorded(body);
-    if (data !== undefined) readResponse(name, data, parts);
+    // a recorded error is a response all the same: the account was asked and had nothing to say
+    if (data === undefined) known = true;
+    else if (readResponse(name, data, parts)) known = true;
+  }
+  if (!known) {
+    throw new ImportError(
+      `${path}: no describe-* output here (no file has any of ${RESPONSE_KEYS.join(", ")})`,
+    );
   }
   return mergeParts(parts);
+}
+
+/**
+ * A file's text: UTF-8, or UTF-16 where a byte order mark says so (PowerShell writes both with
+ * one); the mark itself is not part of the JSON.
+ */
+function decodeText(bytes: Buffer): string {
+  const encoding =
+    bytes[0] === 0xff && bytes[1] === 0xfe ? "utf-16le" : bytes[0] === 0xfe && bytes[1] === 0xff ? "utf-16be" : "utf-8";
+  return new TextDecoder(encoding).decode(bytes);
 }
 
 /** Read in-memory bodies (file name -> parsed JSON), e.g. straight from the SDK. */

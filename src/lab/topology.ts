@@ -1,4 +1,4 @@
-import type { Estate, Instance, NetworkInterface, Subnet } from "../model/estate.js";
+import { type Estate, type Instance, type NetworkInterface, type Subnet, subnetBlocks } from "../model/estate.js";
 import { formatIp, parseIp } from "../net/address.js";
 import { type Cidr, cidrContains, parseCidr } from "../net/cidr.js";
 import { instanceNamespace, instancePort, routerNamespace, subnetBridge } from "./names.js";
@@ -53,7 +53,7 @@ function firstUsable(cidr: Cidr): InterfaceAddress {
 }
 
 function subnetCidrs(subnet: Subnet): Cidr[] {
-  return [subnet.cidr, ...subnet.ipv6Cidrs]
+  return subnetBlocks(subnet)
     .map((text) => parseCidr(text)?.cidr)
     .filter((c): c is Cidr => c !== undefined);
 }

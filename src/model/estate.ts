@@ -88,10 +88,16 @@ export interface Subnet {
   readonly id: string;
   readonly vpcId: string;
   readonly ownerId: string;
-  readonly cidr: string;
+  /** Absent for an IPv6-only subnet. */
+  readonly cidr?: string;
   readonly ipv6Cidrs: readonly string[];
   readonly availabilityZone: string;
   readonly tags: Readonly<Record<string, string>>;
+}
+
+/** A subnet's address blocks: its IPv4 one, if it has one, then its IPv6 ones. */
+export function subnetBlocks(subnet: Subnet): readonly string[] {
+  return subnet.cidr === undefined ? subnet.ipv6Cidrs : [subnet.cidr, ...subnet.ipv6Cidrs];
 }
 
 export interface Vpc {

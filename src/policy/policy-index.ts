@@ -28,7 +28,7 @@ import type {
   SecurityGroupRule,
   Subnet,
 } from "../model/estate.js";
-import { acrossDeletedPeering } from "../model/estate.js";
+import { acrossDeletedPeering, subnetBlocks } from "../model/estate.js";
 import { type Family, type IpAddress, parseIp } from "../net/address.js";
 import { type Cidr, lastAddress, parseCidr } from "../net/cidr.js";
 import { IntervalSet } from "../net/interval-set.js";
@@ -202,7 +202,7 @@ export class PolicyIndex {
       }
     }
     for (const subnet of estate.subnets) {
-      for (const text of [subnet.cidr, ...subnet.ipv6Cidrs]) {
+      for (const text of subnetBlocks(subnet)) {
         const c = parseCidr(text);
         if (c) space[c.cidr.family].push(cidrInterval(c.cidr));
       }
@@ -287,7 +287,7 @@ export class PolicyIndex {
       }
       if (dynamic.has(eni.subnetId)) {
         const subnet = this.subnets.get(eni.subnetId);
-        for (const text of subnet ? [subnet.cidr, ...subnet.ipv6Cidrs] : []) {
+        for (const text of subnet ? subnetBlocks(subnet) : []) {
           const c = parseCidr(text);
           if (!c) continue;
           for (const g of groupIds) partsOf(g).cidrs[c.cidr.family === 4 ? 0 : 1]?.push(cidrInterval(c.cidr));

@@ -10,6 +10,7 @@ import { type Endpoint, evaluateFlow, type FlowVerdict, isFlowAllowed } from "./
 import { naclEntrySpace } from "./lint-nacls.js";
 import { APP_BLOCK, appSegments, ruleApps, type TrafficSpace } from "./lint-space.js";
 import { cidrInterval, type PolicyIndex, type Traffic } from "./policy-index.js";
+import { distinguishable, sidesOf } from "./reachability.js";
 
 export interface FlowPair {
   readonly source: Endpoint;
@@ -150,6 +151,7 @@ function expand(
     return lo === undefined ? [] : [{ kind: "address", address: formatIp({ family, value: lo }) }];
   };
   const sideOf = (e: TestEndpoint, other: TestEndpoint, direction: "ingress" | "egress"): Endpoint[] => {
+    if (e.kind === "interface") return addressesOf(index, e, other, family, direction);
     if (e.kind !== "space") return [e];
     if (other.kind !== "interface") return first(e);
     return representativesFor(index, family, e.space, other.interfaceId, direction).map((address) => ({
@@ -162,6 +164,30 @@ function expand(
     for (const d of sideOf(destination, source, "egress")) out.push([s, d]);
   }
   return out;
+}
+
+/**
+ * An interface as the sides of a flow: itself when one address of the family (the first) answers
+ * for all of them, else one endpoint for each of its addresses that the interface at the other end
+ * tells apart (a rule or an ACL entry may name a secondary address alone). `direction` is that
+ * other interface's, whose rules look at this side.
+ */
+function addressesOf(
+  index: PolicyIndex,
+  endpoint: Endpoint & { kind: "interface" },
+  other: TestEndpoint,
+  family: Family,
+  direction: "ingress" | "egress",
+): Endpoint[] {
+  const iface = index.interfaces.get(endpoint.interfaceId);
+  // outside the estate nothing looks at which address an interface sends from
+  if (endpoint.address !== undefined || !iface || other.kind !== "interface") return [endpoint];
+  const peer = index.interfaces.get(other.interfaceId);
+  const sides = sidesOf(iface, family);
+  if (!peer || sides.length < 2) return [endpoint];
+  const classes = distinguishable(index, sides, peer, direction === "ingress" ? peer.ingress : peer.egress);
+  if (classes.length < 2) return [endpoint];
+  return classes.map((side) => ({ ...endpoint, address: formatIp(side.address) }));
 }
 
 /** What decides the cut points of a path: the rule sets and ACLs of its interfaces. */

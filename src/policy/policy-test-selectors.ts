@@ -25,11 +25,7 @@ export function selectionEndpoints(selection: Selection): TestEndpoint[] {
   });
 }
 
-/**
- * Endpoints of a selector: the query syntax (see selectors.ts), plus `group:NAME` as an explicit
- * spelling of a group id or name. Throws SelectorError when it names nothing.
- */
+/** Endpoints of a selector (the query syntax, see selectors.ts). Throws SelectorError when it names nothing. */
 export function resolveSelector(index: PolicyIndex, selector: string): TestEndpoint[] {
-  const text = selector.trim();
-  return selectionEndpoints(select(index, text.startsWith("group:") ? text.slice(6) : text));
+  return selectionEndpoints(select(index, selector.trim()));
 }

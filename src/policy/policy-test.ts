@@ -145,7 +145,8 @@ function endpointsOf(ctx: Context, selectors: readonly string[]): TestEndpoint[]
     }
     if (found.length === 0) throw new Error(`selector '${selector}' matches nothing in the estate`);
     for (const e of found) {
-      const key = `${e.kind}:${endpointLabel(e)}`;
+      // `internet` is a space of each family under one label
+      const key = `${e.kind}:${e.kind === "space" ? e.family : ""}:${endpointLabel(e)}`;
       if (!seen.has(key)) {
         seen.add(key);
         out.push(e);
@@ -178,11 +179,11 @@ function result(
 function checkPairs(
   ctx: Context,
   expectation: string,
-  pairs: readonly FlowPair[],
+  formed: readonly FlowPair[],
   apps: AppsOf,
   want: "allowed" | "denied",
 ): ExpectationResult {
-  if (pairs.length === 0) {
+  if (formed.length === 0) {
     return result(
       ctx,
       expectation,
@@ -190,6 +191,17 @@ function checkPairs(
       "no source/destination pair to check (no common IP family, or only an interface with itself)",
     );
   }
+  // icmp flows only in IPv4 and icmpv6 only in IPv6: a pair of the other family has nothing to check
+  const pairs = formed.filter((pair) => !apps(pair.family).isEmpty);
+  if (pairs.length === 0) {
+    return result(
+      ctx,
+      expectation,
+      "ERROR",
+      `no source/destination pair of a family these applications exist in (icmp is IPv4's, icmpv6 IPv6's; the pairs are IPv${[...new Set(formed.map((p) => p.family))].join(" and IPv")})`,
+    );
+  }
+
   const failures: PairFailure[] = [];
   const caches = { 4: new Map(), 6: new Map() };
   const decisions = new Map<string, PairDecision>();

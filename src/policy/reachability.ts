@@ -34,7 +34,7 @@ export function sideOf(i: IndexedInterface, family: Family): Side | undefined {
  * of its rules (towards this side) and the CIDRs of both subnets' ACL entries. Addresses that every
  * one of them holds alike get the same answers, so asking one of them is asking all.
  */
-function distinguishable(
+export function distinguishable(
   index: PolicyIndex,
   sides: readonly Side[],
   other: IndexedInterface,
@@ -61,7 +61,7 @@ function distinguishable(
  * Every private address of the family an interface sends and receives on, as sides of a flow; only
  * `selected` when a selector asked for that one. A rule may name a secondary address alone.
  */
-function sidesOf(i: IndexedInterface, family: Family, selected?: string): Side[] {
+export function sidesOf(i: IndexedInterface, family: Family, selected?: string): Side[] {
   return i.addresses
     .filter((a) => a.family === family && (selected === undefined || formatIp(a) === selected))
     .map((address) => ({ iface: i, address }));

@@ -104,9 +104,11 @@ export function select(index: PolicyIndex, text: string): Selection {
       family: cidr.cidr.family,
     };
   }
+  // `group:NAME` says that NAME is a group's, which a bare word only guesses
+  const name = text.startsWith("group:") ? text.slice(6) : text;
   const group =
-    index.groups.get(text) ?? [...index.groups.values()].find((g) => g.name === text || g.tags.Name === text);
-  const groupId = group?.id ?? (text.startsWith("sg-") ? text : undefined);
+    index.groups.get(name) ?? [...index.groups.values()].find((g) => g.name === name || g.tags.Name === name);
+  const groupId = group?.id ?? (name.startsWith("sg-") ? name : undefined);
   if (groupId !== undefined) {
     const interfaces = index.memberInterfaces(groupId);
     if (interfaces.length === 0)

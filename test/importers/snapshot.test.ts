@@ -178,6 +178,44 @@ describe("snapshot shapes", () => {
     assert.equal(byId.get("eni-2")?.connectionTracking, undefined);
   });
 
+  test("a byte order mark is not part of the JSON: UTF-8 and UTF-16 files with one are read", async () => {
+    const body = JSON.stringify({ SecurityGroups: [sg("sg-bom")] });
+    const utf16le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(body, "utf16le")]);
+    const utf16be = Buffer.from(utf16le);
+    utf16be.swap16();
+    const dir = await snapshotOf({});
+    await writeFile(join(dir, "a.json"), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]));
+    await writeFile(join(dir, "b.json"), utf16le);
+    await writeFile(join(dir, "c.json"), utf16be);
+    for (const file of ["a.json", "b.json", "c.json"]) {
+      const e = await readSnapshot(join(dir, file));
+      assert.deepEqual(
+        e.securityGroups.map((g) => g.id),
+        ["sg-bom"],
+        file,
+      );
+    }
+  });
+
+  test("an IPv6-only subnet has no IPv4 block", async () => {
+    const e = await readSnapshot(
+      await snapshotOf({
+        "subnets.json": {
+          Subnets: [
+            {
+              SubnetId: "subnet-6",
+              VpcId: "vpc-1",
+              Ipv6Native: true,
+              Ipv6CidrBlockAssociationSet: [{ Ipv6CidrBlock: "2600:1f18:1:1::/64" }],
+            },
+          ],
+        },
+      }),
+    );
+    assert.equal(e.subnets[0]?.cidr, undefined);
+    assert.deepEqual(e.subnets[0]?.ipv6Cidrs, ["2600:1f18:1:1::/64"]);
+  });
+
   test("a missing directory is an ImportError; so is an empty one; files with empty lists are an empty estate", async () => {
     await assert.rejects(readSnapshot(join(scratch, "nope")), ImportError);
     await assert.rejects(readSnapshot(await snapshotOf({})), ImportError);
@@ -258,6 +296,84 @@ describe("malformed dumps name the file and the field", () => {
         },
       },
       /NetworkAcls\[0\]\.Entries\[0\]\.RuleAction: "maybe" is not allow or deny/,
+    ],
+    [
+      "a tcp range with one end",
+      {
+        "x.json": {
+          SecurityGroups: [sg("sg-1", [{ IpProtocol: "tcp", FromPort: 22, IpRanges: [] }])],
+        },
+      },
+      /IpPermissions\[0\]\.ToPort: is missing$/,
+    ],
+    [
+      "ICMP type out of range",
+      {
+        "x.json": {
+          SecurityGroups: [
+            sg("sg-1", [{ IpProtocol: "icmp", FromPort: 300, ToPort: -1, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }]),
+          ],
+        },
+      },
+      /IpPermissions\[0\]\.FromPort: 300 is not an ICMP type/,
+    ],
+    [
+      "ICMPv6 code out of range",
+      {
+        "x.json": {
+          SecurityGroups: [sg("sg-1", [{ IpProtocol: "icmpv6", FromPort: 128, ToPort: 256, Ipv6Ranges: [] }])],
+        },
+      },
+      /IpPermissions\[0\]\.ToPort: 256 is not an ICMP code/,
+    ],
+    [
+      "ACL ICMP type out of range",
+      {
+        "a.json": {
+          NetworkAcls: [
+            {
+              NetworkAclId: "acl-1",
+              Entries: [
+                {
+                  RuleNumber: 1,
+                  Protocol: "1",
+                  RuleAction: "allow",
+                  CidrBlock: "0.0.0.0/0",
+                  IcmpTypeCode: { Type: 99999, Code: -1 },
+                },
+              ],
+            },
+          ],
+        },
+      },
+      /Entries\[0\]\.IcmpTypeCode\.Type: 99999 is not an ICMP type/,
+    ],
+    [
+      "ACL port range upside down",
+      {
+        "a.json": {
+          NetworkAcls: [
+            {
+              NetworkAclId: "acl-1",
+              Entries: [
+                {
+                  RuleNumber: 1,
+                  Protocol: "6",
+                  RuleAction: "allow",
+                  CidrBlock: "0.0.0.0/0",
+                  PortRange: { From: 90, To: 80 },
+                },
+              ],
+            },
+          ],
+        },
+      },
+      /Entries\[0\]\.PortRange: From 90 is above To 80/,
+    ],
+    [
+      "no describe output at all",
+      { "routes.json": { RouteTables: [] }, "empty.json": {} },
+      /no describe-\* output here/,
     ],
   ];
   for (const [name, files, message] of cases) {

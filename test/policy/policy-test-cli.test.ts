@@ -43,7 +43,7 @@ describe("ringfence test", () => {
     assert.match(r.stdout, /^PARTIAL {2}the whole internet pings the vEOS routers/m);
     assert.match(r.stdout, /^FAIL {5}no ssh from the internet/m);
     assert.match(r.stdout, /^ERROR {4}a group that does not exist/m);
-    assert.match(r.stdout, /selector 'group:no-such-group': 'no-such-group' selects nothing/);
+    assert.match(r.stdout, /selector 'group:no-such-group': 'group:no-such-group' selects nothing/);
     const xml = readFileSync(junit, "utf8");
     assert.match(
       xml,

@@ -432,15 +432,77 @@ describe("IP families", () => {
     assert.equal(v6.outcome, "FAIL");
   });
 
-  it("reads icmp as icmpv6 in IPv6 flows", () => {
-    const r = checkPolicyTest(DUAL, {
+  it("checks icmp in IPv4 flows and icmpv6 in IPv6 flows, never one type number as the other", () => {
+    const ping6 = checkPolicyTest(DUAL, { name: "t", from: ["eni-a"], to: ["eni-b"], permits: ["icmpv6/128"] });
+    assert.equal(ping6.outcome, "PASS");
+    assert.equal(ping6.expectations[0]?.checkedPairs, 1);
+    // ICMPv6 echo is open, but icmp/128 is an IPv4 type: only the IPv4 pair is asked, and denies it
+    const v4Only = checkPolicyTest(DUAL, { name: "t", from: ["eni-a"], to: ["eni-b"], denies: ["icmp/128"] });
+    assert.equal(v4Only.outcome, "PASS");
+    assert.equal(v4Only.expectations[0]?.checkedPairs, 1);
+    const none = checkPolicyTest(DUAL, {
       name: "t",
       from: ["eni-a"],
       to: ["eni-b"],
       permits: ["icmp/128"],
       family: 6,
     });
+    assert.equal(none.outcome, "ERROR");
+    assert.match(none.expectations[0]?.message ?? "", /icmp is IPv4's/);
+  });
+
+  it("takes the internet of both families", () => {
+    // sg-b admits ICMPv6 echo from ::/0: the internet reaches eni-b in IPv6 only
+    const r = checkPolicyTest(DUAL, { name: "t", from: ["internet"], to: ["eni-b"], denies: ["all"] });
+    assert.equal(r.outcome, "PARTIAL");
+    assert.deepEqual([...new Set(r.expectations[0]?.failures.map((f) => f.family))], [6]);
+  });
+});
+
+describe("secondary addresses", () => {
+  // eni-a sends from 10.1.0.1 and from its secondary 10.1.0.11; sg-b admits udp/1500 from the
+  // secondary alone, and tcp/22 from the whole subnet
+  const TWO: Estate = {
+    ...EMPTY_ESTATE,
+    securityGroups: [
+      sg("sg-a", "a", []),
+      sg("sg-b", "b", [
+        rule("ingress", "udp", 1500, 1500, "10.1.0.11/32", "sgr-b-secondary"),
+        rule("ingress", "tcp", 22, 22, "10.1.0.0/24", "sgr-b-ssh"),
+      ]),
+    ],
+    networkInterfaces: [
+      { ...eni("eni-a", "subnet-1", "10.1.0.1", ["sg-a"]), privateIpv4: ["10.1.0.1", "10.1.0.11"] },
+      eni("eni-b", "subnet-1", "10.1.0.2", ["sg-b"]),
+    ],
+  };
+
+  it("an interface denies only when none of its addresses is allowed", () => {
+    const r = checkPolicyTest(TWO, { name: "t", from: ["eni-a"], to: ["eni-b"], denies: ["udp/1500"] });
+    assert.equal(r.outcome, "PARTIAL");
+    assert.deepEqual(
+      r.expectations[0]?.failures.map((f) => f.source),
+      ["eni-a 10.1.0.11"],
+    );
+  });
+
+  it("an interface permits only when every address is allowed", () => {
+    const r = checkPolicyTest(TWO, { name: "t", from: ["eni-a"], to: ["eni-b"], permits: ["udp/1500"] });
+    assert.equal(r.outcome, "PARTIAL");
+    assert.deepEqual(
+      r.expectations[0]?.failures.map((f) => f.source),
+      ["eni-a 10.1.0.1"],
+    );
+  });
+
+  it("addresses that every rule on the path holds alike are one pair", () => {
+    const r = checkPolicyTest(TWO, { name: "t", from: ["eni-a"], to: ["eni-b"], permits: ["tcp/22"] });
     assert.equal(r.outcome, "PASS");
+    assert.equal(r.expectations[0]?.checkedPairs, 2, "the /32 rule tells the two apart, so both are asked");
+    const other = { ...TWO, securityGroups: [sg("sg-a", "a", []), sg("sg-b", "b", [rule("ingress", "tcp", 22, 22, "10.1.0.0/24", "sgr-b-ssh")])] };
+    const one = checkPolicyTest(other, { name: "t", from: ["eni-a"], to: ["eni-b"], permits: ["tcp/22"] });
+    assert.equal(one.outcome, "PASS");
+    assert.equal(one.expectations[0]?.checkedPairs, 1);
   });
 });
 
