@@ -190,7 +190,10 @@ export class PolicyIndex {
   private readonly byPublicAddress = new Map<string | number, IndexedInterface>();
   private readonly byGroup = new Map<string, EffectiveEntries>();
   private readonly bySet = new Map<string, EffectiveEntries>();
-  /** Every VPC and subnet CIDR: addresses outside them are "outside every VPC". */
+  /**
+   * Every VPC and subnet CIDR, and every interface's own private address (a dump of groups and
+   * interfaces alone knows no VPC): addresses outside them are "outside every VPC".
+   */
   readonly vpcSpace: AddressSets;
 
   private constructor(readonly estate: Estate) {
@@ -205,6 +208,12 @@ export class PolicyIndex {
       for (const text of subnetBlocks(subnet)) {
         const c = parseCidr(text);
         if (c) space[c.cidr.family].push(cidrInterval(c.cidr));
+      }
+    }
+    for (const eni of estate.networkInterfaces) {
+      for (const text of [...eni.privateIpv4, ...eni.ipv6]) {
+        const a = parseIp(text);
+        if (a) space[a.family].push(IntervalSet.range(a.value, a.value));
       }
     }
     this.vpcSpace = {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { hostPolicyFor } from "../../src/compile/host-policy.js";
-import { formatIp } from "../../src/net/address.js";
+import { formatIp, parseIp } from "../../src/net/address.js";
 import { IntervalSet } from "../../src/net/interval-set.js";
 import { toCidrs } from "../../src/policy/address-space.js";
 import { diffEstates } from "../../src/policy/diff.js";
@@ -471,5 +471,42 @@ describe("diff, precisely", () => {
       diffEstates(PolicyIndex.build(pair(ssh)), PolicyIndex.build(pair(ssh)), 4).interfacesAdded,
       [],
     );
+  });
+});
+
+describe("a dump of groups and interfaces alone (no VPCs, no subnets)", () => {
+  // sg-b admits tcp/3306 from sg-a only; both interfaces have global IPv6 addresses, which no VPC
+  // CIDR of the dump covers
+  const partial = estate({
+    vpcs: [],
+    securityGroups: [
+      group("sg-a", [ALL_OUT(), rule("egress", "-1", -1, -1, "::/0")]),
+      group("sg-b", [rule("ingress", "tcp", 3306, 3306, "sg-a")]),
+    ],
+    networkInterfaces: [
+      eni("eni-a", "subnet-a", ["10.0.1.10", "2600:1f18:1:1::10"], ["sg-a"]),
+      eni("eni-b", "subnet-b", ["10.0.2.10", "2600:1f18:1:2::10"], ["sg-b"]),
+    ],
+  });
+  const index = PolicyIndex.build(partial);
+  const mysql = parseTraffic("tcp/3306", 6);
+
+  test("an interface's own address is never the internet", () => {
+    const internet = select(index, "internet");
+    assert.equal(internet.kind, "external");
+    if (internet.kind !== "external") return;
+    assert.ok(!internet.space[6].has(parseIp("2600:1f18:1:1::10")?.value ?? 0n), "eni-a's address");
+    const verdicts = verdictsBetween(index, internet, select(index, "eni-b"), mysql, 6);
+    assert.ok(verdicts.length > 0);
+    assert.ok(
+      verdicts.every((v) => !v.allowed),
+      "a group reference admits members, not the internet",
+    );
+    const [b] = whoCanReach(index, select(index, "eni-b"), mysql, 6);
+    assert.deepEqual(
+      b?.interfaces.map((i) => i.eni.id),
+      ["eni-a"],
+    );
+    assert.ok(b?.external.isEmpty);
   });
 });
