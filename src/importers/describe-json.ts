@@ -492,7 +492,8 @@ export function readResponse(file: string, body: Json, parts: EstateParts): bool
     parts.networkInterfaces.push(networkInterface(n.at, n.o, {}));
   for (const s of objects(root, o, "Subnets")) {
     // an IPv6-only subnet has no IPv4 block
-    const ipv4 = s.o.CidrBlock === undefined || s.o.CidrBlock === null ? undefined : cidr(s.at, s.o, "CidrBlock", 4);
+    const ipv4 =
+      s.o.CidrBlock === undefined || s.o.CidrBlock === null ? undefined : cidr(s.at, s.o, "CidrBlock", 4);
     parts.subnets.push({
       id: str(s.at, s.o, "SubnetId"),
       vpcId: optStr(s.at, s.o, "VpcId") ?? "",

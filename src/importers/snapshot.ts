@@ -99,7 +99,11 @@ export async function readSnapshot(path: string): Promise<Estate> {
  */
 function decodeText(bytes: Buffer): string {
   const encoding =
-    bytes[0] === 0xff && bytes[1] === 0xfe ? "utf-16le" : bytes[0] === 0xfe && bytes[1] === 0xff ? "utf-16be" : "utf-8";
+    bytes[0] === 0xff && bytes[1] === 0xfe
+      ? "utf-16le"
+      : bytes[0] === 0xfe && bytes[1] === 0xff
+        ? "utf-16be"
+        : "utf-8";
   return new TextDecoder(encoding).decode(bytes);
 }
 

@@ -1,4 +1,10 @@
-import { type Estate, type Instance, type NetworkInterface, type Subnet, subnetBlocks } from "../model/estate.js";
+import {
+  type Estate,
+  type Instance,
+  type NetworkInterface,
+  type Subnet,
+  subnetBlocks,
+} from "../model/estate.js";
 import { formatIp, parseIp } from "../net/address.js";
 import { type Cidr, cidrContains, parseCidr } from "../net/cidr.js";
 import { instanceNamespace, instancePort, routerNamespace, subnetBridge } from "./names.js";

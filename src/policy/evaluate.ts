@@ -57,7 +57,12 @@ export interface RuleMatch {
 export type GroupDecision =
   | { readonly kind: "outside-vpc" }
   | { readonly kind: "allowed"; readonly matches: readonly RuleMatch[] }
-  | { readonly kind: "denied"; readonly groupIds: readonly string[] };
+  | {
+      readonly kind: "denied";
+      readonly groupIds: readonly string[];
+      /** Of those, the ones the estate does not list (a partial dump): their rules are unknown. */
+      readonly unknownGroupIds?: readonly string[];
+    };
 
 export type AclStep =
   | { readonly kind: "skipped"; readonly reason: "same-subnet" | "outside-vpc" | "no-acl-known" }
@@ -186,7 +191,11 @@ function untrackedAt(
   return matches.some((m) => m.openToAll) && hasAllOpen(opposite, family, p);
 }
 
-function groupDecision(iface: IndexedInterface | undefined, matches: readonly PolicyEntry[]): GroupDecision {
+function groupDecision(
+  index: PolicyIndex,
+  iface: IndexedInterface | undefined,
+  matches: readonly PolicyEntry[],
+): GroupDecision {
   if (!iface) return { kind: "outside-vpc" };
   if (matches.length > 0) {
     return {
@@ -194,7 +203,9 @@ function groupDecision(iface: IndexedInterface | undefined, matches: readonly Po
       matches: matches.map((m) => ({ groupId: m.groupId, ruleId: m.ruleId, direction: m.direction })),
     };
   }
-  return { kind: "denied", groupIds: iface.groupKey === "" ? [] : iface.groupKey.split(",") };
+  const groupIds = iface.groupKey === "" ? [] : iface.groupKey.split(",");
+  const unknownGroupIds = groupIds.filter((id) => !index.groups.has(id));
+  return { kind: "denied", groupIds, ...(unknownGroupIds.length > 0 ? { unknownGroupIds } : {}) };
 }
 
 function aclStep(
@@ -277,8 +288,8 @@ function evaluateExactFlow(index: PolicyIndex, flow: Flow): FlowVerdict {
   const ingressMatches = destination.iface
     ? matchingEntries(destination.iface.ingress, source.address, traffic)
     : [];
-  const sourceEgress = groupDecision(source.iface, egressMatches);
-  const destinationIngress = groupDecision(destination.iface, ingressMatches);
+  const sourceEgress = groupDecision(index, source.iface, egressMatches);
+  const destinationIngress = groupDecision(index, destination.iface, ingressMatches);
   const sourceNaclOut = aclStep(index, source.iface, destination.iface, true, destination.address, traffic);
   const destinationNaclIn = aclStep(index, destination.iface, source.iface, false, source.address, traffic);
   const order: [FlowStep, boolean][] = [
@@ -406,8 +417,14 @@ function renderGroup(d: GroupDecision, what: string): string {
       return `${what}: outside VPC (no security group)`;
     case "allowed":
       return `${what}: allowed by ${d.matches.map((m) => `${m.groupId} ${m.ruleId}`).join(", ")}`;
-    case "denied":
-      return `${what}: DENIED, no rule of ${d.groupIds.length > 0 ? d.groupIds.join(", ") : "(no groups)"} matches`;
+    case "denied": {
+      const unknown = d.unknownGroupIds ?? [];
+      const why =
+        unknown.length === 0
+          ? ""
+          : ` (${unknown.join(", ")} ${unknown.length === 1 ? "is" : "are"} not in the snapshot: rules unknown)`;
+      return `${what}: DENIED, no rule of ${d.groupIds.length > 0 ? d.groupIds.join(", ") : "(no groups)"} matches${why}`;
+    }
   }
 }
 

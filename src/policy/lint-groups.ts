@@ -63,7 +63,7 @@ export function lintSecurityGroups(estate: Estate, options: LintOptions): LintFi
       findings.push(...ruleQuota(group, direction, rules, prefixLists, options));
     }
     findings.push(...wideCidrs(group, options));
-    findings.push(...staleReferences(group, groupIds));
+    findings.push(...staleReferences(group, groupIds, users));
     findings.push(...descriptions(group));
     const usedBy = users.get(group.id) ?? [];
     if (group.name === "default") {
@@ -100,6 +100,16 @@ export function lintSecurityGroups(estate: Estate, options: LintOptions): LintFi
         ...at,
       });
     }
+  }
+  for (const [groupId, carriers] of users) {
+    if (groupIds.has(groupId)) continue;
+    findings.push({
+      check: "unknown-group",
+      severity: "medium",
+      resource: groupId,
+      reason: `${groupId} is attached to ${carriers.length} interface(s) (${list(carriers)}) but is not in the snapshot: its rules are unknown, and the analysis takes it to have none`,
+      groupId,
+    });
   }
   return findings;
 }
@@ -408,7 +418,11 @@ function wideCidrs(group: SecurityGroup, options: LintOptions): LintFinding[] {
   return findings;
 }
 
-function staleReferences(group: SecurityGroup, groupIds: ReadonlySet<string>): LintFinding[] {
+function staleReferences(
+  group: SecurityGroup,
+  groupIds: ReadonlySet<string>,
+  users: ReadonlyMap<string, readonly string[]>,
+): LintFinding[] {
   const findings: LintFinding[] = [];
   for (const rule of group.rules) {
     if (rule.peer.kind !== "group") continue;
@@ -424,7 +438,8 @@ function staleReferences(group: SecurityGroup, groupIds: ReadonlySet<string>): L
       });
       continue;
     }
-    if (groupIds.has(rule.peer.groupId)) continue;
+    // a group interfaces carry exists; the dump just leaves it out (unknown-group says so)
+    if (groupIds.has(rule.peer.groupId) || users.has(rule.peer.groupId)) continue;
     const foreign = rule.peer.userId !== "" && rule.peer.userId !== group.ownerId;
     findings.push({
       check: "stale-reference",

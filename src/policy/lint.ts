@@ -22,6 +22,7 @@ export const LINT_CHECKS = [
   "default-group-in-use",
   "unused-group",
   "stale-reference",
+  "unknown-group",
   "redundant-rule",
   "overlapping-cidrs",
   "rule-quota",

@@ -3,8 +3,8 @@
 // (see lint-space) so that one piece of a range can fail on its own and `only` can take the rest.
 
 import type { Family } from "../net/address.js";
-import { PROTOCOL_NUMBERS } from "../net/protocol.js";
 import { IntervalSet } from "../net/interval-set.js";
+import { PROTOCOL_NUMBERS } from "../net/protocol.js";
 import { ALL_APPS, icmpApps, portApps, protocolApps } from "./lint-space.js";
 import type { Traffic } from "./policy-index.js";
 import { parseTrafficList } from "./selectors.js";

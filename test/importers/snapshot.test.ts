@@ -311,7 +311,9 @@ describe("malformed dumps name the file and the field", () => {
       {
         "x.json": {
           SecurityGroups: [
-            sg("sg-1", [{ IpProtocol: "icmp", FromPort: 300, ToPort: -1, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }]),
+            sg("sg-1", [
+              { IpProtocol: "icmp", FromPort: 300, ToPort: -1, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+            ]),
           ],
         },
       },
@@ -321,7 +323,9 @@ describe("malformed dumps name the file and the field", () => {
       "ICMPv6 code out of range",
       {
         "x.json": {
-          SecurityGroups: [sg("sg-1", [{ IpProtocol: "icmpv6", FromPort: 128, ToPort: 256, Ipv6Ranges: [] }])],
+          SecurityGroups: [
+            sg("sg-1", [{ IpProtocol: "icmpv6", FromPort: 128, ToPort: 256, Ipv6Ranges: [] }]),
+          ],
         },
       },
       /IpPermissions\[0\]\.ToPort: 256 is not an ICMP code/,

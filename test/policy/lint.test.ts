@@ -323,6 +323,20 @@ describe("default, unused and stale groups", () => {
       ],
     );
   });
+
+  it("a group that interfaces carry but the dump leaves out is unknown, not stale", () => {
+    const estate = estateOf([sg("sg-a", [inbound("sgr-left-out", "tcp", 80, 80, "sg-zzz")])], {
+      networkInterfaces: [eni("eni-1", ["sg-zzz"]), eni("eni-2", ["sg-zzz"]), eni("eni-3", ["sg-a"])],
+    });
+    const findings = lintEstate(estate);
+    assert.deepEqual(only(findings, "stale-reference"), []);
+    const unknown = only(findings, "unknown-group");
+    assert.deepEqual(
+      unknown.map((f) => [f.resource, f.severity]),
+      [["sg-zzz", "medium"]],
+    );
+    assert.match(unknown[0]?.reason ?? "", /2 interface\(s\) \(eni-1, eni-2\).*rules are unknown/);
+  });
 });
 
 describe("redundant and overlapping rules", () => {

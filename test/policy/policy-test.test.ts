@@ -433,7 +433,12 @@ describe("IP families", () => {
   });
 
   it("checks icmp in IPv4 flows and icmpv6 in IPv6 flows, never one type number as the other", () => {
-    const ping6 = checkPolicyTest(DUAL, { name: "t", from: ["eni-a"], to: ["eni-b"], permits: ["icmpv6/128"] });
+    const ping6 = checkPolicyTest(DUAL, {
+      name: "t",
+      from: ["eni-a"],
+      to: ["eni-b"],
+      permits: ["icmpv6/128"],
+    });
     assert.equal(ping6.outcome, "PASS");
     assert.equal(ping6.expectations[0]?.checkedPairs, 1);
     // ICMPv6 echo is open, but icmp/128 is an IPv4 type: only the IPv4 pair is asked, and denies it
@@ -499,7 +504,13 @@ describe("secondary addresses", () => {
     const r = checkPolicyTest(TWO, { name: "t", from: ["eni-a"], to: ["eni-b"], permits: ["tcp/22"] });
     assert.equal(r.outcome, "PASS");
     assert.equal(r.expectations[0]?.checkedPairs, 2, "the /32 rule tells the two apart, so both are asked");
-    const other = { ...TWO, securityGroups: [sg("sg-a", "a", []), sg("sg-b", "b", [rule("ingress", "tcp", 22, 22, "10.1.0.0/24", "sgr-b-ssh")])] };
+    const other = {
+      ...TWO,
+      securityGroups: [
+        sg("sg-a", "a", []),
+        sg("sg-b", "b", [rule("ingress", "tcp", 22, 22, "10.1.0.0/24", "sgr-b-ssh")]),
+      ],
+    };
     const one = checkPolicyTest(other, { name: "t", from: ["eni-a"], to: ["eni-b"], permits: ["tcp/22"] });
     assert.equal(one.outcome, "PASS");
     assert.equal(one.expectations[0]?.checkedPairs, 1);

@@ -5,6 +5,7 @@ import { formatIp, parseIp } from "../../src/net/address.js";
 import { IntervalSet } from "../../src/net/interval-set.js";
 import { toCidrs } from "../../src/policy/address-space.js";
 import { diffEstates } from "../../src/policy/diff.js";
+import { evaluateFlow, renderVerdict } from "../../src/policy/evaluate.js";
 import { lintEstate } from "../../src/policy/lint.js";
 import { PolicyIndex } from "../../src/policy/policy-index.js";
 import {
@@ -508,5 +509,32 @@ describe("a dump of groups and interfaces alone (no VPCs, no subnets)", () => {
       ["eni-a"],
     );
     assert.ok(b?.external.isEmpty);
+  });
+});
+
+describe("a group that interfaces carry but the dump leaves out", () => {
+  const index = PolicyIndex.build(
+    estate({
+      subnets: [subnet("subnet-a", "10.0.1.0/24")],
+      securityGroups: [group("sg-b", [rule("ingress", "tcp", 80, 80, "sg-zzz")])],
+      networkInterfaces: [
+        eni("eni-a", "subnet-a", ["10.0.1.10"], ["sg-zzz"]),
+        eni("eni-b", "subnet-a", ["10.0.1.20"], ["sg-b"]),
+      ],
+    }),
+  );
+
+  test("a denial at it says that its rules are unknown", () => {
+    const verdict = evaluateFlow(index, {
+      source: { kind: "interface", interfaceId: "eni-a" },
+      destination: { kind: "interface", interfaceId: "eni-b" },
+      traffic: parseTraffic("tcp/80", 4),
+    });
+    assert.equal(verdict.allowed, false);
+    assert.match(
+      renderVerdict(verdict),
+      /source egress: DENIED, no rule of sg-zzz matches \(sg-zzz is not in the snapshot: rules unknown\)/,
+    );
+    assert.match(renderVerdict(verdict), /destination ingress: allowed by sg-b/);
   });
 });
