@@ -7,7 +7,7 @@ import { pullSnapshotFiles, writeSnapshot } from "../importers/ec2-api.js";
 import { type Family, formatIp, type IpAddress } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { describeSet } from "../policy/address-space.js";
-import { diffEstates } from "../policy/diff.js";
+import { diffEstates, type OutsideChange } from "../policy/diff.js";
 import { type FlowVerdict, renderVerdict, trafficLabel } from "../policy/evaluate.js";
 import { computeMatrix, groupMatrix, type ReachabilityMatrix } from "../policy/matrix.js";
 import { type IndexedInterface, PolicyIndex, type Traffic } from "../policy/policy-index.js";
@@ -539,42 +539,67 @@ const diffCommand: Command = {
   usage: `Usage: ringfence diff BEFORE AFTER [options]
 
 BEFORE and AFTER are snapshot directories, or 'live' for the endpoint (--endpoint/--aws).
-Shows the flows between interfaces (by interface id) allowed after but not before (opened) and
-the other way round (closed), with their services, and changes in internet exposure.
+Shows, in IPv4 and in IPv6, the flows between interfaces (by interface id) allowed after but not
+before (+, opened) and the other way round (-, closed), with their services; the flows between an
+interface and addresses outside every VPC that open or close; and changes in internet exposure.
 
 Exit status: 0 no change, 1 something opened or closed, 2 error.
 
 Options:
-  --ipv6                 IPv6 flows instead of IPv4
+  --ipv4                 IPv4 flows only
+  --ipv6                 IPv6 flows only
+  --json                 an array with one object per family
 ${SOURCE_USAGE}`,
   async run(args) {
-    const { values, positionals } = parseCommandArgs(args, { ...SOURCE_OPTIONS, ipv6: { type: "boolean" } });
+    const { values, positionals } = parseCommandArgs(args, {
+      ...SOURCE_OPTIONS,
+      ipv4: { type: "boolean" },
+      ipv6: { type: "boolean" },
+    });
     const [beforeText, afterText] = need(positionals, 2, "BEFORE AFTER") as [string, string];
     if (values.snapshot !== undefined) throw new UsageError("diff takes its two snapshots as arguments");
+    if (values.ipv4 && values.ipv6)
+      throw new UsageError("--ipv4 and --ipv6 together are the default: give neither");
     const options = { dynamicSubnets: values["dynamic-subnet"] ?? [] };
     const before = PolicyIndex.build(await loadEstate(values, beforeText), options);
     const after = PolicyIndex.build(await loadEstate(values, afterText), options);
-    const family: Family = values.ipv6 ? 6 : 4;
-    const d = diffEstates(before, after, family);
-    const changed =
-      d.opened.length + d.closed.length + d.exposureOpened.length + d.exposureClosed.length > 0 ||
-      d.interfacesAdded.length + d.interfacesRemoved.length > 0;
+    const families: Family[] = values.ipv4 ? [4] : values.ipv6 ? [6] : [4, 6];
+    const diffs = families.map((family) => diffEstates(before, after, family));
+    const changed = diffs.some(
+      (d) =>
+        d.opened.length + d.closed.length + d.outsideOpened.length + d.outsideClosed.length > 0 ||
+        d.exposureOpened.length + d.exposureClosed.length > 0 ||
+        d.interfacesAdded.length + d.interfacesRemoved.length > 0,
+    );
     if (values.json) {
-      print(d);
+      print(diffs);
       return changed ? 1 : 0;
     }
-    const name = (idx: PolicyIndex, id: string) => {
-      const i = idx.interfaces.get(id);
-      return i ? label(i, family) : id;
-    };
-    for (const f of d.opened)
-      console.log(`+ ${name(after, f.source)} -> ${name(after, f.destination)}: ${f.services.join(", ")}`);
-    for (const f of d.closed)
-      console.log(`- ${name(before, f.source)} -> ${name(before, f.destination)}: ${f.services.join(", ")}`);
-    for (const e of d.exposureOpened) console.log(`+ internet exposure: ${e}`);
-    for (const e of d.exposureClosed) console.log(`- internet exposure: ${e}`);
-    for (const i of d.interfacesAdded) console.log(`+ interface ${i}`);
-    for (const i of d.interfacesRemoved) console.log(`- interface ${i}`);
+    for (const d of diffs) {
+      const name = (idx: PolicyIndex, id: string) => {
+        const i = idx.interfaces.get(id);
+        return i ? label(i, d.family) : id;
+      };
+      const outside = (sign: string, idx: PolicyIndex, c: OutsideChange) =>
+        console.log(
+          c.direction === "in"
+            ? `${sign} ${c.addresses} -> ${name(idx, c.interface)}: ${c.services.join(", ")}`
+            : `${sign} ${name(idx, c.interface)} -> ${c.addresses}: ${c.services.join(", ")}`,
+        );
+      for (const f of d.opened)
+        console.log(`+ ${name(after, f.source)} -> ${name(after, f.destination)}: ${f.services.join(", ")}`);
+      for (const f of d.closed)
+        console.log(
+          `- ${name(before, f.source)} -> ${name(before, f.destination)}: ${f.services.join(", ")}`,
+        );
+      for (const c of d.outsideOpened) outside("+", after, c);
+      for (const c of d.outsideClosed) outside("-", before, c);
+      for (const e of d.exposureOpened) console.log(`+ internet exposure: ${e}`);
+      for (const e of d.exposureClosed) console.log(`- internet exposure: ${e}`);
+      const family = d.family === 6 ? " (IPv6)" : "";
+      for (const i of d.interfacesAdded) console.log(`+ interface ${i}${family}`);
+      for (const i of d.interfacesRemoved) console.log(`- interface ${i}${family}`);
+    }
     if (!changed) console.log("no flow opened or closed");
     return changed ? 1 : 0;
   },

@@ -1,23 +1,29 @@
 // What a change opens and closes: the flows between interfaces (matched by interface id) allowed
-// after but not before, and the other way round, plus changes in what is open to the internet.
-// Pairs whose both ends kept the same addresses, subnet ACLs and effective rules (rule ids,
-// ports and remote address sets) cannot have changed and are skipped, so the cost follows the size
-// of the change rather than the square of the estate.
+// after but not before, and the other way round; the flows between an interface and addresses
+// outside every VPC (the internet, a network behind a VPN) that a change opens or closes; and
+// changes in what is open to the internet. An interface may reach another when one of its
+// addresses may reach one of the other's. Pairs whose both ends kept the same addresses, subnet
+// ACLs and effective rules (rule ids, ports and remote address sets) cannot have changed and are
+// skipped, so the cost follows the size of the change rather than the square of the estate.
 //
 //   const d = diffEstates(PolicyIndex.build(before), PolicyIndex.build(after));
 //   d.opened   // [{ source: "eni-a", destination: "eni-b", services: ["tcp/22"] }, ...]
 
-import type { Family } from "../net/address.js";
-import type { IntervalSet } from "../net/interval-set.js";
+import { ADDRESS_BITS, type Family } from "../net/address.js";
+import { IntervalSet } from "../net/interval-set.js";
+import { describeSet, internetSpace } from "./address-space.js";
 import { isAllowedBetween } from "./evaluate.js";
-import type { IndexedInterface, PolicyEntry, PolicyIndex } from "./policy-index.js";
+import type { IndexedInterface, PolicyEntry, PolicyIndex, Traffic } from "./policy-index.js";
 import {
+  admitted,
+  distinguishable,
   type ExposureFinding,
   exposure,
   pathEntries,
   type Side,
   servicesWhere,
   sideOf,
+  sidesOf,
 } from "./reachability.js";
 
 export interface FlowChange {
@@ -26,10 +32,22 @@ export interface FlowChange {
   readonly services: readonly string[];
 }
 
+/** A change in what flows between an interface and addresses outside every VPC. */
+export interface OutsideChange {
+  readonly interface: string;
+  /** `in`: from the addresses to the interface; `out`: from the interface to them. */
+  readonly direction: "in" | "out";
+  /** The addresses: `the internet`, `anywhere outside the VPCs`, or CIDRs. */
+  readonly addresses: string;
+  readonly services: readonly string[];
+}
+
 export interface EstateDiff {
   readonly family: Family;
   readonly opened: readonly FlowChange[];
   readonly closed: readonly FlowChange[];
+  readonly outsideOpened: readonly OutsideChange[];
+  readonly outsideClosed: readonly OutsideChange[];
   readonly exposureOpened: readonly string[];
   readonly exposureClosed: readonly string[];
   readonly interfacesAdded: readonly string[];
@@ -78,7 +96,7 @@ function exposureKey(f: ExposureFinding): string {
 
 export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Family = 4): EstateDiff {
   const fp = new Fingerprints();
-  const common: { id: string; b: Side; a: Side; out: boolean; in: boolean }[] = [];
+  const common: Common[] = [];
   const added: string[] = [];
   const removed: string[] = [];
   for (const [id, i1] of after.interfaces)
@@ -89,15 +107,17 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
       if (sideOf(i0, family)) removed.push(id);
       continue;
     }
-    const b = sideOf(i0, family);
-    const a = sideOf(i1, family);
+    const b = sidesOf(i0, family);
+    const a = sidesOf(i1, family);
     // an interface that gains its first address of the family is new to this family's flows,
     // and one that loses its last is gone from them
-    if (a && !b) added.push(id);
-    if (b && !a) removed.push(id);
-    if (!a || !b) continue;
+    if (a.length > 0 && b.length === 0) added.push(id);
+    if (b.length > 0 && a.length === 0) removed.push(id);
+    if (a.length === 0 || b.length === 0) continue;
     common.push({
       id,
+      i0,
+      i1,
       b,
       a,
       out: fp.side(before, i0, "out") !== fp.side(after, i1, "out"),
@@ -107,22 +127,47 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
   const opened: FlowChange[] = [];
   const closed: FlowChange[] = [];
   let pairsEvaluated = 0;
+  const seenBefore = new Map<string, readonly Side[]>();
+  const seenAfter = new Map<string, readonly Side[]>();
   for (const s of common) {
     for (const d of common) {
       if (s === d || !(s.out || d.in)) continue;
       pairsEvaluated++;
-      const cutsBefore = pathEntries(before, s.b, d.b);
-      const cutsAfter = pathEntries(after, s.a, d.a);
+      const cutsBefore = pathEntries(before, s.b[0] as Side, d.b[0] as Side);
+      const cutsAfter = pathEntries(after, s.a[0] as Side, d.a[0] as Side);
       const cuts = {
         entries: [...cutsBefore.entries, ...cutsAfter.entries],
         aclEntries: [...cutsBefore.aclEntries, ...cutsAfter.aclEntries],
       };
-      const was = (t: Parameters<typeof isAllowedBetween>[3]) => isAllowedBetween(before, s.b, d.b, t);
-      const is = (t: Parameters<typeof isAllowedBetween>[3]) => isAllowedBetween(after, s.a, d.a, t);
+      const was = mayReach(before, seenBefore, s.i0, s.b, d.i0, d.b);
+      const is = mayReach(after, seenAfter, s.i1, s.a, d.i1, d.a);
       const open = servicesWhere(cuts, family, (t) => is(t) && !was(t));
       const close = servicesWhere(cuts, family, (t) => was(t) && !is(t));
       if (open.length > 0) opened.push({ source: s.id, destination: d.id, services: open });
       if (close.length > 0) closed.push({ source: s.id, destination: d.id, services: close });
+    }
+  }
+  const outsideOpened: OutsideChange[] = [];
+  const outsideClosed: OutsideChange[] = [];
+  const outside = IntervalSet.range(0n, (1n << BigInt(ADDRESS_BITS[family])) - 1n)
+    .subtract(before.vpcSpace[family])
+    .subtract(after.vpcSpace[family]);
+  const internet = internetSpace(after.vpcSpace)[family].subtract(before.vpcSpace[family]);
+  const spaces = {
+    outside,
+    describe: (set: IntervalSet) =>
+      set.equals(outside)
+        ? "anywhere outside the VPCs"
+        : set.equals(internet)
+          ? "the internet"
+          : describeSet(set, family),
+  };
+  for (const c of common) {
+    for (const direction of ["in", "out"] as const) {
+      if (!c[direction]) continue;
+      const changes = outsideChanges(before, after, c, direction, family, spaces);
+      outsideOpened.push(...changes.opened);
+      outsideClosed.push(...changes.closed);
     }
   }
   const e0 = new Set(
@@ -139,10 +184,107 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
     family,
     opened,
     closed,
+    outsideOpened,
+    outsideClosed,
     exposureOpened: [...e1].filter((k) => !e0.has(k)).sort(),
     exposureClosed: [...e0].filter((k) => !e1.has(k)).sort(),
     interfacesAdded: added.sort(),
     interfacesRemoved: removed.sort(),
     pairsEvaluated,
   };
+}
+
+interface Common {
+  readonly id: string;
+  readonly i0: IndexedInterface;
+  readonly i1: IndexedInterface;
+  /** Its addresses of the family, before and after. */
+  readonly b: readonly Side[];
+  readonly a: readonly Side[];
+  /** Whether what it admits out and in may have changed. */
+  readonly out: boolean;
+  readonly in: boolean;
+}
+
+/**
+ * Whether some address of `s` may open the flow to some address of `d` in one estate: of each
+ * side's addresses, one per way the other side's rules and ACLs tell them apart. Which those are
+ * depends on the other side only through its groups and its subnet, so they are remembered by
+ * those (`seen` belongs to one estate).
+ */
+function mayReach(
+  index: PolicyIndex,
+  seen: Map<string, readonly Side[]>,
+  s: IndexedInterface,
+  sources: readonly Side[],
+  d: IndexedInterface,
+  destinations: readonly Side[],
+): (t: Traffic) => boolean {
+  const apart = (sides: readonly Side[], own: IndexedInterface, other: IndexedInterface, egress: boolean) => {
+    if (sides.length < 2) return sides;
+    const key = `${egress ? ">" : "<"}${own.eni.id}|${other.groupKey}|${other.subnetId}`;
+    let hit = seen.get(key);
+    if (!hit) {
+      hit = distinguishable(index, sides, other, egress ? other.egress : other.ingress);
+      seen.set(key, hit);
+    }
+    return hit;
+  };
+  const from = apart(sources, s, d, false);
+  const to = apart(destinations, d, s, true);
+  return (t) => from.some((x) => to.some((y) => isAllowedBetween(index, x, y, t)));
+}
+
+/**
+ * The outside addresses an interface admits (direction `in`) or may send to (`out`) after a change
+ * but not before, and the other way round, per service: one line per distinct set of addresses.
+ * The interface's own address does not matter here (no rule looks at it), so its first stands for
+ * all.
+ */
+function outsideChanges(
+  before: PolicyIndex,
+  after: PolicyIndex,
+  c: Common,
+  direction: "in" | "out",
+  family: Family,
+  spaces: { readonly outside: IntervalSet; describe(set: IntervalSet): string },
+): { opened: OutsideChange[]; closed: OutsideChange[] } {
+  const { outside } = spaces;
+  const egress = direction === "out";
+  const entriesOf = (i: IndexedInterface) => (egress ? i.egress : i.ingress);
+  const cuts = {
+    entries: [...entriesOf(c.i0), ...entriesOf(c.i1)],
+    aclEntries: [
+      ...(before.networkAclOf(c.i0.subnetId)?.entries ?? []),
+      ...(after.networkAclOf(c.i1.subnetId)?.entries ?? []),
+    ],
+  };
+  const memo = new Map<string, { opened: IntervalSet; closed: IntervalSet }>();
+  const change = (t: Traffic) => {
+    const key = `${t.protocol}/${t.port ?? ""}/${t.icmpType ?? ""}/${t.icmpCode ?? ""}`;
+    let hit = memo.get(key);
+    if (!hit) {
+      const was = admitted(before, c.i0, family, t, egress).intersect(outside);
+      const is = admitted(after, c.i1, family, t, egress).intersect(outside);
+      hit = { opened: is.subtract(was), closed: was.subtract(is) };
+      memo.set(key, hit);
+    }
+    return hit;
+  };
+  const lines = (which: "opened" | "closed"): OutsideChange[] => {
+    // the distinct address sets first, then for each the services that change for exactly it
+    const sets = new Map<string, IntervalSet>();
+    servicesWhere(cuts, family, (t) => {
+      const set = change(t)[which];
+      if (!set.isEmpty) sets.set(set.intervals.map((i) => `${i.lo}-${i.hi}`).join(","), set);
+      return false;
+    });
+    return [...sets.values()].map((set) => ({
+      interface: c.id,
+      direction,
+      addresses: spaces.describe(set),
+      services: servicesWhere(cuts, family, (t) => change(t)[which].equals(set)),
+    }));
+  };
+  return { opened: lines("opened"), closed: lines("closed") };
 }

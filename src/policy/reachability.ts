@@ -86,8 +86,11 @@ function admittedTo(
   return admitted(index, src, family, traffic, true);
 }
 
-/** What the interface's groups and its subnet's ACL both admit, over the traffic's cases (pathCases). */
-function admitted(
+/**
+ * The remote addresses the interface's groups and its subnet's ACL both admit, in one direction,
+ * over the traffic's cases (pathCases).
+ */
+export function admitted(
   index: PolicyIndex,
   iface: IndexedInterface,
   family: Family,

@@ -146,13 +146,19 @@ describe("other queries", () => {
     await writeFile(file, JSON.stringify(body));
     const same = await ringfence(["diff", before, before]);
     assert.equal(same.code, 0);
+    const both = await ringfence(["diff", "--ipv4", "--ipv6", before, before]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /are the default/);
     const d = await ringfence(["diff", "--json", before, afterDir]);
     assert.equal(d.code, 1, d.stderr);
-    const parsed = JSON.parse(d.stdout) as {
+    const [parsed, ipv6, ...more] = JSON.parse(d.stdout) as {
+      family: number;
       opened: { source: string; destination: string; services: string[] }[];
-    };
+    }[];
+    assert.deepEqual([parsed?.family, ipv6?.family, more.length], [4, 6, 0], "both families, IPv4 first");
+    assert.deepEqual(ipv6?.opened, []);
     assert.deepEqual(
-      parsed.opened.map((f) => `${f.source}>${f.destination} ${f.services.join(",")}`).sort(),
+      parsed?.opened.map((f) => `${f.source}>${f.destination} ${f.services.join(",")}`).sort(),
       [
         "eni-00000000@i-00000000000000001>eni-00000000@i-00000000000000002 tcp/8000",
         "eni-00000000@i-00000000000000002>eni-00000000@i-00000000000000001 tcp/8000",

@@ -201,6 +201,63 @@ describe("diff", () => {
     assert.deepEqual(d.closed, []);
     assert.equal(d.exposureOpened.length, 1);
     assert.match(d.exposureOpened[0] ?? "", /eni-w tcp\/22 from 0\.0\.0\.0\/0 \[public\]/);
+    assert.deepEqual(d.outsideOpened, [
+      { interface: "eni-w", direction: "in", addresses: "anywhere outside the VPCs", services: ["tcp/22"] },
+    ]);
+    assert.deepEqual(d.outsideClosed, []);
+  });
+
+  test("flows with addresses outside every VPC that open or close are named with those addresses", () => {
+    const after = estate({
+      ...base,
+      securityGroups: [
+        // eni-w may no longer send anywhere but to the VPC; eni-d admits 5432 from a VPN's network
+        group("sg-web", [
+          rule("ingress", "tcp", 443, 443, "0.0.0.0/0"),
+          rule("egress", "-1", -1, -1, "10.0.0.0/16"),
+        ]),
+        group("sg-db", [
+          rule("ingress", "tcp", 5432, 5432, "sg-web"),
+          rule("ingress", "tcp", 9000, 9100, "10.0.1.0/24"),
+          rule("ingress", "tcp", 5432, 5432, "172.16.0.0/12"),
+        ]),
+      ],
+    });
+    const d = diffEstates(PolicyIndex.build(base), PolicyIndex.build(after));
+    assert.deepEqual(d.opened, []);
+    assert.deepEqual(d.outsideOpened, [
+      { interface: "eni-d", direction: "in", addresses: "172.16.0.0/12", services: ["tcp/5432"] },
+    ]);
+    assert.deepEqual(d.outsideClosed, [
+      { interface: "eni-w", direction: "out", addresses: "anywhere outside the VPCs", services: ["all"] },
+    ]);
+    assert.equal(d.exposureOpened.length + d.exposureClosed.length, 0, "no internet exposure changed");
+  });
+
+  test("a rule that names a secondary address alone opens a flow of its interface", () => {
+    const withSecondary = estate({
+      ...base,
+      networkInterfaces: [
+        eni("eni-w", "subnet-a", ["10.0.1.10", "10.0.1.11"], ["sg-web"], { instanceId: "i-web" }),
+        eni("eni-d", "subnet-b", ["10.0.2.20"], ["sg-db"]),
+      ],
+    });
+    const after = {
+      ...withSecondary,
+      securityGroups: withSecondary.securityGroups.map((g) =>
+        g.id === "sg-db"
+          ? {
+              ...g,
+              rules: [
+                ...g.rules,
+                { ...rule("ingress", "udp", 1500, 1500, "10.0.1.11/32"), groupId: "sg-db" },
+              ],
+            }
+          : g,
+      ),
+    };
+    const d = diffEstates(PolicyIndex.build(withSecondary), PolicyIndex.build(after));
+    assert.deepEqual(d.opened, [{ source: "eni-w", destination: "eni-d", services: ["udp/1500"] }]);
   });
 
   test("removing a member closes its flows; an identical estate has no change and evaluates no pair", () => {
