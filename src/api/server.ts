@@ -2,11 +2,13 @@
 // ask for), authenticated by SigV4, each one a transaction against the store.
 
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Ec2Error } from "../model/errors.js";
 import { newRequestId } from "../model/ids.js";
 import type { InstanceRuntime } from "../model/instance-runtime.js";
+import { DataDirLock } from "../store/data-lock.js";
 import { estateOf } from "../store/estate.js";
 import { type AccessKey, type Durability, SqliteStore } from "../store/sqlite-store.js";
 import { addressActions } from "./actions/addresses.js";
@@ -49,7 +51,9 @@ export interface ServerOptions {
   /** Runs instances (the lab); without it RunInstances only records them. */
   runtime?: InstanceRuntime;
   /** The first key; taken from RINGFENCE_* variables by the CLI. Generated when absent and the store has none. */
-  accessKey?: { accessKeyId: string; secretAccessKey: string; accountId?: string };
+  accessKey?: { accessKeyId: string; secretAccessKey: string };
+  /** The account of the first key (default 123456789012): of the given one, or of a new one. */
+  accountId?: string;
   log?: (line: string) => void;
   /** How often the policy streams carry a heartbeat (default 10 s). */
   agentHeartbeatMs?: number;
@@ -67,10 +71,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** `HOST:PORT`, `[IPV6]:PORT`, or `:PORT` for loopback. */
 function parseListen(listen: string): { host: string; port: number } {
-  const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(listen);
-  if (!match || Number(match[2]) > 65535) throw new Error(`--listen must be HOST:PORT, got '${listen}'`);
-  return { host: match[1] || "127.0.0.1", port: Number(match[2]) };
+  const match = /^(?:\[([^[\]]+)\]|([^[\]:]*)):(\d{1,5})$/.exec(listen);
+  if (!match || Number(match[3]) > 65535) throw new Error(`--listen must be HOST:PORT, got '${listen}'`);
+  return { host: match[1] ?? (match[2] || "127.0.0.1"), port: Number(match[3]) };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
@@ -90,9 +95,15 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
+/**
+ * The first access key: the one given (stored on its first start), else the first stored, else a
+ * new one in `accountId` (or the default account), which the CLI prints once. A given key or
+ * account that contradicts what is stored is refused rather than quietly overruled.
+ */
 function firstKey(
   store: SqliteStore,
   given: ServerOptions["accessKey"],
+  accountId: string | undefined,
 ): { key: AccessKey; generated: boolean } {
   if (given) {
     const existing = store.accessKey(given.accessKeyId);
@@ -100,20 +111,32 @@ function firstKey(
       if (existing.secretAccessKey !== given.secretAccessKey) {
         throw new Error(`access key ${given.accessKeyId} is already stored with another secret`);
       }
+      if (accountId !== undefined && existing.accountId !== accountId) {
+        throw new Error(
+          `access key ${given.accessKeyId} is stored for account ${existing.accountId}, not ${accountId}`,
+        );
+      }
       return { key: existing, generated: false };
     }
     const key = {
       accessKeyId: given.accessKeyId,
       secretAccessKey: given.secretAccessKey,
-      accountId: given.accountId ?? DEFAULT_ACCOUNT,
+      accountId: accountId ?? DEFAULT_ACCOUNT,
       createdAt: new Date().toISOString(),
     };
     store.addAccessKey(key);
     return { key, generated: false };
   }
   const stored = store.accessKeys()[0];
-  if (stored) return { key: stored, generated: false };
-  const key = newAccessKey(DEFAULT_ACCOUNT);
+  if (stored) {
+    if (accountId !== undefined && stored.accountId !== accountId) {
+      throw new Error(
+        `the first access key ${stored.accessKeyId} belongs to account ${stored.accountId}, not ${accountId}: give a key of that account, or add one with \`ringfence keys add --account ${accountId}\``,
+      );
+    }
+    return { key: stored, generated: false };
+  }
+  const key = newAccessKey(accountId ?? DEFAULT_ACCOUNT);
   store.addAccessKey(key);
   return { key, generated: true };
 }
@@ -181,8 +204,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (quotas.rulesPerGroupPerDirection * quotas.groupsPerInterface > 1000) {
     throw new Error("rules per group x groups per interface may not exceed 1,000 (EC2's bound)");
   }
-  const store = new SqliteStore(options.dataDir, options.durability);
-  const { key, generated } = firstKey(store, options.accessKey);
+  // nothing is touched before the address is known to be one
+  const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const lock = DataDirLock.take(options.dataDir);
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(options.dataDir, options.durability);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const runtime = options.runtime ? new RuntimeQueue(options.runtime, store, log) : undefined;
   const feed = new AgentFeed(store, options.agentHeartbeatMs);
 
@@ -323,14 +355,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
 
-  const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
+  let key: AccessKey;
+  let generated: boolean;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+    // only once the server is up: a start that fails must not make a key nobody was shown
+    ({ key, generated } = firstKey(store, options.accessKey, options.accountId));
+  } catch (error) {
+    feed.close();
+    server.close();
+    store.close();
+    lock.release();
+    throw error;
+  }
   // Instances recorded before a restart come back up before the first request is answered.
   if (runtime) await runtime.sync();
   const address = server.address() as AddressInfo;
@@ -352,6 +395,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await runtime?.stop();
       await options.runtime?.close();
       store.close();
+      lock.release();
     },
   };
 }

@@ -3,6 +3,7 @@
 
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
+import { finished } from "node:stream/promises";
 import { pullSnapshotFiles, writeSnapshot } from "../importers/ec2-api.js";
 import { type Family, formatIp, type IpAddress } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
@@ -413,11 +414,16 @@ ${SOURCE_USAGE}`,
     const table = by === "instance" ? instanceTable(m, caseLabels) : groupTable(m, caseLabels);
     // line by line: the matrix of a large estate is more text than one string may hold
     const out = values.output ? createWriteStream(values.output) : process.stdout;
+    // a file that cannot be written (no such directory) fails the command, whenever it shows
+    const written = out === process.stdout ? undefined : finished(out);
+    written?.catch(() => {});
     for (const line of matrixLines(table, format, labels, by === "instance")) {
-      if (!out.write(`${line}\n`)) await once(out, "drain");
+      if (!out.write(`${line}\n`)) await Promise.race([once(out, "drain"), written]);
     }
-    if (out !== process.stdout)
-      await new Promise<void>((resolve, reject) => out.end(resolve).once("error", reject));
+    if (written) {
+      out.end();
+      await written;
+    }
     return 0;
   },
 };

@@ -77,7 +77,11 @@ export async function loadEstate(values: SourceValues, snapshot = values.snapsho
       );
     }
     const message = error instanceof Error ? error.message : String(error);
-    if (!source.aws && /credentials/i.test(message)) {
+    // the SDK found no key at all (a key the server refuses is its AuthFailure, said as it is)
+    const noKey =
+      (error as { name?: string }).name === "CredentialsProviderError" ||
+      /could not load credentials/i.test(message);
+    if (!source.aws && noKey) {
       throw new Error(
         `reading ${where}: no access key; set RINGFENCE_ACCESS_KEY_ID and RINGFENCE_SECRET_ACCESS_KEY (the server's key)`,
       );

@@ -45,7 +45,6 @@ Add keys for other accounts with \`ringfence keys add\`.`,
     const { values } = parseOptions(() =>
       parseArgs({
         args,
-        allowPositionals: true,
         options: {
           listen: { type: "string", default: DEFAULT_LISTEN },
           data: { type: "string", default: DEFAULT_DATA_DIR },
@@ -77,21 +76,24 @@ Add keys for other accounts with \`ringfence keys add\`.`,
       dataDir: values.data as string,
       durability: values.durability,
       runtime,
-      accessKey: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, accountId } : undefined,
+      accessKey: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+      ...(accountId !== undefined ? { accountId } : {}),
       log: (line) => console.error(`ringfence: ${line}`),
     });
+    // one write: whoever waits for the first line has the key with it
+    const listening = `ringfence control plane listening on ${running.url} (data: ${values.data}${values.lab ? ", lab on" : ""})`;
     console.log(
-      `ringfence control plane listening on ${running.url} (data: ${values.data}${values.lab ? ", lab on" : ""})`,
-    );
-    if (running.generatedKey) {
-      console.log(`
+      running.generatedKey
+        ? `${listening}
+
 Created the first access key (account ${running.accountId}); it is stored with the data:
 
   export AWS_ACCESS_KEY_ID=${running.accessKeyId}
   export AWS_SECRET_ACCESS_KEY=${running.secretAccessKey}
   export AWS_DEFAULT_REGION=us-east-1
-  aws --endpoint-url ${running.url} ec2 describe-security-groups`);
-    }
+  aws --endpoint-url ${running.url} ec2 describe-security-groups`
+        : listening,
+    );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once("SIGINT", stop);
@@ -122,7 +124,7 @@ Works on the data directory directly: run it beside the server, with the same --
         },
       }),
     );
-    const store = new SqliteStore(values.data as string);
+    const store = new SqliteStore(values.data as string, "normal", { mustExist: true });
     try {
       if (positionals[0] === "add") {
         const account = (values.account as string | undefined) ?? randomAccount();
@@ -161,7 +163,9 @@ function instanceAndStore(args: string[]): { instanceId: string; store: SqliteSt
   );
   const instanceId = positionals[0];
   if (!instanceId || !INSTANCE_ID.test(instanceId)) throw new UsageError("give the instance id (i-...)");
-  return { instanceId, store: new SqliteStore(values.data as string) };
+  if (positionals.length > 1)
+    throw new UsageError(`one instance id at a time, not '${positionals.join(" ")}'`);
+  return { instanceId, store: new SqliteStore(values.data as string, "normal", { mustExist: true }) };
 }
 
 const agentsToken: Command = {
@@ -229,11 +233,14 @@ const agents: Command = {
   name: "agents",
   summary: "show each agent's applied revision and health",
   usage: `Usage: ringfence agents [--data DIR] [--json]
+       ringfence agents token INSTANCE-ID [--data DIR]
+       ringfence agents revoke INSTANCE-ID [--data DIR]
 
 Lists the agents that have reported to the control plane: instance, applied revision against the
-current revision, health, and when they last reported.`,
+current revision, health, and when they last reported. \`agents token\` issues the token an
+instance's agent reads its policy with; \`agents revoke\` withdraws an instance's tokens.`,
   async run(args) {
-    const { values } = parseOptions(() =>
+    const { values, positionals } = parseOptions(() =>
       parseArgs({
         args,
         allowPositionals: true,
@@ -243,7 +250,10 @@ current revision, health, and when they last reported.`,
         },
       }),
     );
-    const store = new SqliteStore(values.data as string);
+    if (positionals.length > 0) {
+      throw new UsageError(`unknown agents subcommand '${positionals[0]}' (agents token, agents revoke)`);
+    }
+    const store = new SqliteStore(values.data as string, "normal", { mustExist: true });
     try {
       const statuses = store.agentStatuses();
       if (values.json) {

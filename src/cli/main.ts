@@ -39,9 +39,13 @@ async function select(argv: string[]): Promise<{ command: Command; rest: string[
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+  if (argv.length === 0) {
+    console.error(overview(await allCommands()));
+    return 2;
+  }
+  if (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
     console.log(overview(await allCommands()));
-    return argv.length === 0 ? 2 : 0;
+    return 0;
   }
   const chosen = await select(argv);
   if (!chosen) {
@@ -61,7 +65,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(`ringfence: unknown command '${argv[0]}'\n\n${overview(await allCommands())}`);
     return 2;
   }
-  if (chosen.rest.includes("--help") || chosen.rest.includes("-h")) {
+  // what follows `--` is a command's own (`lab exec ID -- ls --help`)
+  const own = chosen.rest.includes("--") ? chosen.rest.slice(0, chosen.rest.indexOf("--")) : chosen.rest;
+  if (own.includes("--help") || own.includes("-h")) {
     console.log(chosen.command.usage);
     return 0;
   }

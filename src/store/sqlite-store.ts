@@ -10,7 +10,7 @@
 // (measured: 12.8 WAL frames for a batch of eight one-rule commits before, about a third after).
 
 import { EventEmitter } from "node:events";
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { GroupRecord, ResourceKind, ResourceRecord, RuleRecord } from "../model/resources.js";
@@ -134,9 +134,24 @@ export class SqliteStore {
   private lastRuleRow = 0;
   private readonly clock = new IsoClock();
 
-  constructor(dataDir: string, durability: Durability = "normal") {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, "ringfence.db"));
+  /** `mustExist`: refuse a directory without a database instead of starting an empty one there. */
+  constructor(dataDir: string, durability: Durability = "normal", options: { mustExist?: boolean } = {}) {
+    const path = join(dataDir, "ringfence.db");
+    if (options.mustExist && !existsSync(path)) {
+      throw new Error(
+        `${dataDir} holds no ringfence data (start \`ringfence server --data ${dataDir}\` first)`,
+      );
+    }
+    // the database holds the access keys' secrets: for its owner's eyes only, whatever the umask
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.db = new Database(path);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      try {
+        if (existsSync(file)) chmodSync(file, 0o600);
+      } catch {
+        // another user's files (root reading them, say) are theirs to keep as they are
+      }
+    }
     this.db.pragma("journal_mode = WAL");
     // WAL + NORMAL survives a crash of the process (kill -9); FULL also survives power loss.
     this.db.pragma(`synchronous = ${durability === "full" ? "FULL" : "NORMAL"}`);
