@@ -271,17 +271,43 @@ const INVALID_TOKEN = () =>
  * skips nor repeats anything; if that item itself is gone (a caller deleting as it pages), it
  * starts at the item that followed it. A token of another action, account or region is refused.
  */
+/**
+ * Where a page ended: the keys of its last items (latest first) and of the items after it (in
+ * order), as many as fit, so that the next page starts at the first survivor when the items at
+ * the boundary are deleted in between (a group's rules go together when the group does).
+ */
 interface Marker {
   action: string;
   account: string;
   region: string;
-  last: string;
-  next: string;
+  behind: string[];
+  ahead: string[];
 }
 
+/** The raw size a token may reach: its base64 stays under the model's 1,024 characters. */
+const MARKER_BYTES = 700;
+const WINDOW = { behind: 4, ahead: 8 };
+
 function encodeMarker(marker: Marker): string {
-  const fields = [marker.action, marker.account, marker.region, marker.last, marker.next];
-  return Buffer.from(JSON.stringify(["rf2", ...fields]), "utf8").toString("base64url");
+  const fields = ["rf3", marker.action, marker.account, marker.region];
+  const behind: string[] = [];
+  const ahead: string[] = [];
+  let size = Buffer.byteLength(JSON.stringify([...fields, [], []]));
+  // the boundary's own two first, then outwards while they fit
+  for (let k = 0; k < Math.max(WINDOW.behind, WINDOW.ahead); k++) {
+    for (const [from, to] of [
+      [marker.behind, behind],
+      [marker.ahead, ahead],
+    ] as const) {
+      const key = from[k];
+      if (key === undefined) continue;
+      const cost = Buffer.byteLength(JSON.stringify(key)) + 1;
+      if (size + cost > MARKER_BYTES && to.length > 0) continue;
+      size += cost;
+      to.push(key);
+    }
+  }
+  return Buffer.from(JSON.stringify([...fields, behind, ahead]), "utf8").toString("base64url");
 }
 
 function decodeMarker(ctx: ActionContext, token: string): Marker {
@@ -291,11 +317,13 @@ function decodeMarker(ctx: ActionContext, token: string): Marker {
   } catch {
     throw INVALID_TOKEN();
   }
-  if (!Array.isArray(fields) || fields.length !== 6 || fields[0] !== "rf2") throw INVALID_TOKEN();
-  if (!fields.every((f) => typeof f === "string")) throw INVALID_TOKEN();
-  const [, action, account, region, last, next] = fields as string[];
+  if (!Array.isArray(fields) || fields.length !== 6 || fields[0] !== "rf3") throw INVALID_TOKEN();
+  const [, action, account, region, behind, ahead] = fields as unknown[];
+  const keys = (v: unknown): v is string[] =>
+    Array.isArray(v) && v.length <= 16 && v.every((k) => typeof k === "string");
   if (action !== ctx.action || account !== ctx.account || region !== ctx.region) throw INVALID_TOKEN();
-  return { action, account, region, last: last as string, next: next as string };
+  if (!keys(behind) || !keys(ahead) || behind.length + ahead.length === 0) throw INVALID_TOKEN();
+  return { action, account, region, behind, ahead };
 }
 
 /**
@@ -321,24 +349,34 @@ export function paginate<T>(
   let start = 0;
   if (token !== undefined) {
     const marker = decodeMarker(ctx, token);
-    const last = items.findIndex((item) => key(item) === marker.last);
-    start = last >= 0 ? last + 1 : items.findIndex((item) => key(item) === marker.next);
-    if (start < 0) throw INVALID_TOKEN();
+    const at = new Map(items.map((item, k) => [key(item), k]));
+    // after the page's last item; else at the first item after it that is left; else after the
+    // latest item of the page that is left
+    const last = at.get(marker.behind[0] ?? "");
+    const next = marker.ahead.map((k) => at.get(k)).find((k) => k !== undefined);
+    const earlier = marker.behind
+      .slice(1)
+      .map((k) => at.get(k))
+      .find((k) => k !== undefined);
+    if (last !== undefined) start = last + 1;
+    else if (next !== undefined) start = next;
+    else if (earlier !== undefined) start = earlier + 1;
+    else throw INVALID_TOKEN();
   }
   if (maxResults === undefined) return { page: items.slice(start) };
   const end = start + maxResults;
   const page = items.slice(start, end);
-  const following = items[end];
-  const nextToken =
-    following === undefined
-      ? undefined
-      : encodeMarker({
-          action: ctx.action,
-          account: ctx.account,
-          region: ctx.region,
-          last: key(page.at(-1) as T),
-          next: key(following),
-        });
+  if (end >= items.length) return { page };
+  const nextToken = encodeMarker({
+    action: ctx.action,
+    account: ctx.account,
+    region: ctx.region,
+    behind: page
+      .slice(-WINDOW.behind)
+      .reverse()
+      .map((item) => key(item)),
+    ahead: items.slice(end, end + WINDOW.ahead).map((item) => key(item)),
+  });
   return { page, nextToken };
 }
 

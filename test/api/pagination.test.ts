@@ -83,6 +83,26 @@ describe("pagination tokens", () => {
     assert.deepEqual(seen, ids);
   });
 
+  test("deleting both items at the boundary, and more, goes on at the first item left", async () => {
+    const ids = await newGroups("edge", 14);
+    const first = await page("edge");
+    assert.deepEqual(first.ids, ids.slice(0, 5));
+    // the page's last two and the next three
+    for (const id of ids.slice(3, 8)) await cp.ec2.send(new DeleteSecurityGroupCommand({ GroupId: id }));
+    const second = await page("edge", first.token);
+    assert.deepEqual(second.ids, ids.slice(8, 13));
+    const third = await page("edge", second.token);
+    assert.deepEqual(third.ids, ids.slice(13));
+  });
+
+  test("with the page's last item and all it names ahead deleted, it goes on after the latest left", async () => {
+    const ids = await newGroups("far", 15);
+    const first = await page("far");
+    for (const id of ids.slice(4, 13)) await cp.ec2.send(new DeleteSecurityGroupCommand({ GroupId: id }));
+    const second = await page("far", first.token);
+    assert.deepEqual(second.ids, ids.slice(13));
+  });
+
   test("a group created between pages comes on a later page, nothing is repeated", async () => {
     const ids = await newGroups("grow", 6);
     const first = await page("grow");
