@@ -17,6 +17,7 @@ import {
   RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
+  UpdateSecurityGroupRuleDescriptionsEgressCommand,
   UpdateSecurityGroupRuleDescriptionsIngressCommand,
 } from "@aws-sdk/client-ec2";
 import { errorCode, startControlPlane, type TestControlPlane } from "../support/control-plane.js";
@@ -675,6 +676,17 @@ describe("ModifySecurityGroupRules and descriptions", () => {
     );
     assert.equal(await errorCode(both), "InvalidParameterCombination");
     assert.equal((await describeGroup(id)).IpPermissions?.[0]?.IpRanges?.[0]?.Description, "public https");
+  });
+
+  test("both directions take the default VPC's group by name", async () => {
+    await cp.ec2.send(
+      new UpdateSecurityGroupRuleDescriptionsEgressCommand({
+        GroupName: "default",
+        IpPermissions: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0", Description: "all out" }] }],
+      }),
+    );
+    const groups = await cp.ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ["default"] }));
+    assert.equal(groups.SecurityGroups?.[0]?.IpPermissionsEgress?.[0]?.IpRanges?.[0]?.Description, "all out");
   });
 });
 

@@ -675,7 +675,8 @@ const modifySecurityGroupRules: Action = (ctx) => {
 
 function updateDescriptions(egress: boolean): Action {
   return (ctx) => {
-    const group = egress ? requireGroup(ctx, ctx.params.requiredString("GroupId")) : groupByIdOrName(ctx);
+    // both directions take GroupName here (spec 3.2), unlike Authorize/RevokeSecurityGroupEgress
+    const group = groupByIdOrName(ctx);
     const byId = ctx.params.list("SecurityGroupRuleDescriptions", "SecurityGroupRuleDescription");
     const descriptions = new Map<string, string | undefined>();
     if (byId.length > 0 && ctx.params.list("IpPermissions").length > 0) {
