@@ -500,7 +500,26 @@ describe("cross-account group references", () => {
     const stale = await cp.ec2.send(new DescribeStaleSecurityGroupsCommand({ VpcId: a.vpc }));
     const entry = stale.StaleSecurityGroupSet?.find((s) => s.GroupId === group.GroupId);
     assert.ok(entry, "A's group is listed as stale");
-    assert.equal(entry?.StaleIpPermissions?.[0]?.UserIdGroupPairs?.[0]?.GroupId, doomedId);
+    const stalePair = entry?.StaleIpPermissions?.[0]?.UserIdGroupPairs?.[0];
+    assert.equal(stalePair?.GroupId, doomedId);
+    assert.equal(stalePair?.UserId, undefined, "not returned for a deleted group (the model's words)");
+    assert.equal(stalePair?.PeeringStatus, "deleted");
+    // DescribeSecurityGroups and DescribeSecurityGroupRules show the rule stale, not as a live one
+    const shown = await cp.ec2.send(
+      new DescribeSecurityGroupsCommand({ GroupIds: [group.GroupId as string] }),
+    );
+    assert.deepEqual(shown.SecurityGroups?.[0]?.IpPermissions?.[0]?.UserIdGroupPairs, [
+      { GroupId: doomedId, PeeringStatus: "deleted" },
+    ]);
+    const rules = await cp.ec2.send(
+      new DescribeSecurityGroupRulesCommand({
+        Filters: [{ Name: "group-id", Values: [group.GroupId as string] }],
+      }),
+    );
+    assert.deepEqual(rules.SecurityGroupRules?.find((r) => !r.IsEgress)?.ReferencedGroupInfo, {
+      GroupId: doomedId,
+      PeeringStatus: "deleted",
+    });
     await cp.ec2.send(
       new RevokeSecurityGroupIngressCommand({ GroupId: group.GroupId, IpPermissions: [permission] }),
     );

@@ -264,7 +264,11 @@ export function presentRule(ctx: ActionContext, group: GroupRecord, rule: RuleRe
     CidrIpv6: peer.kind === "ipv6" ? peer.cidr : undefined,
     PrefixListId: peer.kind === "prefix-list" ? peer.prefixListId : undefined,
     ReferencedGroupInfo:
-      peer.kind === "group" ? { GroupId: peer.groupId, UserId: peer.userId, VpcId: peer.vpcId } : undefined,
+      peer.kind !== "group"
+        ? undefined
+        : findGroupAnywhere(ctx, peer.groupId)
+          ? { GroupId: peer.groupId, UserId: peer.userId, VpcId: peer.vpcId }
+          : STALE_REFERENCE(peer.groupId),
     Description: rule.description,
     Tags: Object.entries(rule.tags).map(([Key, Value]) => ({ Key, Value })),
     SecurityGroupRuleArn: arn(ctx, "security-group-rule", rule.id),
@@ -281,9 +285,19 @@ type PermissionItem = {
   PrefixListIds: Record<string, string | undefined>[];
 };
 
-/** Rules grouped as EC2 presents them: one IpPermission per (protocol, from, to). */
+/**
+ * A reference to a group that is gone (stale, spec 3.12), as EC2 shows it: without the owner, which
+ * the model says is not returned then, and with the status that says why it matches nothing.
+ */
+const STALE_REFERENCE = (groupId: string) => ({ GroupId: groupId, PeeringStatus: "deleted" });
+
+/**
+ * Rules grouped as EC2 presents them: one IpPermission per (protocol, from, to). `gone`: group ids
+ * that no longer exist, whose references are shown stale.
+ */
 export function groupPermissions(
   rules: readonly (Omit<RuleSpec, "egress"> & { egress?: boolean })[],
+  gone: ReadonlySet<string> = NOTHING_GONE,
 ): PermissionItem[] {
   const items = new Map<string, PermissionItem>();
   for (const rule of rules) {
@@ -308,7 +322,9 @@ export function groupPermissions(
     else if (peer.kind === "ipv6") item.Ipv6Ranges.push({ CidrIpv6: peer.cidr, Description: description });
     else if (peer.kind === "prefix-list")
       item.PrefixListIds.push({ PrefixListId: peer.prefixListId, Description: description });
-    else {
+    else if (gone.has(peer.groupId)) {
+      item.UserIdGroupPairs.push({ ...STALE_REFERENCE(peer.groupId), Description: description });
+    } else {
       item.UserIdGroupPairs.push({
         UserId: peer.userId,
         GroupId: peer.groupId,
@@ -321,13 +337,30 @@ export function groupPermissions(
   return [...items.values()];
 }
 
+const NOTHING_GONE: ReadonlySet<string> = new Set();
+
+/** The groups a group's rules name that no longer exist. */
+function goneReferences(ctx: ActionContext, group: GroupRecord): ReadonlySet<string> {
+  let gone: Set<string> | undefined;
+  for (const rule of group.rules) {
+    if (rule.peer.kind === "group" && !findGroupAnywhere(ctx, rule.peer.groupId)) {
+      gone ??= new Set();
+      gone.add(rule.peer.groupId);
+    }
+  }
+  return gone ?? NOTHING_GONE;
+}
+
 const GROUP_ITEM = resolve(
   resolve(ec2Model.operations.DescribeSecurityGroups?.output as Shape).members?.SecurityGroups as Shape,
 ).member as Shape;
 /** Records are immutable, so a group's XML is rendered once per version of it. */
 const renderedGroups = new WeakMap<GroupRecord, EncodedXml>();
 
-function renderedGroup(_ctx: ActionContext, group: GroupRecord): EncodedXml {
+function renderedGroup(ctx: ActionContext, group: GroupRecord): EncodedXml {
+  // a group that names a deleted one shows it stale: that depends on more than its own record
+  const gone = goneReferences(ctx, group);
+  if (gone.size > 0) return encodeFragment(GROUP_ITEM, presentGroup(group, gone));
   let xml = renderedGroups.get(group);
   if (!xml) {
     xml = encodeFragment(GROUP_ITEM, presentGroup(group));
@@ -336,7 +369,7 @@ function renderedGroup(_ctx: ActionContext, group: GroupRecord): EncodedXml {
   return xml;
 }
 
-export function presentGroup(group: GroupRecord) {
+export function presentGroup(group: GroupRecord, gone: ReadonlySet<string> = NOTHING_GONE) {
   return {
     OwnerId: group.account,
     GroupId: group.id,
@@ -344,8 +377,14 @@ export function presentGroup(group: GroupRecord) {
     Description: group.description,
     VpcId: group.vpcId,
     SecurityGroupArn: `arn:aws:ec2:${group.region}:${group.account}:security-group/${group.id}`,
-    IpPermissions: groupPermissions(group.rules.filter((r) => !r.egress)),
-    IpPermissionsEgress: groupPermissions(group.rules.filter((r) => r.egress)),
+    IpPermissions: groupPermissions(
+      group.rules.filter((r) => !r.egress),
+      gone,
+    ),
+    IpPermissionsEgress: groupPermissions(
+      group.rules.filter((r) => r.egress),
+      gone,
+    ),
     Tags: presentTags(group.tags),
   };
 }
@@ -739,13 +778,17 @@ const describeStaleSecurityGroups: Action = (ctx) => {
   }
   const stale = groupsOfVpc(ctx, vpc.id)
     .map((group) => {
-      const isStale = (r: RuleRecord) => r.peer.kind === "group" && !findGroupAnywhere(ctx, r.peer.groupId);
+      const gone = goneReferences(ctx, group);
+      const isStale = (r: RuleRecord) => r.peer.kind === "group" && gone.has(r.peer.groupId);
       const present = (egress: boolean) =>
-        groupPermissions(group.rules.filter((r) => r.egress === egress && isStale(r))).map((p) => ({
+        groupPermissions(
+          group.rules.filter((r) => r.egress === egress && isStale(r)),
+          gone,
+        ).map((p) => ({
           IpProtocol: p.IpProtocol,
           FromPort: p.FromPort,
           ToPort: p.ToPort,
-          UserIdGroupPairs: p.UserIdGroupPairs.map((pair) => ({ ...pair, PeeringStatus: "deleted" })),
+          UserIdGroupPairs: p.UserIdGroupPairs,
         }));
       return {
         group,
