@@ -92,6 +92,10 @@ const show = (v: Json): string => {
   return text === undefined ? String(v) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
 
+function inRange(at: At, v: number | undefined, min: number, max: number, what: string): void {
+  if (v !== undefined && (v < min || v > max)) throw at.error(`${v} is not ${what} (${min} to ${max})`);
+}
+
 function obj(at: At, v: Json): Obj {
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw at.error(`${show(v)} is not an object`);
   return v as Obj;
@@ -205,21 +209,13 @@ function permissions(
       if (fromPort === -1 && toPort === -1) [fromPort, toPort] = [0, 65535];
       else if (givenFrom === undefined || givenTo === undefined)
         throw p.at.key(givenFrom === undefined ? "FromPort" : "ToPort").error("is missing");
-      for (const [k, v] of [
-        ["FromPort", fromPort],
-        ["ToPort", toPort],
-      ] as const) {
-        if (v < 0 || v > 65535) throw p.at.key(k).error(`${v} is not a port (0-65535)`);
-      }
+      inRange(p.at.key("FromPort"), fromPort, 0, 65535, "a port");
+      inRange(p.at.key("ToPort"), toPort, 0, 65535, "a port");
       if (fromPort > toPort) throw p.at.error(`FromPort ${fromPort} is above ToPort ${toPort}`);
     } else if (protocol === "icmp" || protocol === "icmpv6") {
       // FromPort is the type and ToPort the code; -1 is every one
-      for (const [k, v, what] of [
-        ["FromPort", fromPort, "type"],
-        ["ToPort", toPort, "code"],
-      ] as const) {
-        if (v < -1 || v > 255) throw p.at.key(k).error(`${v} is not an ICMP ${what} (-1-255)`);
-      }
+      inRange(p.at.key("FromPort"), fromPort, -1, 255, "an ICMP type");
+      inRange(p.at.key("ToPort"), toPort, -1, 255, "an ICMP code");
     } else {
       [fromPort, toPort] = [-1, -1];
     }
@@ -441,24 +437,14 @@ function aclEntry(at: At, e: Obj): NetworkAclEntry {
   const icmp = e.IcmpTypeCode ? obj(at.key("IcmpTypeCode"), e.IcmpTypeCode) : undefined;
   const from = pr ? optInt(at.key("PortRange"), pr, "From") : undefined;
   const to = pr ? optInt(at.key("PortRange"), pr, "To") : undefined;
-  for (const [k, v] of [
-    ["From", from],
-    ["To", to],
-  ] as const) {
-    if (v !== undefined && (v < 0 || v > 65535))
-      throw at.key("PortRange").key(k).error(`${v} is not a port (0-65535)`);
-  }
+  inRange(at.key("PortRange").key("From"), from, 0, 65535, "a port");
+  inRange(at.key("PortRange").key("To"), to, 0, 65535, "a port");
   if (from !== undefined && to !== undefined && from > to)
     throw at.key("PortRange").error(`From ${from} is above To ${to}`);
   const icmpType = icmp ? optInt(at.key("IcmpTypeCode"), icmp, "Type") : undefined;
   const icmpCode = icmp ? optInt(at.key("IcmpTypeCode"), icmp, "Code") : undefined;
-  for (const [k, v] of [
-    ["Type", icmpType],
-    ["Code", icmpCode],
-  ] as const) {
-    if (v !== undefined && (v < -1 || v > 255))
-      throw at.key("IcmpTypeCode").key(k).error(`${v} is not an ICMP ${k.toLowerCase()} (-1-255)`);
-  }
+  inRange(at.key("IcmpTypeCode").key("Type"), icmpType, -1, 255, "an ICMP type");
+  inRange(at.key("IcmpTypeCode").key("Code"), icmpCode, -1, 255, "an ICMP code");
   return {
     ruleNumber,
     egress,
