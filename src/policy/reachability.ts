@@ -432,6 +432,8 @@ export interface ExposureFinding {
   readonly interface: IndexedInterface;
   /** public: the interface has a public/Elastic IPv4 (or a global IPv6 for IPv6 rules). */
   readonly grade: ExposureGrade;
+  /** Where the internet reaches it for this rule's family: its Elastic or public IPv4, or its first global IPv6. */
+  readonly publicAddress?: string;
   readonly family: Family;
   readonly service: string;
   readonly groupId: string;
@@ -500,10 +502,10 @@ export function exposure(index: PolicyIndex): ExposureFinding[] {
       if ((e.protocol === 1 && e.family === 6) || (e.protocol === 58 && e.family === 4)) continue;
       const open = e.remote.intersect(inet[e.family]);
       if (open.isEmpty || !i.addresses.some((a) => a.family === e.family)) continue;
-      const hasPublic =
-        e.family === 4
-          ? i.publicIp !== undefined || i.elasticIp !== undefined
-          : i.addresses.some((a) => a.family === 6 && a.value >> 121n !== 0x7en);
+      const global6 =
+        e.family === 6 ? i.addresses.find((a) => a.family === 6 && a.value >> 121n !== 0x7en) : undefined;
+      const publicAddress = e.family === 4 ? (i.elasticIp ?? i.publicIp) : global6 && formatIp(global6);
+      const hasPublic = publicAddress !== undefined;
       const acl = index.networkAclOf(i.subnetId);
       const blockedByNacl =
         acl !== undefined &&
@@ -513,6 +515,7 @@ export function exposure(index: PolicyIndex): ExposureFinding[] {
       out.push({
         interface: i,
         grade: hasPublic ? "public" : "private-only",
+        ...(publicAddress !== undefined ? { publicAddress } : {}),
         family: e.family,
         service: entryService(e),
         groupId: e.groupId,

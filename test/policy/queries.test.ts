@@ -391,6 +391,25 @@ describe("exposure and the subnet's ACL", () => {
     const blocked = Object.fromEntries(findings.map((f) => [f.interface.eni.id, f.blockedByNacl]));
     assert.deepEqual(blocked, { "eni-w": false, "eni-a": false, "eni-s": true });
   });
+
+  test("names the address the internet reaches for the rule's family", () => {
+    const dual = estate({
+      subnets: [subnet("subnet-a", "10.0.1.0/24")],
+      securityGroups: [
+        group("sg-web", [
+          rule("ingress", "tcp", 443, 443, "0.0.0.0/0"),
+          rule("ingress", "tcp", 443, 443, "::/0"),
+        ]),
+      ],
+      networkInterfaces: [
+        eni("eni-w", "subnet-a", ["10.0.1.10", "2600:1f18:1:1::10"], ["sg-web"], { publicIp: "54.1.1.1" }),
+      ],
+    });
+    const byFamily = Object.fromEntries(
+      exposure(PolicyIndex.build(dual)).map((f) => [f.family, f.publicAddress]),
+    );
+    assert.deepEqual(byFamily, { 4: "54.1.1.1", 6: "2600:1f18:1:1::10" });
+  });
 });
 
 describe("a reference across a deleted peering", () => {
