@@ -21,6 +21,7 @@ import { aclAllowedRemotes } from "./network-acl.js";
 import {
   entryAdmits,
   type IndexedInterface,
+  isCodelessIcmp,
   type PolicyEntry,
   type PolicyIndex,
   type Traffic,
@@ -149,6 +150,14 @@ export function computeMatrix(
   family: Family,
   options: MatrixOptions = {},
 ): ReachabilityMatrix {
+  // "some code of the type" is not one condition per side: the caller asks each case (the CLI
+  // ORs them per label), which a single bitset per class cannot do for it
+  const codeless = traffic.find(isCodelessIcmp);
+  if (codeless) {
+    throw new Error(
+      `computeMatrix takes ICMP with a code: expand type ${codeless.icmpType} into index.trafficCases(traffic) first`,
+    );
+  }
   const expand = options.expand ?? true;
   const keepPairs = options.classPairs ?? true;
   const chosen = (options.interfaces ?? [...index.interfaces.values()])

@@ -12,9 +12,17 @@ const TRAFFIC: Traffic[] = [
   { protocol: 6, port: 443 },
   { protocol: 6, port: 5432 },
   { protocol: 17, port: 53 },
-  { protocol: 1, icmpType: 8 },
+  { protocol: 1, icmpType: 8, icmpCode: 0 },
   { protocol: -1 },
 ];
+
+test("a type of ICMP without a code is refused: some code of it is not one bitset per class", () => {
+  const index = PolicyIndex.build(generateEstate({ interfaces: 10, seed: 1, groupRatio: 0.5 }));
+  assert.throws(
+    () => computeMatrix(index, [{ protocol: 1, icmpType: 8 }], 4),
+    /expand type 8 into index\.trafficCases/,
+  );
+});
 
 // The class-based matrix must give, cell by cell, the evaluator's own answer.
 for (const seed of [1, 2, 3]) {
@@ -47,7 +55,11 @@ for (const seed of [1, 2, 3]) {
 
 test("IPv6 matrix agrees with the evaluator (interfaces with IPv6 addresses only)", () => {
   const index = PolicyIndex.build(generateEstate({ interfaces: 300, seed: 5, groupRatio: 0.15 }));
-  const traffic: Traffic[] = [{ protocol: 6, port: 443 }, { protocol: 58, icmpType: 128 }, { protocol: -1 }];
+  const traffic: Traffic[] = [
+    { protocol: 6, port: 443 },
+    { protocol: 58, icmpType: 128, icmpCode: 0 },
+    { protocol: -1 },
+  ];
   const m = computeMatrix(index, traffic, 6);
   const withV6 = [...index.interfaces.values()].filter((i) => i.addresses.some((a) => a.family === 6));
   assert.equal(m.interfaces.length, withV6.length);
