@@ -22,6 +22,7 @@ import {
   DescribeManagedPrefixListsCommand,
   DescribeNetworkAclsCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupReferencesCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   DescribeStaleSecurityGroupsCommand,
@@ -479,6 +480,47 @@ describe("cross-account group references", () => {
       new DescribeSecurityGroupsCommand({ GroupIds: [group.GroupId as string] }),
     );
     assert.deepEqual(described.SecurityGroups?.[0]?.IpPermissions, []);
+  });
+
+  test("DescribeSecurityGroupReferences names the VPCs whose groups reference a group, once per asked id", async () => {
+    const target = await b.send(
+      new CreateSecurityGroupCommand({ GroupName: "b-referenced", Description: "x" }),
+    );
+    const targetId = target.GroupId as string;
+    const group = await cp.ec2.send(
+      new CreateSecurityGroupCommand({ VpcId: a.vpc, GroupName: "a-referencing", Description: "x" }),
+    );
+    await cp.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: group.GroupId,
+        IpPermissions: [
+          {
+            IpProtocol: "tcp",
+            FromPort: 22,
+            ToPort: 22,
+            UserIdGroupPairs: [{ GroupId: targetId, UserId: OTHER_ACCOUNT }],
+          },
+        ],
+      }),
+    );
+    const out = await b.send(new DescribeSecurityGroupReferencesCommand({ GroupId: [targetId, targetId] }));
+    assert.deepEqual(out.SecurityGroupReferenceSet, [{ GroupId: targetId, ReferencingVpcId: a.vpc }]);
+    const unreferenced = await b.send(
+      new CreateSecurityGroupCommand({ GroupName: "b-alone", Description: "x" }),
+    );
+    const none = await b.send(
+      new DescribeSecurityGroupReferencesCommand({ GroupId: [unreferenced.GroupId as string] }),
+    );
+    assert.deepEqual(none.SecurityGroupReferenceSet, []);
+    // A may not ask about B's group: it is not A's to see
+    assert.equal(
+      await errorCode(cp.ec2.send(new DescribeSecurityGroupReferencesCommand({ GroupId: [targetId] }))),
+      "InvalidGroup.NotFound",
+    );
+    assert.equal(
+      await errorCode(b.send(new DescribeSecurityGroupReferencesCommand({ GroupId: [] }))),
+      "MissingParameter",
+    );
   });
 
   test("B may delete its referenced group; A's rule goes stale and can still be revoked", async () => {

@@ -752,7 +752,7 @@ function updateDescriptions(egress: boolean): Action {
 }
 
 const describeSecurityGroupReferences: Action = (ctx) => {
-  const ids = ctx.params.strings("GroupId");
+  const ids = requestedIds(ctx, "GroupId");
   if (ids.length === 0) throw missingParameter("GroupId");
   const groups = ids.map((id) => requireGroup(ctx, id));
   const references: { GroupId: string; ReferencingVpcId: string }[] = [];
