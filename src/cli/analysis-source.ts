@@ -6,7 +6,7 @@ import { DEFAULT_ENDPOINT, type Ec2Source, pullSnapshotFiles } from "../importer
 import { estateFromResponses, readSnapshot } from "../importers/snapshot.js";
 import type { Estate } from "../model/estate.js";
 import { PolicyIndex } from "../policy/policy-index.js";
-import { UsageError } from "./command.js";
+import { parseOptions, UsageError } from "./command.js";
 
 export const SOURCE_OPTIONS = {
   snapshot: { type: "string" },
@@ -37,11 +37,7 @@ export interface SourceValues {
 
 /** parseArgs with usage errors instead of exceptions a user would read as crashes. */
 export function parseCommandArgs<O extends ParseArgsConfig["options"]>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  return parseOptions(() => parseArgs({ args, options, allowPositionals: true, strict: true }));
 }
 
 export function ec2Source(values: SourceValues): Ec2Source {

@@ -13,3 +13,12 @@ export interface Command {
 }
 
 export class UsageError extends Error {}
+
+/** Runs node's parseArgs (or anything that parses), turning its errors into usage errors. */
+export function parseOptions<R>(parse: () => R): R {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}

@@ -5,20 +5,11 @@ import { HEARTBEAT_MS, tokenDigest } from "../api/agent-feed.js";
 import { DEFAULT_ACCOUNT, DEFAULT_LISTEN, newAccessKey, startServer } from "../api/server.js";
 import type { InstanceRuntime } from "../model/instance-runtime.js";
 import { SqliteStore } from "../store/sqlite-store.js";
-import { type Command, UsageError } from "./command.js";
+import { type Command, parseOptions, UsageError } from "./command.js";
 import { printable } from "./terminal-text.js";
 
 export const DEFAULT_DATA_DIR = "ringfence-data";
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
-
-/** Runs node's parseArgs, turning its errors into usage errors. */
-export function parseOptions<R>(parse: () => R): R {
-  try {
-    return parse();
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
 
 const server: Command = {
   name: "server",

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { Agent } from "../agent/agent.js";
 import { NftCommandKernel } from "../agent/nft-command.js";
 import type { CompileOptions } from "../compile/nftables.js";
-import { type Command, UsageError } from "./command.js";
+import { type Command, parseOptions, UsageError } from "./command.js";
 
 function seconds(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback * 1000;
@@ -53,20 +53,22 @@ With no saved policy the agent first installs a lockdown table (loopback, IPv6 n
 discovery, established connections and the connection to the controller only): it fails closed.
 Stopping the agent leaves the table in the kernel.`,
   async run(args) {
-    const { values } = parseArgs({
-      args,
-      options: {
-        controller: { type: "string" },
-        token: { type: "string" },
-        "token-file": { type: "string" },
-        "instance-id": { type: "string" },
-        netns: { type: "string" },
-        "state-dir": { type: "string" },
-        "repair-interval": { type: "string" },
-        "status-interval": { type: "string" },
-      },
-      allowPositionals: false,
-    });
+    const { values } = parseOptions(() =>
+      parseArgs({
+        args,
+        options: {
+          controller: { type: "string" },
+          token: { type: "string" },
+          "token-file": { type: "string" },
+          "instance-id": { type: "string" },
+          netns: { type: "string" },
+          "state-dir": { type: "string" },
+          "repair-interval": { type: "string" },
+          "status-interval": { type: "string" },
+        },
+        allowPositionals: false,
+      }),
+    );
     if (!values.controller) throw new UsageError("--controller is required");
     if (!values["instance-id"]) throw new UsageError("--instance-id is required");
     let controller: URL;

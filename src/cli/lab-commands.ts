@@ -14,7 +14,7 @@ import {
 } from "../lab/probe.js";
 import { labTopology } from "../lab/topology.js";
 import { DEFAULT_VERIFY_TARGETS, renderTruthTables, verifyLab } from "../lab/verify.js";
-import { type Command, UsageError } from "./command.js";
+import { type Command, parseOptions, UsageError } from "./command.js";
 
 const CONTROLLER_OPTIONS = `  --endpoint URL   the ringfence controller (default ${DEFAULT_ENDPOINT}); credentials from
                    RINGFENCE_ACCESS_KEY_ID / RINGFENCE_SECRET_ACCESS_KEY or AWS_* variables`;
@@ -89,11 +89,13 @@ over IPv6).
   --timeout MS     how long to wait for an answer (default ${DEFAULT_PROBE_TIMEOUT_MS})
 ${CONTROLLER_OPTIONS}`,
   async run(args) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { ipv6: { type: "boolean" }, timeout: { type: "string" }, endpoint: { type: "string" } },
-    });
+    const { values, positionals } = parseOptions(() =>
+      parseArgs({
+        args,
+        allowPositionals: true,
+        options: { ipv6: { type: "boolean" }, timeout: { type: "string" }, endpoint: { type: "string" } },
+      }),
+    );
     const [source, destination, targetText] = positionals;
     if (!source || !destination || !targetText || positionals.length > 3) {
       throw new UsageError("expected SOURCE-ID DESTINATION-ID PROTO[/PORT]");
@@ -158,16 +160,18 @@ groups and network ACLs allow. Prints expected, actual and mismatch tables ('.' 
   --timeout MS     how long a probe waits for an answer (default ${DEFAULT_PROBE_TIMEOUT_MS})
 ${CONTROLLER_OPTIONS}`,
   async run(args) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        ports: { type: "string" },
-        json: { type: "boolean" },
-        timeout: { type: "string" },
-        endpoint: { type: "string" },
-      },
-    });
+    const { values, positionals } = parseOptions(() =>
+      parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          ports: { type: "string" },
+          json: { type: "boolean" },
+          timeout: { type: "string" },
+          endpoint: { type: "string" },
+        },
+      }),
+    );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const targets = targetsOf(values.ports ?? DEFAULT_VERIFY_TARGETS);
     const timeoutMs = timeoutOf(values.timeout);

@@ -162,6 +162,18 @@ describe("arguments that are not the command's", () => {
     const agents = ringfence(["agents", "revok", "i-0123456789abcdef0", "--data", dir]);
     assert.equal(agents.status, 2);
     assert.match(agents.stderr, /unknown agents subcommand 'revok'/);
+    for (const args of [
+      ["agent", "--bogus"],
+      ["lab", "probe", "--bogus"],
+      ["lab", "verify", "--bogus"],
+    ]) {
+      const r = ringfence(args);
+      assert.equal(r.status, 2, args.join(" "));
+      assert.match(
+        r.stderr,
+        new RegExp(`ringfence ${args.slice(0, -1).join(" ")}: Unknown option '--bogus'[^]*Usage:`),
+      );
+    }
     const token = ringfence(["agents", "token", "i-0123456789abcdef0", "i-0123456789abcdef1", "--data", dir]);
     assert.equal(token.status, 2);
     assert.match(token.stderr, /one instance id at a time/);
