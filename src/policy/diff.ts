@@ -220,19 +220,31 @@ function mayReach(
   d: IndexedInterface,
   destinations: readonly Side[],
 ): (t: Traffic) => boolean {
-  const apart = (sides: readonly Side[], own: IndexedInterface, other: IndexedInterface, egress: boolean) => {
-    if (sides.length < 2) return sides;
-    const key = `${egress ? ">" : "<"}${own.eni.id}|${other.groupKey}|${other.subnetId}`;
-    let hit = seen.get(key);
-    if (!hit) {
-      hit = distinguishable(index, sides, other, egress ? other.egress : other.ingress);
-      seen.set(key, hit);
-    }
-    return hit;
-  };
-  const from = apart(sources, s, d, false);
-  const to = apart(destinations, d, s, true);
-  return (t) => from.some((x) => to.some((y) => isAllowedBetween(index, x, y, t)));
+  const [x, y] = [sources[0] as Side, destinations[0] as Side];
+  // most interfaces have one address of a family: the pair is the pair of them
+  if (sources.length === 1 && destinations.length === 1) return (t) => isAllowedBetween(index, x, y, t);
+  const from = apart(index, seen, sources, s, d, false);
+  const to = apart(index, seen, destinations, d, s, true);
+  return (t) => from.some((a) => to.some((b) => isAllowedBetween(index, a, b, t)));
+}
+
+/** `distinguishable`, remembered by what it depends on: this side, and the other's groups and subnet. */
+function apart(
+  index: PolicyIndex,
+  seen: Map<string, readonly Side[]>,
+  sides: readonly Side[],
+  own: IndexedInterface,
+  other: IndexedInterface,
+  egress: boolean,
+): readonly Side[] {
+  if (sides.length < 2) return sides;
+  const key = `${egress ? ">" : "<"}${own.eni.id}|${other.groupKey}|${other.subnetId}`;
+  let hit = seen.get(key);
+  if (!hit) {
+    hit = distinguishable(index, sides, other, egress ? other.egress : other.ingress);
+    seen.set(key, hit);
+  }
+  return hit;
 }
 
 /**

@@ -42,6 +42,9 @@ export interface AddressSets {
 
 export const NO_ADDRESSES: AddressSets = { 4: IntervalSet.EMPTY, 6: IntervalSet.EMPTY };
 
+/** Path ids per key digit: a type (9 bits) and two ids stay within a double's exact integers. */
+const PATH_IDS = 2 ** 21;
+
 /**
  * One rule of one group, resolved for one address family: traffic of `protocol` on `from..to`
  * to (egress) or from (ingress) any address of `remote` is allowed.
@@ -472,9 +475,11 @@ export class PolicyIndex {
    */
   pathCases(t: Traffic, ifaces: readonly (IndexedInterface | undefined)[]): readonly Traffic[] {
     if (!isCodelessIcmp(t)) return [t];
-    // the same pairs of group sets and subnets are asked about again and again (a diff, a matrix)
-    let key = `${t.protocol}/${t.icmpType}`;
-    for (const iface of ifaces) key += iface ? `|${iface.groupKey}@${iface.subnetId}` : "|";
+    if (ifaces.length > 2) throw new Error("a path has one or two interfaces");
+    // the same pairs of group sets and subnets are asked about again and again (a diff, a matrix):
+    // the key is a number, built from small ids of those, not a string of their group ids
+    let key = (t.protocol === PROTOCOL_NUMBERS.icmp ? 0 : 256) + (t.icmpType as number);
+    for (const iface of ifaces) key = key * PATH_IDS + (iface ? this.pathId(iface) : 0);
     let cases = this.casesByPath.get(key);
     if (!cases) {
       cases = icmpCases(t, (add) => {
@@ -495,7 +500,25 @@ export class PolicyIndex {
   }
 
   private readonly casesByType = new Map<string, readonly Traffic[]>();
-  private readonly casesByPath = new Map<string, readonly Traffic[]>();
+  private readonly casesByPath = new Map<number, readonly Traffic[]>();
+  private readonly pathIds = new WeakMap<IndexedInterface, number>();
+  private readonly pathIdsByKey = new Map<string, number>();
+
+  /** A small number for the interface's group set and subnet, 1 up (0 is "no interface"). */
+  private pathId(iface: IndexedInterface): number {
+    let id = this.pathIds.get(iface);
+    if (id === undefined) {
+      const key = `${iface.groupKey}@${iface.subnetId}`;
+      id = this.pathIdsByKey.get(key);
+      if (id === undefined) {
+        id = this.pathIdsByKey.size + 1;
+        if (id >= PATH_IDS) throw new Error(`more than ${PATH_IDS - 1} group sets and subnets`);
+        this.pathIdsByKey.set(key, id);
+      }
+      this.pathIds.set(iface, id);
+    }
+    return id;
+  }
 
   /** Whether the estate has any network ACL at all (dumps without NetworkAcls skip the step). */
   get knowsNetworkAcls(): boolean {
