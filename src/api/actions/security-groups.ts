@@ -339,13 +339,21 @@ export function groupPermissions(
 
 const NOTHING_GONE: ReadonlySet<string> = new Set();
 
+/** The groups a version of a group names, worked out once: most name none. */
+const namedGroups = new WeakMap<GroupRecord, readonly string[]>();
+
 /** The groups a group's rules name that no longer exist. */
 function goneReferences(ctx: ActionContext, group: GroupRecord): ReadonlySet<string> {
+  let named = namedGroups.get(group);
+  if (named === undefined) {
+    named = [...new Set(group.rules.flatMap((r) => (r.peer.kind === "group" ? [r.peer.groupId] : [])))];
+    namedGroups.set(group, named);
+  }
   let gone: Set<string> | undefined;
-  for (const rule of group.rules) {
-    if (rule.peer.kind === "group" && !findGroupAnywhere(ctx, rule.peer.groupId)) {
+  for (const id of named) {
+    if (!findGroupAnywhere(ctx, id)) {
       gone ??= new Set();
-      gone.add(rule.peer.groupId);
+      gone.add(id);
     }
   }
   return gone ?? NOTHING_GONE;
