@@ -96,9 +96,10 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 /**
- * The first access key: the one given (stored on its first start), else the first stored, else a
- * new one in `accountId` (or the default account), which the CLI prints once. A given key or
- * account that contradicts what is stored is refused rather than quietly overruled.
+ * The first access key: the one given (stored on its first start), else the first stored (of
+ * `accountId`, when given), else a new one in `accountId` (or the default account), which the CLI
+ * prints once. A given key or account that contradicts what is stored is refused rather than
+ * quietly overruled.
  */
 function firstKey(
   store: SqliteStore,
@@ -127,11 +128,12 @@ function firstKey(
     store.addAccessKey(key);
     return { key, generated: false };
   }
-  const stored = store.accessKeys()[0];
-  if (stored) {
-    if (accountId !== undefined && stored.accountId !== accountId) {
+  const keys = store.accessKeys();
+  if (keys.length > 0) {
+    const stored = accountId === undefined ? keys[0] : keys.find((k) => k.accountId === accountId);
+    if (!stored) {
       throw new Error(
-        `the first access key ${stored.accessKeyId} belongs to account ${stored.accountId}, not ${accountId}: give a key of that account, or add one with \`ringfence keys add --account ${accountId}\``,
+        `no stored access key belongs to account ${accountId}: give one with RINGFENCE_ACCESS_KEY_ID and RINGFENCE_SECRET_ACCESS_KEY, or add one with \`ringfence keys add --account ${accountId}\``,
       );
     }
     return { key: stored, generated: false };

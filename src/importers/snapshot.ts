@@ -81,9 +81,8 @@ export async function readSnapshot(path: string): Promise<Estate> {
       );
     }
     const data = unwrapRecorded(body);
-    // a recorded error is a response all the same: the account was asked and had nothing to say
-    if (data === undefined) known = true;
-    else if (readResponse(name, data, parts)) known = true;
+    // a recorded error (403, 5xx) answered nothing: only a describe output says what there is
+    if (data !== undefined && readResponse(name, data, parts)) known = true;
   }
   if (!known) {
     throw new ImportError(

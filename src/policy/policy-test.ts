@@ -10,7 +10,7 @@
 //   expectDenies(estate, "internet", "group:dbserver", ["all"]);
 
 import type { Estate } from "../model/estate.js";
-import { type Family, parseIp } from "../net/address.js";
+import { type Family, formatIp, parseIp } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { renderVerdict } from "./evaluate.js";
 import { formatApps } from "./lint-apps.js";
@@ -245,7 +245,14 @@ function checkPairs(
  * interfaces and outside the listed addresses (expanded per pair into representatives).
  */
 function everyoneElse(ctx: Context, listed: readonly TestEndpoint[]): TestEndpoint[] {
-  const listedIds = new Set(listed.flatMap((e) => (e.kind === "interface" ? [e.interfaceId] : [])));
+  // an interface listed as a whole is no one else; one listed by an address still is at its others
+  const whole = new Set<string>();
+  const pinned = new Map<string, Set<string>>();
+  for (const e of listed) {
+    if (e.kind !== "interface") continue;
+    if (e.address === undefined) whole.add(e.interfaceId);
+    else pinned.set(e.interfaceId, (pinned.get(e.interfaceId) ?? new Set()).add(e.address));
+  }
   const others: TestEndpoint[] = [];
   const outside: Record<Family, IntervalSet> = { 4: FAMILY_SPACE[4], 6: FAMILY_SPACE[6] };
   const remove = (family: Family, set: IntervalSet) => {
@@ -260,7 +267,17 @@ function everyoneElse(ctx: Context, listed: readonly TestEndpoint[]): TestEndpoi
   }
   for (const iface of ctx.index.interfaces.values()) {
     for (const a of iface.addresses) remove(a.family, IntervalSet.range(a.value, a.value));
-    if (!listedIds.has(iface.eni.id)) others.push({ kind: "interface", interfaceId: iface.eni.id });
+    const id = iface.eni.id;
+    if (whole.has(id)) continue;
+    const taken = pinned.get(id);
+    if (!taken) {
+      others.push({ kind: "interface", interfaceId: id });
+      continue;
+    }
+    for (const a of iface.addresses) {
+      const address = formatIp(a);
+      if (!taken.has(address)) others.push({ kind: "interface", interfaceId: id, address });
+    }
   }
   for (const family of [4, 6] as const) {
     if (!outside[family].isEmpty) {
@@ -270,7 +287,7 @@ function everyoneElse(ctx: Context, listed: readonly TestEndpoint[]): TestEndpoi
   return others;
 }
 
-/** Applications per IP family: `icmp` is icmpv6 in IPv6 flows. */
+/** Applications per IP family: `icmp` exists in IPv4 flows only, `icmpv6` in IPv6 ones. */
 type AppsOf = (family: Family) => IntervalSet;
 
 function appList(key: string, texts: readonly string[]): { text: string; apps: AppsOf }[] {

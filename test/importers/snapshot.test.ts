@@ -131,6 +131,14 @@ describe("snapshot shapes", () => {
     const e = await readSnapshot(dir);
     assert.deepEqual(e.securityGroups.map((g) => g.id).sort(), ["sg-east", "sg-west"]);
     assert.equal(e.vpcs.length, 0);
+    // nothing but refusals is no answer: not an empty estate that every check passes
+    const refused = await snapshotOf({
+      "ec2.DescribeSecurityGroups_1.json": {
+        status_code: 403,
+        data: { Error: { Code: "UnauthorizedOperation" } },
+      },
+    });
+    await assert.rejects(readSnapshot(refused), /no describe-\* output here/);
   });
 
   test("rules without ids get stable ids from their content", async () => {

@@ -500,6 +500,14 @@ describe("secondary addresses", () => {
     );
   });
 
+  it("only_from an address of an interface counts its other addresses as everyone else", () => {
+    // sg-b admits tcp/22 from the whole subnet: eni-a's primary reaches it as well as the one listed
+    const r = checkPolicyTest(TWO, { name: "t", to: ["eni-b"], onlyFrom: ["10.1.0.11"], on: ["tcp/22"] });
+    const denyOthers = r.expectations.find((e) => e.expectation.startsWith("denies"));
+    assert.notEqual(denyOthers?.outcome, "PASS");
+    assert.ok(denyOthers?.failures.some((f) => f.source === "eni-a 10.1.0.1"));
+  });
+
   it("addresses that every rule on the path holds alike are one pair", () => {
     const r = checkPolicyTest(TWO, { name: "t", from: ["eni-a"], to: ["eni-b"], permits: ["tcp/22"] });
     assert.equal(r.outcome, "PASS");
