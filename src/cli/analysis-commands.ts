@@ -8,7 +8,7 @@ import { pullSnapshotFiles, writeSnapshot } from "../importers/ec2-api.js";
 import { type Family, formatIp, type IpAddress } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { describeSet } from "../policy/address-space.js";
-import { diffEstates, type OutsideChange } from "../policy/diff.js";
+import { diffEstates, type FlowChange, type OutsideChange } from "../policy/diff.js";
 import { type FlowVerdict, renderVerdict, trafficLabel } from "../policy/evaluate.js";
 import { computeMatrix, groupMatrix, type ReachabilityMatrix } from "../policy/matrix.js";
 import { type IndexedInterface, PolicyIndex, type Traffic } from "../policy/policy-index.js";
@@ -583,9 +583,9 @@ ${SOURCE_USAGE}`,
       return changed ? 1 : 0;
     }
     for (const d of diffs) {
-      const name = (idx: PolicyIndex, id: string) => {
+      const name = (idx: PolicyIndex, id: string, address?: string) => {
         const i = idx.interfaces.get(id);
-        return i ? label(i, d.family) : id;
+        return i ? label(i, d.family, address) : id;
       };
       const outside = (sign: string, idx: PolicyIndex, c: OutsideChange) =>
         console.log(
@@ -593,12 +593,12 @@ ${SOURCE_USAGE}`,
             ? `${sign} ${c.addresses} -> ${name(idx, c.interface)}: ${c.services.join(", ")}`
             : `${sign} ${name(idx, c.interface)} -> ${c.addresses}: ${c.services.join(", ")}`,
         );
-      for (const f of d.opened)
-        console.log(`+ ${name(after, f.source)} -> ${name(after, f.destination)}: ${f.services.join(", ")}`);
-      for (const f of d.closed)
+      const flow = (sign: string, idx: PolicyIndex, f: FlowChange) =>
         console.log(
-          `- ${name(before, f.source)} -> ${name(before, f.destination)}: ${f.services.join(", ")}`,
+          `${sign} ${name(idx, f.source, f.sourceAddress)} -> ${name(idx, f.destination, f.destinationAddress)}: ${f.services.join(", ")}`,
         );
+      for (const f of d.opened) flow("+", after, f);
+      for (const f of d.closed) flow("-", before, f);
       for (const c of d.outsideOpened) outside("+", after, c);
       for (const c of d.outsideClosed) outside("-", before, c);
       for (const e of d.exposureOpened) console.log(`+ internet exposure: ${e}`);

@@ -1,22 +1,22 @@
 // What a change opens and closes: the flows between interfaces (matched by interface id) allowed
 // after but not before, and the other way round; the flows between an interface and addresses
 // outside every VPC (the internet, a network behind a VPN) that a change opens or closes; and
-// changes in what is open to the internet. An interface may reach another when one of its
-// addresses may reach one of the other's. Pairs whose both ends kept the same addresses, subnet
-// ACLs and effective rules (rule ids, ports and remote address sets) cannot have changed and are
-// skipped, so the cost follows the size of the change rather than the square of the estate.
+// changes in what is open to the internet. Each address of an interface is asked on its own, so a
+// flow that closes at one address and stays open at another is reported. Pairs whose both ends
+// kept the same addresses, subnet ACLs and effective rules (rule ids, ports and remote address
+// sets) cannot have changed and are skipped, so the cost follows the size of the change rather
+// than the square of the estate.
 //
 //   const d = diffEstates(PolicyIndex.build(before), PolicyIndex.build(after));
 //   d.opened   // [{ source: "eni-a", destination: "eni-b", services: ["tcp/22"] }, ...]
 
-import { ADDRESS_BITS, type Family } from "../net/address.js";
+import { ADDRESS_BITS, type Family, formatIp } from "../net/address.js";
 import { IntervalSet } from "../net/interval-set.js";
 import { describeSet, internetSpace } from "./address-space.js";
 import { isAllowedBetween } from "./evaluate.js";
 import type { IndexedInterface, PolicyEntry, PolicyIndex, Traffic } from "./policy-index.js";
 import {
   admitted,
-  distinguishable,
   type ExposureFinding,
   exposure,
   pathEntries,
@@ -29,6 +29,9 @@ import {
 export interface FlowChange {
   readonly source: string;
   readonly destination: string;
+  /** The addresses of the flow, when either interface has more than one of the family. */
+  readonly sourceAddress?: string;
+  readonly destinationAddress?: string;
   readonly services: readonly string[];
 }
 
@@ -127,8 +130,6 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
   const opened: FlowChange[] = [];
   const closed: FlowChange[] = [];
   let pairsEvaluated = 0;
-  const seenBefore = new Map<string, readonly Side[]>();
-  const seenAfter = new Map<string, readonly Side[]>();
   for (const s of common) {
     for (const d of common) {
       if (s === d || !(s.out || d.in)) continue;
@@ -139,12 +140,23 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
         entries: [...cutsBefore.entries, ...cutsAfter.entries],
         aclEntries: [...cutsBefore.aclEntries, ...cutsAfter.aclEntries],
       };
-      const was = mayReach(before, seenBefore, s.i0, s.b, d.i0, d.b);
-      const is = mayReach(after, seenAfter, s.i1, s.a, d.i1, d.a);
-      const open = servicesWhere(cuts, family, (t) => is(t) && !was(t));
-      const close = servicesWhere(cuts, family, (t) => was(t) && !is(t));
-      if (open.length > 0) opened.push({ source: s.id, destination: d.id, services: open });
-      if (close.length > 0) closed.push({ source: s.id, destination: d.id, services: close });
+      const sources = addressesOf(s);
+      const destinations = addressesOf(d);
+      // one address each, before and after (most interfaces): the pair needs no address named
+      const named = sources.length > 1 || destinations.length > 1;
+      for (const x of sources) {
+        for (const y of destinations) {
+          const was = (t: Traffic) =>
+            x.b !== undefined && y.b !== undefined && isAllowedBetween(before, x.b, y.b, t);
+          const is = (t: Traffic) =>
+            x.a !== undefined && y.a !== undefined && isAllowedBetween(after, x.a, y.a, t);
+          const where = named ? { sourceAddress: x.address, destinationAddress: y.address } : {};
+          const open = servicesWhere(cuts, family, (t) => is(t) && !was(t));
+          const close = servicesWhere(cuts, family, (t) => was(t) && !is(t));
+          if (open.length > 0) opened.push({ source: s.id, destination: d.id, ...where, services: open });
+          if (close.length > 0) closed.push({ source: s.id, destination: d.id, ...where, services: close });
+        }
+      }
     }
   }
   const outsideOpened: OutsideChange[] = [];
@@ -207,44 +219,19 @@ interface Common {
 }
 
 /**
- * Whether some address of `s` may open the flow to some address of `d` in one estate: of each
- * side's addresses, one per way the other side's rules and ACLs tell them apart. Which those are
- * depends on the other side only through its groups and its subnet, so they are remembered by
- * those (`seen` belongs to one estate).
+ * An interface's addresses of the family across the change, matched by value: each with its side
+ * before and after, where it had it. A flow may open or close at one address and not another (a
+ * rule narrowed to a secondary), so each is asked on its own.
  */
-function mayReach(
-  index: PolicyIndex,
-  seen: Map<string, readonly Side[]>,
-  s: IndexedInterface,
-  sources: readonly Side[],
-  d: IndexedInterface,
-  destinations: readonly Side[],
-): (t: Traffic) => boolean {
-  const [x, y] = [sources[0] as Side, destinations[0] as Side];
-  // most interfaces have one address of a family: the pair is the pair of them
-  if (sources.length === 1 && destinations.length === 1) return (t) => isAllowedBetween(index, x, y, t);
-  const from = apart(index, seen, sources, s, d, false);
-  const to = apart(index, seen, destinations, d, s, true);
-  return (t) => from.some((a) => to.some((b) => isAllowedBetween(index, a, b, t)));
-}
-
-/** `distinguishable`, remembered by what it depends on: this side, and the other's groups and subnet. */
-function apart(
-  index: PolicyIndex,
-  seen: Map<string, readonly Side[]>,
-  sides: readonly Side[],
-  own: IndexedInterface,
-  other: IndexedInterface,
-  egress: boolean,
-): readonly Side[] {
-  if (sides.length < 2) return sides;
-  const key = `${egress ? ">" : "<"}${own.eni.id}|${other.groupKey}|${other.subnetId}`;
-  let hit = seen.get(key);
-  if (!hit) {
-    hit = distinguishable(index, sides, other, egress ? other.egress : other.ingress);
-    seen.set(key, hit);
+function addressesOf(c: Common): { address: string; b?: Side; a?: Side }[] {
+  const byValue = new Map<bigint, { address: string; b?: Side; a?: Side }>();
+  for (const side of c.b) byValue.set(side.address.value, { address: formatIp(side.address), b: side });
+  for (const side of c.a) {
+    const known = byValue.get(side.address.value);
+    if (known) known.a = side;
+    else byValue.set(side.address.value, { address: formatIp(side.address), a: side });
   }
-  return hit;
+  return [...byValue.values()];
 }
 
 /**

@@ -257,7 +257,40 @@ describe("diff", () => {
       ),
     };
     const d = diffEstates(PolicyIndex.build(withSecondary), PolicyIndex.build(after));
-    assert.deepEqual(d.opened, [{ source: "eni-w", destination: "eni-d", services: ["udp/1500"] }]);
+    assert.deepEqual(d.opened, [
+      {
+        source: "eni-w",
+        destination: "eni-d",
+        sourceAddress: "10.0.1.11",
+        destinationAddress: "10.0.2.20",
+        services: ["udp/1500"],
+      },
+    ]);
+    // narrowed from the subnet to the secondary: the primary's flows close, though the interface
+    // as a whole still reaches eni-d
+    const narrowed = (peer: string) => ({
+      ...withSecondary,
+      securityGroups: withSecondary.securityGroups.map((g) =>
+        g.id === "sg-db"
+          ? { ...g, rules: [{ ...rule("ingress", "tcp", 9000, 9100, peer), groupId: "sg-db" }] }
+          : g,
+      ),
+    });
+    const closed = diffEstates(
+      PolicyIndex.build(narrowed("10.0.1.0/24")),
+      PolicyIndex.build(narrowed("10.0.1.11/32")),
+    );
+    assert.deepEqual(closed.opened, []);
+    assert.deepEqual(closed.closed, [
+      {
+        source: "eni-w",
+        destination: "eni-d",
+        sourceAddress: "10.0.1.10",
+        destinationAddress: "10.0.2.20",
+        // the ACL denies 9050 from 10.0.1.0/24 before and after
+        services: ["tcp/9000-9049", "tcp/9051-9100"],
+      },
+    ]);
   });
 
   test("removing a member closes its flows; an identical estate has no change and evaluates no pair", () => {
