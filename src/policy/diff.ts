@@ -16,6 +16,7 @@ import { describeSet, internetSpace } from "./address-space.js";
 import { isAllowedBetween } from "./evaluate.js";
 import type { IndexedInterface, PolicyEntry, PolicyIndex, Traffic } from "./policy-index.js";
 import {
+  addressTests,
   admitted,
   type ExposureFinding,
   exposure,
@@ -123,6 +124,7 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
       i1,
       b,
       a,
+      addresses: addressesOf(b, a),
       out: fp.side(before, i0, "out") !== fp.side(after, i1, "out"),
       in: fp.side(before, i0, "in") !== fp.side(after, i1, "in"),
     });
@@ -130,6 +132,7 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
   const opened: FlowChange[] = [];
   const closed: FlowChange[] = [];
   let pairsEvaluated = 0;
+  const seen = new Map<string, readonly AddressSides[]>();
   for (const s of common) {
     for (const d of common) {
       if (s === d || !(s.out || d.in)) continue;
@@ -140,16 +143,14 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
         entries: [...cutsBefore.entries, ...cutsAfter.entries],
         aclEntries: [...cutsBefore.aclEntries, ...cutsAfter.aclEntries],
       };
-      const sources = addressesOf(s);
-      const destinations = addressesOf(d);
-      // one address each, before and after (most interfaces): the pair needs no address named
-      const named = sources.length > 1 || destinations.length > 1;
+      // one address each (most interfaces): the pair needs no address named
+      const named = s.addresses.length > 1 || d.addresses.length > 1;
+      const sources = named ? apart(before, after, seen, s, d, false) : s.addresses;
+      const destinations = named ? apart(before, after, seen, d, s, true) : d.addresses;
       for (const x of sources) {
         for (const y of destinations) {
-          const was = (t: Traffic) =>
-            x.b !== undefined && y.b !== undefined && isAllowedBetween(before, x.b, y.b, t);
-          const is = (t: Traffic) =>
-            x.a !== undefined && y.a !== undefined && isAllowedBetween(after, x.a, y.a, t);
+          const was = (t: Traffic) => isAllowedBetween(before, x.b, y.b, t);
+          const is = (t: Traffic) => isAllowedBetween(after, x.a, y.a, t);
           const where = named ? { sourceAddress: x.address, destinationAddress: y.address } : {};
           const open = servicesWhere(cuts, family, (t) => is(t) && !was(t));
           const close = servicesWhere(cuts, family, (t) => was(t) && !is(t));
@@ -213,25 +214,67 @@ interface Common {
   /** Its addresses of the family, before and after. */
   readonly b: readonly Side[];
   readonly a: readonly Side[];
+  /** Its addresses of the family, each with its side before and after. */
+  readonly addresses: readonly AddressSides[];
   /** Whether what it admits out and in may have changed. */
   readonly out: boolean;
   readonly in: boolean;
 }
 
 /**
- * An interface's addresses of the family across the change, matched by value: each with its side
- * before and after, where it had it. A flow may open or close at one address and not another (a
- * rule narrowed to a secondary), so each is asked on its own.
+ * An interface's addresses of the family that it has before and after the change, matched by
+ * value, each with both its sides. A flow may open or close at one address and not another (a rule
+ * narrowed to a secondary), so each is asked on its own; an address added or removed is no flow.
  */
-function addressesOf(c: Common): { address: string; b?: Side; a?: Side }[] {
-  const byValue = new Map<bigint, { address: string; b?: Side; a?: Side }>();
-  for (const side of c.b) byValue.set(side.address.value, { address: formatIp(side.address), b: side });
-  for (const side of c.a) {
-    const known = byValue.get(side.address.value);
-    if (known) known.a = side;
-    else byValue.set(side.address.value, { address: formatIp(side.address), a: side });
+function addressesOf(b: readonly Side[], a: readonly Side[]): readonly AddressSides[] {
+  const out: AddressSides[] = [];
+  for (const side of b) {
+    const same = a.find((x) => x.address.value === side.address.value);
+    if (same) out.push({ address: formatIp(side.address), b: side, a: same });
   }
-  return [...byValue.values()];
+  // renumbered altogether: its first address stands for it on both sides
+  if (out.length === 0)
+    out.push({ address: formatIp((a[0] as Side).address), b: b[0] as Side, a: a[0] as Side });
+  return out;
+}
+
+interface AddressSides {
+  readonly address: string;
+  readonly b: Side;
+  readonly a: Side;
+}
+
+/**
+ * Of one side's addresses, one for each way the other side's rules and ACLs, before or after the
+ * change, tell them apart; remembered by what that depends on.
+ */
+function apart(
+  before: PolicyIndex,
+  after: PolicyIndex,
+  seen: Map<string, readonly AddressSides[]>,
+  own: Common,
+  other: Common,
+  egress: boolean,
+): readonly AddressSides[] {
+  if (own.addresses.length < 2) return own.addresses;
+  const key = `${egress ? ">" : "<"}${own.id}|${other.i0.groupKey}@${other.i0.subnetId}|${other.i1.groupKey}@${other.i1.subnetId}`;
+  let hit = seen.get(key);
+  if (!hit) {
+    const entriesOf = (i: IndexedInterface) => (egress ? i.egress : i.ingress);
+    const tests = [
+      ...addressTests(before, other.i0, entriesOf(other.i0), own.i0.subnetId),
+      ...addressTests(after, other.i1, entriesOf(other.i1), own.i1.subnetId),
+    ];
+    const keys = new Set<string>();
+    hit = own.addresses.filter((x) => {
+      const k = tests.map((test) => (test(x.b.address) ? "1" : "0")).join("");
+      if (keys.has(k)) return false;
+      keys.add(k);
+      return true;
+    });
+    seen.set(key, hit);
+  }
+  return hit;
 }
 
 /**

@@ -41,13 +41,7 @@ export function distinguishable(
   otherEntries: readonly PolicyEntry[],
 ): Side[] {
   if (sides.length < 2) return [...sides];
-  const tests: ((address: IpAddress) => boolean)[] = otherEntries.map((e) => (a) => e.remote.has(a.value));
-  for (const subnetId of new Set([other.subnetId, sides[0]?.iface?.subnetId ?? ""])) {
-    for (const entry of index.networkAclOf(subnetId)?.entries ?? []) {
-      const parsed = parseCidr(entry.cidr);
-      if (parsed) tests.push((a) => cidrContains(parsed.cidr, a));
-    }
-  }
+  const tests = addressTests(index, other, otherEntries, sides[0]?.iface?.subnetId ?? "");
   const seen = new Set<string>();
   return sides.filter((side) => {
     const key = tests.map((test) => (test(side.address) ? "1" : "0")).join("");
@@ -55,6 +49,23 @@ export function distinguishable(
     seen.add(key);
     return true;
   });
+}
+
+/** What can tell one side's addresses apart (see `distinguishable`): one test for each. */
+export function addressTests(
+  index: PolicyIndex,
+  other: IndexedInterface,
+  otherEntries: readonly PolicyEntry[],
+  ownSubnetId: string,
+): ((address: IpAddress) => boolean)[] {
+  const tests: ((address: IpAddress) => boolean)[] = otherEntries.map((e) => (a) => e.remote.has(a.value));
+  for (const subnetId of new Set([other.subnetId, ownSubnetId])) {
+    for (const entry of index.networkAclOf(subnetId)?.entries ?? []) {
+      const parsed = parseCidr(entry.cidr);
+      if (parsed) tests.push((a) => cidrContains(parsed.cidr, a));
+    }
+  }
+  return tests;
 }
 
 /**
