@@ -350,14 +350,12 @@ export function paginate<T>(
   if (token !== undefined) {
     const marker = decodeMarker(ctx, token);
     const at = new Map(items.map((item, k) => [key(item), k]));
+    const firstLeft = (keys: readonly string[]) => keys.map((k) => at.get(k)).find((k) => k !== undefined);
     // after the page's last item; else at the first item after it that is left; else after the
     // latest item of the page that is left
     const last = at.get(marker.behind[0] ?? "");
-    const next = marker.ahead.map((k) => at.get(k)).find((k) => k !== undefined);
-    const earlier = marker.behind
-      .slice(1)
-      .map((k) => at.get(k))
-      .find((k) => k !== undefined);
+    const next = firstLeft(marker.ahead);
+    const earlier = firstLeft(marker.behind.slice(1));
     if (last !== undefined) start = last + 1;
     else if (next !== undefined) start = next;
     else if (earlier !== undefined) start = earlier + 1;

@@ -2,7 +2,6 @@
 // ask for), authenticated by SigV4, each one a transaction against the store.
 
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Ec2Error } from "../model/errors.js";
@@ -208,7 +207,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   // nothing is touched before the address is known to be one
   const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const lock = DataDirLock.take(options.dataDir);
   let store: SqliteStore;
   try {

@@ -466,6 +466,18 @@ function groupTable(m: ReachabilityMatrix, labels: string[]): MatrixTable {
   const columns = new Map<string, number[]>();
   for (const [t, label] of labels.entries()) columns.set(label, [...(columns.get(label) ?? []), t]);
   const rows = groupMatrix(m, 0).groups;
+  // each group's member positions, for the columns counted pair by pair (made once, when one is)
+  let members: Map<string, number[]> | undefined;
+  const membersOf = () => {
+    if (!members) {
+      const built = new Map<string, number[]>();
+      m.interfaces.forEach((i, k) => {
+        for (const group of i.eni.groupIds) built.set(group, [...(built.get(group) ?? []), k]);
+      });
+      members = built;
+    }
+    return members;
+  };
   for (const [label, cases] of columns) {
     if (cases.length === 1) {
       const g = groupMatrix(m, cases[0] as number);
@@ -479,16 +491,13 @@ function groupTable(m: ReachabilityMatrix, labels: string[]): MatrixTable {
     }
     // several cases (an ICMP type, one per code): a pair is allowed when one of its cases is, so
     // the cell is counted pair by pair, as `can` answers each pair
-    const members = new Map<string, number[]>();
-    m.interfaces.forEach((i, k) => {
-      for (const group of i.eni.groupIds) members.set(group, [...(members.get(group) ?? []), k]);
-    });
+    const byGroup = membersOf();
     for (const a of rows) {
       for (const b of rows) {
         let allowed = 0;
         let pairs = 0;
-        for (const s of members.get(a) ?? []) {
-          for (const d of members.get(b) ?? []) {
+        for (const s of byGroup.get(a) ?? []) {
+          for (const d of byGroup.get(b) ?? []) {
             if (s === d) continue;
             pairs++;
             if (cases.some((t) => m.allowed(t, s, d))) allowed++;

@@ -20,6 +20,7 @@ import {
   admitted,
   type ExposureFinding,
   exposure,
+  onePerKind,
   pathEntries,
   type Side,
   servicesWhere,
@@ -122,8 +123,6 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
       id,
       i0,
       i1,
-      b,
-      a,
       addresses: addressesOf(b, a),
       out: fp.side(before, i0, "out") !== fp.side(after, i1, "out"),
       in: fp.side(before, i0, "in") !== fp.side(after, i1, "in"),
@@ -137,8 +136,10 @@ export function diffEstates(before: PolicyIndex, after: PolicyIndex, family: Fam
     for (const d of common) {
       if (s === d || !(s.out || d.in)) continue;
       pairsEvaluated++;
-      const cutsBefore = pathEntries(before, s.b[0] as Side, d.b[0] as Side);
-      const cutsAfter = pathEntries(after, s.a[0] as Side, d.a[0] as Side);
+      // the rules and ACL entries on the path are the interfaces', whichever address stands for them
+      const [sx, dx] = [s.addresses[0] as AddressSides, d.addresses[0] as AddressSides];
+      const cutsBefore = pathEntries(before, sx.b, dx.b);
+      const cutsAfter = pathEntries(after, sx.a, dx.a);
       const cuts = {
         entries: [...cutsBefore.entries, ...cutsAfter.entries],
         aclEntries: [...cutsBefore.aclEntries, ...cutsAfter.aclEntries],
@@ -211,10 +212,7 @@ interface Common {
   readonly id: string;
   readonly i0: IndexedInterface;
   readonly i1: IndexedInterface;
-  /** Its addresses of the family, before and after. */
-  readonly b: readonly Side[];
-  readonly a: readonly Side[];
-  /** Its addresses of the family, each with its side before and after. */
+  /** Its addresses of the family that it has before and after, each with both its sides. */
   readonly addresses: readonly AddressSides[];
   /** Whether what it admits out and in may have changed. */
   readonly out: boolean;
@@ -265,13 +263,8 @@ function apart(
       ...addressTests(before, other.i0, entriesOf(other.i0), own.i0.subnetId),
       ...addressTests(after, other.i1, entriesOf(other.i1), own.i1.subnetId),
     ];
-    const keys = new Set<string>();
-    hit = own.addresses.filter((x) => {
-      const k = tests.map((test) => (test(x.b.address) ? "1" : "0")).join("");
-      if (keys.has(k)) return false;
-      keys.add(k);
-      return true;
-    });
+    // an address has one value before and after: either side's stands for it
+    hit = onePerKind(own.addresses, (x) => x.b.address, tests);
     seen.set(key, hit);
   }
   return hit;

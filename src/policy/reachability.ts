@@ -42,9 +42,19 @@ export function distinguishable(
 ): Side[] {
   if (sides.length < 2) return [...sides];
   const tests = addressTests(index, other, otherEntries, sides[0]?.iface?.subnetId ?? "");
+  return onePerKind(sides, (side) => side.address, tests);
+}
+
+/** Of `items`, the first of each set of addresses that every test answers alike. */
+export function onePerKind<T>(
+  items: readonly T[],
+  addressOf: (item: T) => IpAddress,
+  tests: readonly ((address: IpAddress) => boolean)[],
+): T[] {
   const seen = new Set<string>();
-  return sides.filter((side) => {
-    const key = tests.map((test) => (test(side.address) ? "1" : "0")).join("");
+  return items.filter((item) => {
+    const address = addressOf(item);
+    const key = tests.map((test) => (test(address) ? "1" : "0")).join("");
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -6,6 +6,7 @@
 
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { makeDataDir } from "./sqlite-store.js";
 
 export class DataDirLockedError extends Error {}
 
@@ -14,6 +15,7 @@ export class DataDirLock {
 
   /** Throws DataDirLockedError while another process holds the directory. */
   static take(dataDir: string): DataDirLock {
+    makeDataDir(dataDir);
     const db = new Database(join(dataDir, "server.lock"), { timeout: 0 });
     try {
       db.pragma("locking_mode = EXCLUSIVE");

@@ -111,6 +111,11 @@ CREATE TABLE IF NOT EXISTS regions (
 );
 `;
 
+/** Creates the data directory if need be: it holds the access keys' secrets, so for its owner only. */
+export function makeDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+}
+
 export class SqliteStore {
   private readonly db: Database.Database;
   private records: RecordMaps = emptyRecordMaps();
@@ -142,8 +147,7 @@ export class SqliteStore {
         `${dataDir} holds no ringfence data (start \`ringfence server --data ${dataDir}\` first)`,
       );
     }
-    // the database holds the access keys' secrets: for its owner's eyes only, whatever the umask
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    makeDataDir(dataDir);
     this.db = new Database(path);
     for (const file of [path, `${path}-wal`, `${path}-shm`]) {
       try {
