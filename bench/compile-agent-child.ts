@@ -4,7 +4,7 @@
 
 import { Agent } from "../src/agent/agent.js";
 import type { NftKernel } from "../src/agent/kernel.js";
-import { NftCommandKernel } from "../src/agent/nft-command.js";
+import { NftSessionKernel } from "../src/agent/nft-session.js";
 
 class DiscardingKernel implements NftKernel {
   private present = false;
@@ -31,7 +31,7 @@ const agent = new Agent({
   url,
   token,
   instanceId,
-  kernel: netns ? new NftCommandKernel({ netns }) : new DiscardingKernel(),
+  kernel: netns ? new NftSessionKernel({ netns }) : new DiscardingKernel(),
   repairIntervalMs: 2_000,
   statusIntervalMs: 60_000,
 });

@@ -189,6 +189,9 @@ async function serveOne(instance: string, token: string) {
 /** The V8 flags docs/ringfence-agent.service starts the agent with (a small, steady heap). */
 const AGENT_NODE_FLAGS = ["--optimize-for-size", "--max-semi-space-size=1"];
 
+/** Membership changes sent to the agent after its first policy, one after another. */
+const CHANGES = 20;
+
 function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
@@ -224,12 +227,14 @@ async function agentMemory(estate: Estate, discard: boolean) {
   try {
     let applied = 0;
     let lastMode = "";
+    let lastAppliedAt = 0;
     child.stdout.on("data", (b: Buffer) => {
       for (const line of b.toString().split("\n").filter(Boolean)) {
         const event = JSON.parse(line) as { kind: string; outcome?: { mode: string } };
         if (event.kind === "applied") {
           applied++;
           lastMode = event.outcome?.mode ?? "";
+          lastAppliedAt = performance.now();
         }
         if (event.kind === "apply-failed") throw new Error(`agent could not apply: ${line}`);
       }
@@ -242,14 +247,20 @@ async function agentMemory(estate: Estate, discard: boolean) {
       }
     };
     await until(1);
-    // ten membership changes on top of the large policy
-    for (let k = 0; k < 10; k++) {
+    // Membership changes on top of the large policy, one at a time: from the controller's write
+    // of the change to the agent's "applied", which it logs once the kernel holds the change and
+    // the table has been read back for drift checks.
+    const changeMs: number[] = [];
+    for (let k = 0; k < CHANGES; k++) {
       const groups = policy.groups.map((g, i) =>
         i === k ? { ...g, ipv4: [...g.ipv4, `10.250.0.${k + 1}`] } : g,
       );
+      const sent = performance.now();
       controller.publish({ ...policy, groups });
       await until(k + 2);
+      changeMs.push(lastAppliedAt - sent);
     }
+    changeMs.sort((a, b) => a - b);
     await new Promise((r) => setTimeout(r, 2500)); // one drift check with the table in place
     const memory = memoryOf(child.pid as number);
     return {
@@ -260,6 +271,9 @@ async function agentMemory(estate: Estate, discard: boolean) {
       setElements: elements,
       fullScriptBytes: script.length,
       lastApply: lastMode,
+      changes: CHANGES,
+      changeP50Ms: round(changeMs[Math.floor(CHANGES / 2)] ?? 0),
+      changeMaxMs: round(changeMs[CHANGES - 1] ?? 0),
       ...memory,
     };
   } finally {
@@ -328,6 +342,10 @@ export async function run(options: BenchOptions): Promise<void> {
         `${agent.policyRules} rules -> ${agent.nftRules} nft rules, ${agent.setElements} set elements, ${agent.fullScriptBytes} bytes`,
       ],
       ["agent: kernel, node flags", `${agent.kernel}, ${agent.nodeFlags}`],
+      [
+        `agent: membership change (${agent.changes})`,
+        `p50 ${agent.changeP50Ms} ms, max ${agent.changeMaxMs} ms, from the controller's write to the agent's "applied"`,
+      ],
       ["agent: RSS now / peak", `${agent.rssMb} MB / ${agent.peakMb} MB (aim < 80 MB)`],
     );
   }

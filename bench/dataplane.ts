@@ -8,11 +8,11 @@
 // it creates and removes its own namespaces.
 
 import { randomBytes } from "node:crypto";
+import { NftSessionKernel } from "../src/agent/nft-session.js";
 import { hostPolicyFor } from "../src/compile/host-policy.js";
 import { execInNamespace } from "../src/lab/iproute.js";
 import { Lab } from "../src/lab/lab.js";
 import { instanceNamespace } from "../src/lab/names.js";
-import { NamespaceNftKernel } from "../src/lab/namespace-kernel.js";
 import { Prober } from "../src/lab/probe.js";
 import type {
   Estate,
@@ -379,7 +379,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
 
 /** A table that tracks every connection and accepts everything: a stateful firewall's floor. */
 function trackingOnly(namespace: string) {
-  const kernel = new NamespaceNftKernel(namespace);
+  const kernel = new NftSessionKernel({ netns: namespace });
   const chain = (hook: string) =>
     `chain ${hook} { type filter hook ${hook} priority filter; policy accept; ct state established,related accept; ct state invalid drop; }`;
   return {

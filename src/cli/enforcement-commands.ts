@@ -2,7 +2,7 @@ import { lookup } from "node:dns/promises";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { Agent } from "../agent/agent.js";
-import { NftCommandKernel } from "../agent/nft-command.js";
+import { NftSessionKernel } from "../agent/nft-session.js";
 import type { CompileOptions } from "../compile/nftables.js";
 import { type Command, parseOptions, UsageError } from "./command.js";
 
@@ -88,11 +88,12 @@ Stopping the agent leaves the table in the kernel.`,
     const repairIntervalMs = seconds(values["repair-interval"], "repair-interval", 30);
     const statusIntervalMs = seconds(values["status-interval"], "status-interval", 30);
 
+    const kernel = new NftSessionKernel(values.netns ? { netns: values.netns } : {});
     const running = new Agent({
       url: controller.toString(),
       token,
       instanceId: values["instance-id"],
-      kernel: new NftCommandKernel(values.netns ? { netns: values.netns } : {}),
+      kernel,
       stateDir: values["state-dir"] ?? "/var/lib/ringfence/agent",
       repairIntervalMs,
       statusIntervalMs,
@@ -105,7 +106,10 @@ Stopping the agent leaves the table in the kernel.`,
       const stop = () => {
         process.off("SIGTERM", stop);
         process.off("SIGINT", stop);
-        void running.stop().then(resolve);
+        void running
+          .stop()
+          .then(() => kernel.close())
+          .then(resolve);
       };
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);

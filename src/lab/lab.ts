@@ -1,11 +1,10 @@
 import { HostEnforcer } from "../agent/enforcer.js";
+import { NftSession, NftSessionKernel } from "../agent/nft-session.js";
 import type { HostPolicy } from "../compile/host-policy.js";
 import { hostPolicyFor } from "../compile/host-policy.js";
 import type { Estate } from "../model/estate.js";
 import type { InstanceRuntime } from "../model/instance-runtime.js";
-import { NamespaceNftKernel } from "./namespace-kernel.js";
 import { LabNetwork, type NetworkChanges } from "./network.js";
-import { NftSession } from "./nft-session.js";
 import { REMOVE_ACL_TABLE, routerAclScript } from "./subnet-acl.js";
 import { type LabHost, labTopology, type VpcRouter } from "./topology.js";
 
@@ -27,7 +26,7 @@ export interface HostFirewall {
  * than half of a change's time on every host it touched.
  */
 export function enforcedHost(namespace: string): HostFirewall {
-  const kernel = new NamespaceNftKernel(namespace);
+  const kernel = new NftSessionKernel({ netns: namespace });
   const enforcer = new HostEnforcer(kernel, { tracksDrift: false });
   return {
     apply: async (policy, revision) => {

@@ -78,16 +78,13 @@ describe("FakeKernel", () => {
 });
 
 describe("checksumOfListing", () => {
-  it("ignores counter values, handles and metainfo, in JSON and in text, and nothing else", async () => {
+  it("ignores counter values and nothing else", async () => {
     const { checksumOfListing } = await import("../../src/agent/kernel.js");
     const text = (packets: number, port = 22) =>
       `table inet ringfence {\n\tchain c {\n\t\ttcp dport ${port} counter packets ${packets} bytes ${packets * 60} accept comment "sgr-1"\n\t}\n}\n`;
     assert.equal(checksumOfListing(text(0)), checksumOfListing(text(12345)));
     assert.notEqual(checksumOfListing(text(0)), checksumOfListing(text(0, 23)));
-    const json = (handle: number, packets: number, port = 22) =>
-      `{"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}, {"rule": {"handle": ${handle}, "expr": [{"match": {"right": ${port}}}, {"counter": {"packets": ${packets}, "bytes": 0}}]}}]}`;
-    assert.equal(checksumOfListing(json(4, 0)), checksumOfListing(json(9, 77)));
-    assert.notEqual(checksumOfListing(json(4, 0)), checksumOfListing(json(4, 0, 23)));
+    assert.notEqual(checksumOfListing(text(0)), checksumOfListing(text(0).replace("accept", "drop")));
   });
 
   it("is the same digested piece by piece, wherever the pieces break", async () => {
@@ -95,8 +92,7 @@ describe("checksumOfListing", () => {
     const rule = (n: number) =>
       `\t\ttcp dport ${n} counter packets ${n * 7} bytes ${n * 420} accept comment "sgr-${n}"\n`;
     const text = `table inet ringfence {\n\tchain c {\n${Array.from({ length: 40 }, (_, n) => rule(n)).join("")}\t}\n}\n`;
-    const json = `{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"rule": {"handle": 7, "expr": [{"counter": {"packets": 3, "bytes": 9}}]}}]}`;
-    for (const listing of [text, json, text.slice(0, -1)]) {
+    for (const listing of [text, text.slice(0, -1)]) {
       const whole = checksumOfListing(listing);
       for (const size of [1, 2, 5, 13, 64, listing.length]) {
         const digest = new ListingDigest();

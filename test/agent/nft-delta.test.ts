@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { NftCommandKernel } from "../../src/agent/nft-command.js";
+import { NftSessionKernel } from "../../src/agent/nft-session.js";
 import { fullReplacement, tableDelta } from "../../src/compile/delta.js";
 import { type HostPolicy, hostPolicyFor } from "../../src/compile/host-policy.js";
 import { compileHostPolicy } from "../../src/compile/nftables.js";
@@ -54,9 +54,10 @@ describe("deltas on real nft", { skip: canRun ? false : "needs root and nft" }, 
     for (const ns of [incremental, fresh]) spawnSync("ip", ["netns", "del", ns]);
   });
 
-  it("full(A) + delta(A -> B) lists exactly as full(B), for 40 random changes", async () => {
-    const a = new NftCommandKernel({ netns: incremental });
-    const b = new NftCommandKernel({ netns: fresh });
+  it("full(A) + delta(A -> B) lists exactly as full(B), for 40 random changes", async (t) => {
+    const a = new NftSessionKernel({ netns: incremental });
+    const b = new NftSessionKernel({ netns: fresh });
+    t.after(() => Promise.all([a.close(), b.close()]));
     const r = new Random(1234);
     let checked = 0;
     while (checked < 40) {
@@ -70,7 +71,7 @@ describe("deltas on real nft", { skip: canRun ? false : "needs root and nft" }, 
       await a.apply(fullReplacement(from).script);
       await a.apply(delta.script);
       await b.apply(fullReplacement(to).script);
-      assert.equal(normalised(await a.listText()), normalised(await b.listText()), delta.script);
+      assert.equal(normalised(await a.listTable()), normalised(await b.listTable()), delta.script);
       checked++;
     }
   });

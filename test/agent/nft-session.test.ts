@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { checksumOfListing, NftApplyError } from "../../src/agent/kernel.js";
+import { NftSession, NftSessionKernel, scriptLine } from "../../src/agent/nft-session.js";
+import { deleteNamespaces, execInNamespace, ipBatch } from "../../src/lab/iproute.js";
+import { labId } from "../lab/estate-builder.js";
+
+describe("scriptLine", () => {
+  it("joins an nft -f script into one line of statements, dropping blanks and comments", () => {
+    assert.equal(
+      scriptLine("add table inet t\n\n# why\n  add chain inet t c { type filter hook input priority 0; }\n"),
+      "add table inet t; add chain inet t c { type filter hook input priority 0; }",
+    );
+    assert.equal(scriptLine("\n  \n"), "");
+  });
+});
+
+describe("NftSessionKernel (root, real nft in a namespace)", () => {
+  const namespace = `rf-${labId("kernel")}`;
+  let kernel: NftSessionKernel;
+  const listed = async () => (await execInNamespace(namespace, ["nft", "list", "ruleset"])).stdout;
+
+  before(async () => {
+    await ipBatch(undefined, [`netns add ${namespace}`]);
+    kernel = new NftSessionKernel({ netns: namespace });
+  });
+  after(async () => {
+    await kernel?.close();
+    await deleteNamespaces([namespace]);
+  });
+
+  it("has no table to list at first", async () => {
+    assert.equal(await kernel.listTable(), undefined);
+    assert.equal(await kernel.tableChecksum(), undefined);
+  });
+
+  it("applies a script as one transaction inside the namespace only", async () => {
+    await kernel.apply(
+      "add table inet ringfence\nadd chain inet ringfence input { type filter hook input priority 0; policy accept; }\nadd rule inet ringfence input tcp dport 22 counter\n",
+    );
+    assert.match(await listed(), /tcp dport 22 counter/);
+    assert.match(
+      (await kernel.listTable()) ?? "",
+      /^table inet ringfence \{[\s\S]*tcp dport 22 counter packets 0 bytes 0/,
+    );
+  });
+
+  it("rejects a failing script with NftApplyError and leaves the table as it was", async () => {
+    const before = await kernel.tableChecksum();
+    await assert.rejects(
+      kernel.apply(
+        "add rule inet ringfence input tcp dport 80 counter\nadd rule inet ringfence nochain counter\n",
+      ),
+      (error: unknown) => error instanceof NftApplyError && /nochain|No such file/.test(error.message),
+    );
+    assert.equal(await kernel.tableChecksum(), before, "the first statement was not applied either");
+    assert.doesNotMatch(await listed(), /dport 80/);
+  });
+
+  it("keeps working after an error, and its checksum ignores counters", async () => {
+    const first = await kernel.tableChecksum();
+    await kernel.apply("add rule inet ringfence input tcp dport 443 counter\n");
+    const second = await kernel.tableChecksum();
+    assert.notEqual(second, first);
+    assert.equal(await kernel.tableChecksum(), second);
+  });
+
+  it("leaves no nft history in the home directory of whoever runs the lab", async () => {
+    const home = mkdtempSync(join(tmpdir(), "rf-home-"));
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const session = new NftSession(namespace);
+      await session.run("add table inet ringfence_history");
+      await session.run("delete table inet ringfence_history");
+      await session.close();
+      assert.deepEqual(readdirSync(home), []);
+    } finally {
+      process.env.HOME = saved;
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("deletes the table, also when there is none", async () => {
+    await kernel.deleteTable();
+    assert.equal(await kernel.listTable(), undefined);
+    await kernel.deleteTable();
+    assert.equal(await kernel.listTable(), undefined);
+  });
+});
+
+describe("NftSession with long commands and listings (root, real nft in a namespace)", () => {
+  const namespace = `rf-${labId("session")}`;
+  let kernel: NftSessionKernel;
+
+  before(async () => {
+    await ipBatch(undefined, [`netns add ${namespace}`]);
+    kernel = new NftSessionKernel({ netns: namespace });
+  });
+  after(async () => {
+    await kernel?.close();
+    await deleteNamespaces([namespace]);
+  });
+
+  // 4,000 addresses: a script of about 60 KB a set and a listing of about 70 KB, many times the
+  // piece a listing is handed on in and more than one stdin slice
+  const addresses = (third: number) =>
+    Array.from({ length: 4000 }, (_, i) => `10.${third}.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+
+  it("applies a script longer than a stdin slice as one transaction", async () => {
+    const script = [
+      "add table inet ringfence",
+      "add set inet ringfence a { type ipv4_addr; }",
+      `add element inet ringfence a { ${addresses(1).join(", ")} }`,
+      "add set inet ringfence b { type ipv4_addr; }",
+      `add element inet ringfence b { ${addresses(2).join(", ")} }`,
+    ].join("\n");
+    assert.ok(script.length > 64 * 1024);
+    await kernel.apply(script);
+    const listing = (await kernel.listTable()) ?? "";
+    assert.ok(listing.includes("10.1.15.250") && listing.includes("10.2.15.250"));
+    // one failing statement at the end of a long script: nothing of it is applied
+    await assert.rejects(
+      kernel.apply(
+        `add element inet ringfence a { ${addresses(3).join(", ")} }\nadd element inet ringfence nosuch { 10.9.9.9 }\n`,
+      ),
+      NftApplyError,
+    );
+    assert.doesNotMatch((await kernel.listTable()) ?? "", /10\.3\.0\.1\b/);
+  });
+
+  it("digests a long listing as it arrives to the digest of the whole listing", async () => {
+    const listing = (await kernel.listTable()) ?? "";
+    assert.ok(listing.length > 50_000, `${listing.length} bytes`);
+    assert.equal(await kernel.tableChecksum(), checksumOfListing(listing));
+    await kernel.apply("delete element inet ringfence b { 10.2.0.1 }");
+    assert.notEqual(await kernel.tableChecksum(), checksumOfListing(listing));
+  });
+
+  it("starts nft again when it has exited", async () => {
+    await kernel.close();
+    await kernel.apply("add element inet ringfence a { 10.4.0.1 }");
+    assert.match((await kernel.listTable()) ?? "", /10\.4\.0\.1\b/);
+  });
+
+  it("without a namespace, runs nft in the namespace of its own process", async () => {
+    const module = new URL("../../src/agent/nft-session.js", import.meta.url).href;
+    const program = `const { NftSessionKernel } = await import(${JSON.stringify(module)});
+const kernel = new NftSessionKernel();
+await kernel.apply("add table inet ringfence_own");
+process.stdout.write((await kernel.listTable()) === undefined ? "no ringfence table" : "ringfence table");
+await kernel.close();`;
+    // run inside the test's namespace: nothing is ever written to the machine's own
+    const ran = await execInNamespace(namespace, [process.execPath, "--input-type=module", "-e", program]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(ran.stdout, "ringfence table");
+    assert.match((await execInNamespace(namespace, ["nft", "list", "tables"])).stdout, /ringfence_own/);
+  });
+});
