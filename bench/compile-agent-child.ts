@@ -3,7 +3,7 @@
 // kernel that accepts every script and keeps nothing (so only the agent's own memory counts).
 
 import { Agent } from "../src/agent/agent.js";
-import type { NftKernel } from "../src/agent/kernel.js";
+import type { NftKernel, ObjectDigests } from "../src/agent/kernel.js";
 import { NftSessionKernel } from "../src/agent/nft-session.js";
 
 class DiscardingKernel implements NftKernel {
@@ -14,8 +14,9 @@ class DiscardingKernel implements NftKernel {
   async listTable(): Promise<string | undefined> {
     return this.present ? "{}" : undefined;
   }
-  async tableChecksum(): Promise<string | undefined> {
-    return this.present ? "discarded" : undefined;
+  async objectDigests(objects?: readonly string[]): Promise<ObjectDigests | undefined> {
+    if (objects) return new Map(this.present ? objects.map((key) => [key, "discarded"]) : []);
+    return this.present ? new Map([["table", "discarded"]]) : undefined;
   }
   async deleteTable(): Promise<void> {
     this.present = false;

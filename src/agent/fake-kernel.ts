@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { elementInterval } from "../compile/address-elements.js";
 import type { IpFamily } from "../compile/nft-table.js";
-import { NftApplyError, type NftKernel } from "./kernel.js";
+import { NftApplyError, type NftKernel, type ObjectDigests } from "./kernel.js";
 
 interface FakeSet {
   family: IpFamily;
@@ -88,9 +88,18 @@ export class FakeKernel implements NftKernel {
     return this.table ? JSON.stringify(render(this.table)) : undefined;
   }
 
-  async tableChecksum(): Promise<string | undefined> {
-    const listing = await this.listTable();
-    return listing === undefined ? undefined : createHash("sha256").update(listing).digest("hex");
+  async objectDigests(objects?: readonly string[]): Promise<ObjectDigests | undefined> {
+    const table = this.table;
+    if (!table) return objects ? new Map() : undefined;
+    const all = new Map<string, string>();
+    const digest = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex");
+    for (const [name, set] of table.sets) {
+      all.set(`${set.isMap ? "map" : "set"} ${name}`, digest([set.family, [...set.elements].sort()]));
+    }
+    for (const [name, chain] of table.chains) all.set(`chain ${name}`, digest(chain));
+    for (const [name, spec] of table.timeouts) all.set(`ct timeout ${name}`, digest(spec));
+    if (!objects) return all.set("table", digest("inet ringfence"));
+    return new Map(objects.flatMap((key) => (all.has(key) ? [[key, all.get(key) as string]] : [])));
   }
 
   async deleteTable(): Promise<void> {

@@ -3,15 +3,25 @@
 // namespace); FakeKernel keeps a model in memory for tests without root. Everything above this
 // boundary is kernel-independent.
 
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
+
+/**
+ * The digest of each object of the table as the kernel lists it, by key: `set NAME`, `map NAME`,
+ * `chain NAME` (with its rules), `ct timeout NAME`, and `table` for the table's own lines (flags).
+ */
+export type ObjectDigests = ReadonlyMap<string, string>;
 
 export interface NftKernel {
   /** Runs an `nft -f` script as one transaction; throws NftApplyError and changes nothing on failure. */
   apply(script: string): Promise<void>;
   /** The `inet ringfence` table as the kernel lists it, or undefined when there is none. */
   listTable(): Promise<string | undefined>;
-  /** A digest of the table's content that ignores counter values; undefined if absent. */
-  tableChecksum(): Promise<string | undefined>;
+  /**
+   * Digests that ignore counter values: of every object of the table when `objects` is absent
+   * (undefined when there is no table), else of those of `objects` that exist, each listed alone
+   * (which costs nft far less than listing the table when the objects are sets).
+   */
+  objectDigests(objects?: readonly string[]): Promise<ObjectDigests | undefined>;
   /** Removes the table (and with it every rule); no error when there is none. */
   deleteTable(): Promise<void>;
 }
@@ -26,46 +36,59 @@ export class NftApplyError extends Error {
   }
 }
 
-/**
- * The digest of an `nft list table` listing: counter values change without anyone editing the
- * table, so they are left out.
- */
-export function checksumOfListing(listing: string): string {
-  const digest = new ListingDigest();
-  digest.update(listing);
-  return digest.digest();
+/** Digests of the objects of an `nft list table` listing (see ObjectDigests). */
+export function digestsOfListing(listing: string): ObjectDigests {
+  const digests = new ListingDigests();
+  digests.update(listing);
+  return digests.result();
 }
 
 /**
- * checksumOfListing over a listing that arrives in pieces (nft's output), so that the agent never
- * holds a large table's listing, nor its normalised copy, as a whole. Pieces are normalised a run
- * of complete lines at a time: no pattern spans a line, so the digest is the same as that of the
- * whole listing.
+ * digestsOfListing over a listing that arrives in pieces (nft's output), so that the agent never
+ * holds a large table's listing, nor its normalised copy, as a whole. nft prints each object of
+ * the table as a block from `\tKIND NAME {` to `\t}`, and lists an object alone exactly as it prints
+ * it in the table; the counter values in rules are left out.
  */
-export class ListingDigest {
-  private readonly hash = createHash("sha256");
+export class ListingDigests {
+  private readonly digests = new Map<string, string>();
+  private readonly table = createHash("sha256");
+  /** The object whose block is being read. */
+  private block: { readonly key: string; readonly hash: Hash } | undefined;
   /** The start of a line whose end has not arrived yet. */
-  private partial: string[] = [];
+  private partial = "";
 
   update(piece: string): void {
-    const end = piece.lastIndexOf("\n") + 1;
-    if (end === 0) {
-      this.partial.push(piece);
+    const text = this.partial + piece;
+    let start = 0;
+    for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
+      this.line(text.slice(start, end));
+      start = end + 1;
+    }
+    this.partial = text.slice(start);
+  }
+
+  result(): ObjectDigests {
+    if (this.partial !== "") this.line(this.partial);
+    this.partial = "";
+    this.digests.set("table", this.table.digest("hex"));
+    return this.digests;
+  }
+
+  private line(line: string): void {
+    if (this.block) {
+      if (line === "\t}") {
+        this.digests.set(this.block.key, this.block.hash.digest("hex"));
+        this.block = undefined;
+      } else {
+        this.block.hash.update(`${line.replace(COUNTER, "counter")}\n`);
+      }
       return;
     }
-    const lines =
-      this.partial.length > 0 ? `${this.partial.join("")}${piece.slice(0, end)}` : piece.slice(0, end);
-    this.partial = end < piece.length ? [piece.slice(end)] : [];
-    this.hash.update(normalise(lines));
-  }
-
-  digest(): string {
-    this.hash.update(normalise(this.partial.join("")));
-    this.partial = [];
-    return this.hash.digest("hex");
+    const opened = OBJECT_START.exec(line);
+    if (opened) this.block = { key: opened[1] as string, hash: createHash("sha256") };
+    else if (line !== "") this.table.update(`${line}\n`);
   }
 }
 
-function normalise(text: string): string {
-  return text.replace(/counter packets \d+ bytes \d+/g, "counter");
-}
+const OBJECT_START = /^\t(\S.*) \{$/;
+const COUNTER = /counter packets \d+ bytes \d+/g;

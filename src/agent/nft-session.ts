@@ -8,7 +8,7 @@
 
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { ListingDigest, NftApplyError, type NftKernel } from "./kernel.js";
+import { ListingDigests, NftApplyError, type NftKernel, type ObjectDigests } from "./kernel.js";
 
 const MARKER_COMMAND = "describe tcp dport";
 const MARKER =
@@ -214,29 +214,44 @@ export class NftSessionKernel implements NftKernel {
   }
 
   async listTable(): Promise<string | undefined> {
-    return this.listing(await this.live().query(`list table ${TABLE}`));
-  }
-
-  private listing(text: string): string | undefined {
+    const text = await this.live().query(`list table ${TABLE}`);
     if (text.startsWith("table ")) return text;
-    if (/No such file or directory/.test(text)) return undefined;
-    const where = this.options.netns ? ` in ${this.options.netns}` : "";
-    throw new Error(`nft list table${where}: ${text.trim().slice(0, 2000)}`);
+    return this.absent(`list table ${TABLE}`, text);
   }
 
-  async tableChecksum(): Promise<string | undefined> {
-    // digested as nft prints it: a large table's listing is a megabyte, checked every 30 s
-    const digest = new ListingDigest();
+  async objectDigests(objects?: readonly string[]): Promise<ObjectDigests | undefined> {
+    if (objects === undefined) return this.listed(`list table ${TABLE}`);
+    const found = new Map<string, string>();
+    for (const key of objects) {
+      // `set NAME` is listed by `list set inet ringfence NAME`; a kind may be two words (`ct timeout`)
+      const space = key.lastIndexOf(" ");
+      const listed = await this.listed(`list ${key.slice(0, space)} ${TABLE} ${key.slice(space + 1)}`);
+      const digest = listed?.get(key);
+      if (digest !== undefined) found.set(key, digest);
+    }
+    return found;
+  }
+
+  /** A listing digested as nft prints it (a large table's is a megabyte); undefined if absent. */
+  private async listed(command: string): Promise<ObjectDigests | undefined> {
+    const digests = new ListingDigests();
     let first: string | undefined;
-    await this.live().stream(`list table ${TABLE}`, {
+    await this.live().stream(command, {
       piece: (piece) => {
         first ??= piece;
-        if (first.startsWith("table ")) digest.update(piece);
+        if (first.startsWith("table ")) digests.update(piece);
       },
       end: () => {},
     });
-    if (first?.startsWith("table ")) return digest.digest();
-    return this.listing(first ?? "");
+    if (first?.startsWith("table ")) return digests.result();
+    return this.absent(command, first ?? "");
+  }
+
+  /** nft's answer to a listing that is not one: undefined when the object does not exist. */
+  private absent(command: string, text: string): undefined {
+    if (/No such file or directory/.test(text)) return undefined;
+    const where = this.options.netns ? ` in ${this.options.netns}` : "";
+    throw new Error(`nft ${command}${where}: ${text.trim().slice(0, 2000)}`);
   }
 
   async deleteTable(): Promise<void> {

@@ -25,6 +25,11 @@ export interface TableDelta {
   /** nft -f text; empty when the tables are equal. */
   readonly script: string;
   readonly statements: number;
+  /**
+   * The objects the delta creates, changes or removes, as `set NAME`, `map NAME`, `chain NAME` or
+   * `ct timeout NAME`; absent for a full replacement, which replaces every object.
+   */
+  readonly objects?: readonly string[];
 }
 
 function sameHook(a: NftHook | undefined, b: NftHook | undefined): boolean {
@@ -46,31 +51,40 @@ export function tableDelta(from: NftTable, to: NftTable): TableDelta {
   const rules: string[] = [];
   const removeChains: string[] = [];
   const removeSets: string[] = [];
+  const touched: string[] = [];
 
   const oldSets = new Map(from.sets.map((s) => [s.name, s]));
   const newSets = new Map(to.sets.map((s) => [s.name, s]));
   for (const set of to.sets) {
     const old = oldSets.get(set.name);
     // set and map names carry their address family, so a name never changes its type
+    const before = elements.length + create.length;
     if (old) {
       elements.push(...elementStatements("delete", set.name, difference(old.elements, set.elements)));
       elements.push(...elementStatements("add", set.name, difference(set.elements, old.elements)));
     } else {
       create.push(addSetStatement(set), ...elementStatements("add", set.name, set.elements));
     }
+    if (elements.length + create.length > before) touched.push(`set ${set.name}`);
   }
   for (const set of from.sets) {
-    if (!newSets.has(set.name)) removeSets.push(`delete set ${TABLE} ${set.name}`);
+    if (newSets.has(set.name)) continue;
+    removeSets.push(`delete set ${TABLE} ${set.name}`);
+    touched.push(`set ${set.name}`);
   }
 
   // a timeout's name carries its values: one is added or removed, never changed
   const oldTimeouts = new Set((from.timeouts ?? []).map((t) => t.name));
   const newTimeouts = new Set((to.timeouts ?? []).map((t) => t.name));
   for (const timeout of to.timeouts ?? []) {
-    if (!oldTimeouts.has(timeout.name)) create.push(addCtTimeoutStatement(timeout));
+    if (oldTimeouts.has(timeout.name)) continue;
+    create.push(addCtTimeoutStatement(timeout));
+    touched.push(`ct timeout ${timeout.name}`);
   }
   for (const name of oldTimeouts) {
-    if (!newTimeouts.has(name)) removeSets.push(`delete ct timeout ${TABLE} ${name}`);
+    if (newTimeouts.has(name)) continue;
+    removeSets.push(`delete ct timeout ${TABLE} ${name}`);
+    touched.push(`ct timeout ${name}`);
   }
 
   const oldMaps = new Map(from.maps.map((m) => [m.name, m]));
@@ -79,6 +93,7 @@ export function tableDelta(from: NftTable, to: NftTable): TableDelta {
   for (const map of to.maps) {
     const old = oldMaps.get(map.name);
     const now = map.entries.map(mapElement);
+    const before = elements.length + mapElementsAfterChains.length + create.length;
     if (old) {
       const before = old.entries.map(mapElement);
       // a map key can be deleted and added again with another chain in the same transaction
@@ -89,9 +104,13 @@ export function tableDelta(from: NftTable, to: NftTable): TableDelta {
       create.push(addMapStatement(map));
       mapElementsAfterChains.push(...elementStatements("add", map.name, now));
     }
+    if (elements.length + mapElementsAfterChains.length + create.length > before)
+      touched.push(`map ${map.name}`);
   }
   for (const map of from.maps) {
-    if (!newMaps.has(map.name)) removeSets.push(`delete map ${TABLE} ${map.name}`);
+    if (newMaps.has(map.name)) continue;
+    removeSets.push(`delete map ${TABLE} ${map.name}`);
+    touched.push(`map ${map.name}`);
   }
 
   const oldChains = new Map(from.chains.map((c) => [c.name, c]));
@@ -103,26 +122,29 @@ export function tableDelta(from: NftTable, to: NftTable): TableDelta {
       if (old) create.push(`flush chain ${TABLE} ${chain.name}`, `delete chain ${TABLE} ${chain.name}`);
       create.push(addChainStatement(chain));
       rules.push(...ruleStatements(chain));
+      touched.push(`chain ${chain.name}`);
       continue;
     }
     const before = chainText(old);
     const after = chainText(chain);
     if (before.length === after.length && before.every((line, i) => line === after[i])) continue;
     rules.push(`flush chain ${TABLE} ${chain.name}`, ...ruleStatements(chain));
+    touched.push(`chain ${chain.name}`);
   }
   const flushes: string[] = [];
   for (const chain of [...from.chains].sort((a, b) => compareText(a.name, b.name))) {
     if (newChains.has(chain.name)) continue;
     flushes.push(`flush chain ${TABLE} ${chain.name}`);
     removeChains.push(`delete chain ${TABLE} ${chain.name}`);
+    touched.push(`chain ${chain.name}`);
   }
 
   const lines = create.concat(elements, mapElementsAfterChains, flushes, rules, removeChains, removeSets);
   const statements = lines.length;
-  if (statements === 0) return { script: "", statements };
+  if (statements === 0) return { script: "", statements, objects: [] };
   // the empty last line gives the final newline: one flat string, no copy per line or of the whole
   lines.push("");
-  return { script: lines.join("\n"), statements };
+  return { script: lines.join("\n"), statements, objects: touched };
 }
 
 export function fullReplacement(table: NftTable): TableDelta {

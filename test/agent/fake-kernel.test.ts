@@ -77,27 +77,42 @@ describe("FakeKernel", () => {
   });
 });
 
-describe("checksumOfListing", () => {
-  it("ignores counter values and nothing else", async () => {
-    const { checksumOfListing } = await import("../../src/agent/kernel.js");
-    const text = (packets: number, port = 22) =>
-      `table inet ringfence {\n\tchain c {\n\t\ttcp dport ${port} counter packets ${packets} bytes ${packets * 60} accept comment "sgr-1"\n\t}\n}\n`;
-    assert.equal(checksumOfListing(text(0)), checksumOfListing(text(12345)));
-    assert.notEqual(checksumOfListing(text(0)), checksumOfListing(text(0, 23)));
-    assert.notEqual(checksumOfListing(text(0)), checksumOfListing(text(0).replace("accept", "drop")));
+describe("digestsOfListing", () => {
+  const listing = (packets: number, port = 22) =>
+    `table inet ringfence {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = { 10.0.0.1 }\n\t}\n\n\tct timeout t {\n\t\tprotocol tcp\n\t}\n\n\tchain c {\n\t\ttcp dport ${port} counter packets ${packets} bytes ${packets * 60} accept comment "sgr-1"\n\t}\n}\n`;
+
+  it("digests each object apart, ignoring counter values and nothing else", async () => {
+    const { digestsOfListing } = await import("../../src/agent/kernel.js");
+    const base = digestsOfListing(listing(0));
+    assert.deepEqual([...base.keys()].sort(), ["chain c", "ct timeout t", "set s", "table"]);
+    assert.deepEqual(digestsOfListing(listing(12345)), base);
+    const other = digestsOfListing(listing(0, 23));
+    assert.notEqual(other.get("chain c"), base.get("chain c"));
+    assert.equal(other.get("set s"), base.get("set s"));
+    const dropped = digestsOfListing(listing(0).replace("accept", "drop"));
+    assert.notEqual(dropped.get("chain c"), base.get("chain c"));
+    // the table's own lines: a table made dormant differs
+    const dormant = digestsOfListing(listing(0).replace("{\n\tset", "{\n\tflags dormant\n\n\tset"));
+    assert.notEqual(dormant.get("table"), base.get("table"));
+    assert.equal(dormant.get("set s"), base.get("set s"));
+    // an object listed alone digests as it does inside the table
+    const alone = digestsOfListing(
+      "table inet ringfence {\n\tset s {\n\t\ttype ipv4_addr\n\t\telements = { 10.0.0.1 }\n\t}\n}\n",
+    );
+    assert.equal(alone.get("set s"), base.get("set s"));
   });
 
   it("is the same digested piece by piece, wherever the pieces break", async () => {
-    const { checksumOfListing, ListingDigest } = await import("../../src/agent/kernel.js");
+    const { digestsOfListing, ListingDigests } = await import("../../src/agent/kernel.js");
     const rule = (n: number) =>
       `\t\ttcp dport ${n} counter packets ${n * 7} bytes ${n * 420} accept comment "sgr-${n}"\n`;
-    const text = `table inet ringfence {\n\tchain c {\n${Array.from({ length: 40 }, (_, n) => rule(n)).join("")}\t}\n}\n`;
-    for (const listing of [text, text.slice(0, -1)]) {
-      const whole = checksumOfListing(listing);
-      for (const size of [1, 2, 5, 13, 64, listing.length]) {
-        const digest = new ListingDigest();
-        for (let i = 0; i < listing.length; i += size) digest.update(listing.slice(i, i + size));
-        assert.equal(digest.digest(), whole, `pieces of ${size}`);
+    const text = `table inet ringfence {\n\tchain c {\n${Array.from({ length: 40 }, (_, n) => rule(n)).join("")}\t}\n\n\tset s {\n\t\ttype ipv4_addr\n\t}\n}\n`;
+    for (const whole of [text, text.slice(0, -1)]) {
+      const expected = digestsOfListing(whole);
+      for (const size of [1, 2, 5, 13, 64, whole.length]) {
+        const digests = new ListingDigests();
+        for (let i = 0; i < whole.length; i += size) digests.update(whole.slice(i, i + size));
+        assert.deepEqual(digests.result(), expected, `pieces of ${size}`);
       }
     }
   });

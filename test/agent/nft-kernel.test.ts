@@ -216,23 +216,34 @@ describe("NftSessionKernel in a network namespace", {
     assert.notEqual(await kernel.listTable(), undefined);
   });
 
-  it("an edit made before a delta does not survive it", async () => {
+  it("an edit of what a delta changes does not survive it; an edit elsewhere is repaired", async () => {
     const kernel = kernelIn(host);
+    const listed = () =>
+      execFileSync("ip", ["netns", "exec", host, "nft", "list", "table", "inet", "ringfence"], {
+        encoding: "utf8",
+      });
+    const tamper = (statement: string) => execFileSync("ip", ["netns", "exec", host, "nft", statement]);
     try {
       await kernel.deleteTable();
       const enforcer = new HostEnforcer(kernel);
       await enforcer.apply(1, webPolicy(["10.0.9.9"]));
       const clean = await enforcer.apply(2, webPolicy(["10.0.9.9", "10.0.9.20"]));
       assert.deepEqual([clean.mode, clean.drifted], ["delta", false]);
-      execFileSync("ip", ["netns", "exec", host, "nft", "add rule inet ringfence input tcp dport 23 accept"]);
+
+      tamper("add element inet ringfence g_sg-admin_v4 { 192.0.2.66 }");
       const outcome = await enforcer.apply(3, webPolicy(["10.0.9.9"]));
       assert.deepEqual([outcome.mode, outcome.drifted], ["full", true]);
-      const text = execFileSync("ip", ["netns", "exec", host, "nft", "list", "table", "inet", "ringfence"], {
-        encoding: "utf8",
-      });
-      assert.doesNotMatch(text, /dport 23 accept/);
-      assert.match(text, /elements = \{ 10\.0\.9\.9 \}/);
+      assert.doesNotMatch(listed(), /192\.0\.2\.66/);
+      assert.match(listed(), /elements = \{ 10\.0\.9\.9 \}/);
       assert.equal(await enforcer.repair(), false, "the baseline is ours");
+
+      tamper("add rule inet ringfence input tcp dport 23 accept");
+      const past = await enforcer.apply(4, webPolicy(["10.0.9.9", "10.0.9.30"]));
+      assert.deepEqual([past.mode, past.drifted], ["delta", false]);
+      assert.equal(await enforcer.repair(), true, "the edited chain was never read back as ours");
+      assert.doesNotMatch(listed(), /dport 23 accept/);
+      assert.match(listed(), /elements = \{ 10\.0\.9\.9, 10\.0\.9\.30 \}/);
+      assert.equal(await enforcer.repair(), false);
     } finally {
       await kernel.deleteTable();
     }
@@ -284,14 +295,14 @@ describe("NftSessionKernel in a network namespace", {
     const kernel = kernelIn(host);
     const enforcer = new HostEnforcer(kernel);
     await enforcer.apply(1, webPolicy());
-    const before = await kernel.tableChecksum();
+    const before = await kernel.objectDigests();
     await assert.rejects(
       kernel.apply(
         "add element inet ringfence g_sg-admin_v4 { 10.0.0.77 }\nadd rule inet ringfence nochain accept\n",
       ),
       (error: unknown) => error instanceof NftApplyError && /nochain/.test(error.message),
     );
-    assert.equal(await kernel.tableChecksum(), before);
+    assert.deepEqual(await kernel.objectDigests(), before);
   });
 
   it("keeps an established connection through a rule removal, but cuts an untracked flow", async () => {

@@ -144,6 +144,33 @@ describe("tableDelta", () => {
       }
     }
   });
+
+  it("names exactly the objects it changes (random changes)", async () => {
+    const r = new Random(11);
+    const digestsOf = async (script: string) => {
+      const kernel = new FakeKernel();
+      await kernel.apply(script);
+      return (await kernel.objectDigests()) ?? new Map<string, string>();
+    };
+    let named = 0;
+    for (let n = 0; n < 150; n++) {
+      const a = randomEstate(r);
+      const b = mutate(r, a);
+      for (const instance of a.instances) {
+        const from = tableOf(a, instance.id);
+        const to = tableOf(b, instance.id);
+        const before = await digestsOf(fullReplacement(from).script);
+        const after = await digestsOf(fullReplacement(to).script);
+        const changed = [...new Set([...before.keys(), ...after.keys()])].filter(
+          (key) => before.get(key) !== after.get(key),
+        );
+        const delta = tableDelta(from, to);
+        assert.deepEqual([...(delta.objects ?? [])].sort(), changed.sort(), delta.script);
+        named += changed.length;
+      }
+    }
+    assert.ok(named > 100, `${named} objects changed in all`);
+  });
 });
 
 describe("connection-tracking timeouts", () => {
