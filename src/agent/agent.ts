@@ -94,13 +94,13 @@ export class Agent {
   private retryDelayMs: number;
   /** Applies (and the state saves after them) run one at a time, in the order they were asked for. */
   private enforcing: Promise<void> = Promise.resolve();
-  private compileResolved: boolean;
+  /** The compile options last resolved with `resolveCompile`; undefined until one answers. */
+  private resolvedCompile: CompileOptions | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.enforcer = new HostEnforcer(options.kernel, options.compile ? { compile: options.compile } : {});
     this.state = options.stateDir ? new PolicyState(options.stateDir) : undefined;
     this.retryDelayMs = this.backoff.initialMs;
-    this.compileResolved = options.resolveCompile === undefined;
   }
 
   private get backoff(): { readonly initialMs: number; readonly maxMs: number } {
@@ -201,8 +201,13 @@ export class Agent {
   }
 
   /** Compiles the enforced table again once the options that need the network are known. */
+  /**
+   * Asks for the compile options that need the network before each connection (the controller's
+   * name may have moved to another address, which the table must then let through); a lookup that
+   * fails keeps the options last resolved.
+   */
   private async resolveCompileOptions(timeoutMs?: number): Promise<void> {
-    if (this.compileResolved || !this.options.resolveCompile) return;
+    if (!this.options.resolveCompile) return;
     let resolved: CompileOptions;
     try {
       const lookup = this.options.resolveCompile();
@@ -221,10 +226,13 @@ export class Agent {
             ]);
     } catch (error) {
       this.emit({ kind: "control-channel-unresolved", error: errorText(error) });
+      if (this.resolvedCompile !== undefined) return;
       throw error;
     }
-    await this.enforcer.reconfigure({ ...this.options.compile, ...resolved });
-    this.compileResolved = true;
+    const options = { ...this.options.compile, ...resolved };
+    if (JSON.stringify(options) === JSON.stringify(this.resolvedCompile)) return;
+    await this.enforcer.reconfigure(options);
+    this.resolvedCompile = options;
   }
 
   private sleep(ms: number): Promise<void> {

@@ -19,12 +19,16 @@ function seconds(text: string | undefined, name: string, fallback: number): numb
  * When the agent guards its own host, its connection to the controller must survive any policy:
  * resolve the controller once and always allow new connections to that address and port.
  */
+/** Every address the controller's name has now (the agent asks again before each connection). */
 async function controlChannelOf(controller: URL): Promise<CompileOptions> {
   const host = controller.hostname.replace(/^\[|\]$/g, "");
-  const { address } = await lookup(host);
-  if (address.startsWith("127.") || address === "::1") return {}; // loopback is always allowed
+  const addresses = [...new Set((await lookup(host, { all: true })).map((a) => a.address))]
+    // loopback is always allowed
+    .filter((address) => !address.startsWith("127.") && address !== "::1")
+    .sort();
+  if (addresses.length === 0) return {};
   const port = controller.port ? Number(controller.port) : controller.protocol === "https:" ? 443 : 80;
-  return { controlChannel: { address, port } };
+  return { controlChannel: { addresses, port } };
 }
 
 const agent: Command = {

@@ -39,10 +39,11 @@ import { compareText } from "./text-order.js";
 
 export interface CompileOptions {
   /**
-   * The controller's address and port: new connections to it are always allowed out, so that an
-   * agent enforcing a policy on its own host can still reach the controller to learn the next one.
+   * The controller's addresses and port: new connections to them are always allowed out, so that
+   * an agent enforcing a policy on its own host can still reach the controller to learn the next
+   * one.
    */
-  readonly controlChannel?: { readonly address: string; readonly port: number };
+  readonly controlChannel?: { readonly addresses: readonly string[]; readonly port: number };
 }
 
 const ALL_ADDRESSES: Record<IpFamily, string> = { 4: "0.0.0.0/0", 6: "::/0" };
@@ -537,12 +538,13 @@ function baseRules(side: "in" | "out", options: CompileOptions): NftRule[] {
     },
   ];
   const channel = options.controlChannel;
-  if (side === "out" && channel) {
-    const family = cidrFamily(channel.address);
+  for (const family of side === "out" && channel ? ([4, 6] as const) : []) {
+    const addresses = (channel?.addresses ?? []).filter((address) => cidrFamily(address) === family);
+    if (addresses.length === 0) continue;
     rules.push({
       match: [
-        { m: "addr-list", family, field: "daddr", addresses: [channel.address] },
-        { m: "port", protocol: "tcp", field: "dport", from: channel.port, to: channel.port },
+        { m: "addr-list", family, field: "daddr", addresses },
+        { m: "port", protocol: "tcp", field: "dport", from: channel?.port ?? 0, to: channel?.port ?? 0 },
       ],
       action: { a: "accept" },
       counter: true,

@@ -278,7 +278,7 @@ describe("Agent against the controller protocol double", () => {
       resolveCompile: async () => {
         attempts++;
         if (attempts < 3) throw new Error("getaddrinfo EAI_AGAIN controller.internal");
-        return { controlChannel: { address: "192.0.2.10", port: 4780 } };
+        return { controlChannel: { addresses: ["192.0.2.10"], port: 4780 } };
       },
     });
     // one lookup before the lockdown failed: locked down without the exemption
@@ -292,12 +292,49 @@ describe("Agent against the controller protocol double", () => {
     assert.ok((kernel.rules("output") ?? []).some((rule) => rule.includes("192.0.2.10")));
   });
 
+  it("looks the controller up again before each connection, and lets its new address through", async () => {
+    const c = await controller();
+    c.publish("i-web", webPolicy());
+    let answer: string[] | Error = ["192.0.2.10"];
+    const { agent, kernel, events } = await startAgent({
+      url: c.url,
+      resolveCompile: async () => {
+        if (answer instanceof Error) throw answer;
+        return { controlChannel: { addresses: answer, port: 4780 } };
+      },
+    });
+    await until("apply", () => agent.appliedRevision === 1);
+    const channel = () => (kernel.rules("output") ?? []).filter((rule) => rule.includes("control-channel"));
+    assert.match(channel().join("\n"), /192\.0\.2\.10/);
+
+    // the name moves, both families: the next connection compiles the new addresses in
+    answer = ["192.0.2.20", "2001:db8::20"];
+    const connections = () => events.filter((e) => e.kind === "connected").length;
+    const before = connections();
+    await c.stop();
+    await c.start();
+    await until("reconnected", () => connections() > before);
+    assert.equal(channel().length, 2, channel().join("\n"));
+    assert.match(channel().join("\n"), /192\.0\.2\.20/);
+    assert.match(channel().join("\n"), /2001:db8::20/);
+    assert.doesNotMatch(channel().join("\n"), /192\.0\.2\.10/);
+
+    // a lookup that fails later keeps what was resolved, and does not keep the agent away
+    answer = new Error("getaddrinfo EAI_AGAIN controller.internal");
+    const again = connections();
+    await c.stop();
+    await c.start();
+    await until("reconnected despite DNS", () => connections() > again);
+    assert.match(channel().join("\n"), /192\.0\.2\.20/);
+    assert.ok(events.some((e) => e.kind === "control-channel-unresolved"));
+  });
+
   it("looks the controller up before locking down, so that the lockdown lets it through", async () => {
     const kernel = new FakeKernel();
     const { events } = await startAgent({
       url: "http://127.0.0.1:9",
       kernel,
-      resolveCompile: async () => ({ controlChannel: { address: "192.0.2.10", port: 4780 } }),
+      resolveCompile: async () => ({ controlChannel: { addresses: ["192.0.2.10"], port: 4780 } }),
     });
     assert.ok(events.some((e) => e.kind === "lockdown"));
     assert.ok(

@@ -220,7 +220,7 @@ describe("compileHostPolicy, run by the table interpreter", () => {
       evaluatePacket(t, { ...tcpIn("127.0.0.1", 22, "127.0.0.1"), loopback: true }).accepted,
       true,
     );
-    const withChannel = lockdownTable({ controlChannel: { address: "192.0.2.50", port: 8443 } });
+    const withChannel = lockdownTable({ controlChannel: { addresses: ["192.0.2.50"], port: 8443 } });
     const toController: Packet = {
       direction: "out",
       family: 4,
