@@ -25,6 +25,26 @@ export class Params {
     return this.values[member] !== undefined;
   }
 
+  /**
+   * Refuses the members ringfence does not keep (`UnsupportedOperation`): accepting one and
+   * dropping it would tell the caller it happened. `kept` says what is kept instead.
+   */
+  refuseUnkept(members: readonly string[], kept: string): void {
+    const given = members.filter((member) => this.has(member)).map((member) => this.label(member));
+    if (given.length > 0) {
+      throw new Ec2Error("UnsupportedOperation", `ringfence does not implement ${given.join(", ")}: ${kept}`);
+    }
+  }
+
+  /** A string member that must be one of the model's values; `parameter` as EC2 names it in messages. */
+  oneOf<T extends string>(member: string, values: readonly T[], parameter: string): T | undefined {
+    const value = this.string(member);
+    if (value === undefined || (values as readonly string[]).includes(value)) return value as T | undefined;
+    throw invalidValue(
+      `Value (${value}) for parameter ${parameter} is invalid. Valid values are: ${values.join(", ")}.`,
+    );
+  }
+
   string(member: string): string | undefined {
     const value = this.at(member);
     return typeof value === "string" ? value : undefined;

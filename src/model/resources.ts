@@ -86,6 +86,8 @@ export interface InstanceRecord extends Scoped {
   readonly vpcId: string;
   readonly subnetId: string;
   readonly availabilityZone: string;
+  /** `dedicated` when the launch or its VPC asked for it; absent is `default`. */
+  readonly tenancy?: "dedicated";
   /** Attached interface ids; the first is the primary (device index 0). */
   readonly interfaceIds: readonly string[];
   readonly clientToken?: string;

@@ -111,6 +111,15 @@ describe("AllocateAddress", () => {
       "DryRunOperation",
     );
     assert.equal((await cp.ec2.send(new DescribeAddressesCommand({}))).Addresses?.length, count);
+    // the region's own border group and Amazon's pool may be named; another is refused, not dropped
+    const named = await cp.ec2.send(
+      new AllocateAddressCommand({ NetworkBorderGroup: "us-east-1", PublicIpv4Pool: "amazon" }),
+    );
+    await release(named.AllocationId as string);
+    for (const input of [{ NetworkBorderGroup: "us-west-2" }, { PublicIpv4Pool: "ipv4pool-ec2-0abc" }]) {
+      assert.equal(await errorCode(cp.ec2.send(new AllocateAddressCommand(input))), "UnsupportedOperation");
+    }
+    assert.equal((await cp.ec2.send(new DescribeAddressesCommand({}))).Addresses?.length, count);
     await release(out.AllocationId as string);
     await release(other.AllocationId);
   });

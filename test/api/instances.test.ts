@@ -953,6 +953,33 @@ describe("launch details", () => {
         "InvalidParameterCombination",
       );
     }
+    // what applies only to an interface the launch creates is refused with an existing one, not dropped
+    for (const extra of [
+      { SubnetId: subnetId },
+      { PrivateIpAddress: "10.30.1.200" },
+      { Description: "x" },
+      { SecondaryPrivateIpAddressCount: 2 },
+      { Groups: [groups[0] as string] },
+    ]) {
+      assert.equal(
+        await launch([{ DeviceIndex: 0, NetworkInterfaceId: existing, ...extra }]),
+        "InvalidParameterCombination",
+        JSON.stringify(extra),
+      );
+    }
+    // interfaces ringfence does not make: refused, a type the model does not have is a bad value
+    assert.equal(
+      await launch([{ DeviceIndex: 0, SubnetId: subnetId, InterfaceType: "efa" }]),
+      "UnsupportedOperation",
+    );
+    assert.equal(
+      await launch([{ DeviceIndex: 0, SubnetId: subnetId, InterfaceType: "bogus" }]),
+      "InvalidParameterValue",
+    );
+    assert.equal(
+      await launch([{ DeviceIndex: 0, SubnetId: subnetId, Ipv4PrefixCount: 1 }]),
+      "UnsupportedOperation",
+    );
     assert.equal(
       await launch([{ DeviceIndex: 0, SubnetId: subnetId, SecondaryPrivateIpAddressCount: 50 }]),
       "PrivateIpAddressLimitExceeded",
@@ -1180,6 +1207,77 @@ describe("launch details", () => {
     assert.deepEqual(v6(1), [`${block}::4`]);
     assert.deepEqual(v4(0), ["10.32.1.5", "10.32.1.6"]);
     assert.deepEqual(v6(0), [`${block}::5`]);
+  });
+
+  test("Placement: a zone other than the subnet's, a bad tenancy or shutdown behaviour, a Dedicated Host are refused", async () => {
+    const before = await allInstanceIds();
+    const zoneOf = (await cp.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] }))).Subnets?.[0]
+      ?.AvailabilityZone as string;
+    const other = zoneOf === "us-east-1a" ? "us-east-1b" : "us-east-1a";
+    const code = (input: Partial<RunInstancesCommandInput>) =>
+      errorCode(
+        cp.ec2.send(
+          new RunInstancesCommand({ ImageId: IMAGE, MinCount: 1, MaxCount: 1, SubnetId: subnetId, ...input }),
+        ),
+      );
+    assert.equal(await code({ Placement: { AvailabilityZone: other } }), "InvalidParameterValue");
+    assert.equal(await code({ Placement: { Tenancy: "bogus" as "default" } }), "InvalidParameterValue");
+    assert.equal(await code({ Placement: { Tenancy: "host" } }), "UnsupportedOperation");
+    assert.equal(
+      await code({ InstanceInitiatedShutdownBehavior: "bogus" as "stop" }),
+      "InvalidParameterValue",
+    );
+    assert.deepEqual(await allInstanceIds(), before, "nothing was launched");
+    const [same] = await run({ SubnetId: subnetId, Placement: { AvailabilityZone: zoneOf } });
+    assert.equal(same?.Placement?.AvailabilityZone, zoneOf);
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [same?.InstanceId as string] }));
+  });
+
+  test("an instance of a dedicated VPC, or one that asks, is dedicated, and the tenancy filter finds it", async () => {
+    const vpc = await cp.ec2.send(
+      new CreateVpcCommand({ CidrBlock: "10.31.0.0/16", InstanceTenancy: "dedicated" }),
+    );
+    const dedicatedSubnet = await newSubnet("10.31.1.0/24", vpc.Vpc?.VpcId as string);
+    const [inVpc] = await run({ SubnetId: dedicatedSubnet, Placement: { Tenancy: "default" } });
+    const [asked] = await run({ SubnetId: subnetId, Placement: { Tenancy: "dedicated" } });
+    const [plain] = await run({ SubnetId: subnetId });
+    assert.equal(inVpc?.Placement?.Tenancy, "dedicated");
+    assert.equal(asked?.Placement?.Tenancy, "dedicated");
+    assert.equal(plain?.Placement?.Tenancy, "default");
+    const found = await cp.ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: "tenancy", Values: ["dedicated"] }] }),
+    );
+    const ids = (found.Reservations ?? [])
+      .flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId))
+      .sort();
+    assert.deepEqual(ids, [inVpc?.InstanceId, asked?.InstanceId].sort());
+    await cp.ec2.send(
+      new TerminateInstancesCommand({
+        InstanceIds: [inVpc, asked, plain].map((i) => i?.InstanceId as string),
+      }),
+    );
+  });
+
+  test("a stopped or terminated instance says a user stopped it, and when; a started one says nothing", async () => {
+    const [instance] = await run({ SubnetId: subnetId });
+    const id = instance?.InstanceId as string;
+    assert.equal((await describeInstance(id)).StateReason, undefined);
+    await cp.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+    const stopped = await describeInstance(id);
+    assert.match(
+      stopped.StateTransitionReason ?? "",
+      /^User initiated \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT\)$/,
+    );
+    assert.deepEqual(stopped.StateReason, {
+      Code: "Client.UserInitiatedShutdown",
+      Message: "Client.UserInitiatedShutdown: User initiated shutdown",
+    });
+    await cp.ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+    const started = await describeInstance(id);
+    assert.equal(started.StateTransitionReason, "");
+    assert.equal(started.StateReason, undefined);
+    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    assert.equal((await describeInstance(id)).StateReason?.Code, "Client.UserInitiatedShutdown");
   });
 
   test("terminating a stopped instance reports 80 → 32; two unknown ids are named together", async () => {

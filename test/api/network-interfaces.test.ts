@@ -186,6 +186,10 @@ describe("CreateNetworkInterface", () => {
       }),
       "InvalidParameterCombination",
     );
+    // other interface types and delegated prefixes are not made here: refused, never dropped
+    assert.equal(await code({ InterfaceType: "trunk" }), "UnsupportedOperation");
+    assert.equal(await code({ InterfaceType: "bogus" }), "InvalidParameterValue");
+    assert.equal(await code({ Ipv6PrefixCount: 1 }), "UnsupportedOperation");
     const before = await interfaceIds([{ Name: "subnet-id", Values: [subnetId] }]);
     const most = await newInterface({ SecondaryPrivateIpAddressCount: 49 });
     assert.equal(most.PrivateIpAddresses?.length, 50);

@@ -23,6 +23,7 @@ import {
   RunInstancesCommand,
   type Subnet,
 } from "@aws-sdk/client-ec2";
+import { formatIpv6, parseIpv6 } from "../../src/net/address.js";
 import { errorCode, startControlPlane, type TestControlPlane } from "../support/control-plane.js";
 
 let cp: TestControlPlane;
@@ -649,6 +650,107 @@ describe("spec details", () => {
     assert.equal(subnet.Subnet?.Ipv6CidrBlockAssociationSet?.[0]?.Ipv6CidrBlock, `${canonical}::/64`);
     await cp.ec2.send(new DeleteSubnetCommand({ SubnetId: subnet.Subnet?.SubnetId }));
     await cp.ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
+  });
+
+  test("two subnets may not share an IPv6 block: InvalidSubnet.Conflict, and the second is not made", async () => {
+    const out = await cp.ec2.send(
+      new CreateVpcCommand({ CidrBlock: "10.11.0.0/16", AmazonProvidedIpv6CidrBlock: true }),
+    );
+    const vpcId = out.Vpc?.VpcId as string;
+    const base = parseIpv6(
+      (out.Vpc?.Ipv6CidrBlockAssociationSet?.[0]?.Ipv6CidrBlock ?? "").split("/")[0] as string,
+    );
+    // the /64 numbered k inside the VPC's /56
+    const slash64 = (k: number) => `${formatIpv6((base as bigint) + (BigInt(k) << 64n))}/64`;
+    const first = await cp.ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.11.1.0/24", Ipv6CidrBlock: slash64(1) }),
+    );
+    assert.equal(
+      await errorCode(
+        cp.ec2.send(
+          new CreateSubnetCommand({
+            VpcId: vpcId,
+            CidrBlock: "10.11.2.0/24",
+            Ipv6CidrBlock: slash64(1),
+          }),
+        ),
+      ),
+      "InvalidSubnet.Conflict",
+    );
+    assert.equal((await subnetsOf(vpcId)).length, 1);
+    const second = await cp.ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.11.2.0/24", Ipv6CidrBlock: slash64(2) }),
+    );
+    for (const subnet of [first, second]) {
+      await cp.ec2.send(new DeleteSubnetCommand({ SubnetId: subnet.Subnet?.SubnetId }));
+    }
+    await cp.ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
+  });
+
+  test("what ringfence does not keep is refused, not dropped: IPAM pools, BYOIP IPv6, IPv6-only subnets", async () => {
+    const code = (call: Promise<unknown>) => errorCode(call);
+    assert.equal(
+      await code(
+        cp.ec2.send(new CreateVpcCommand({ CidrBlock: "10.12.0.0/16", Ipv6CidrBlock: "2600:1f18::/56" })),
+      ),
+      "UnsupportedOperation",
+    );
+    assert.equal(
+      await code(
+        cp.ec2.send(new CreateVpcCommand({ CidrBlock: "10.12.0.0/16", Ipv4IpamPoolId: "ipam-pool-0abc" })),
+      ),
+      "UnsupportedOperation",
+    );
+    assert.equal(
+      await code(
+        cp.ec2.send(
+          new CreateVpcCommand({ CidrBlock: "10.12.0.0/16", InstanceTenancy: "bogus" as "default" }),
+        ),
+      ),
+      "InvalidParameterValue",
+    );
+    const vpcId = await newVpc("10.12.0.0/16");
+    assert.equal(
+      await code(
+        cp.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.12.1.0/24", Ipv6Native: true })),
+      ),
+      "UnsupportedOperation",
+    );
+    assert.equal(
+      await code(
+        cp.ec2.send(
+          new CreateSubnetCommand({
+            VpcId: vpcId,
+            CidrBlock: "10.12.1.0/24",
+            AvailabilityZone: "us-east-1a",
+            AvailabilityZoneId: "use1-az3",
+          }),
+        ),
+      ),
+      "InvalidParameterCombination",
+      "a zone name and a zone id that name different zones",
+    );
+    assert.deepEqual(await subnetsOf(vpcId), [], "nothing was made");
+    assert.equal(
+      (await cp.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "cidr", Values: ["10.12.0.0/16"] }] })))
+        .Vpcs?.length,
+      1,
+    );
+    await cp.ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
+  });
+
+  test("DescribeAvailabilityZones with an unknown zone name or id is InvalidParameterValue", async () => {
+    for (const input of [{ ZoneNames: ["us-east-1a", "us-east-1z"] }, { ZoneIds: ["bogus"] }]) {
+      assert.equal(
+        await errorCode(cp.ec2.send(new DescribeAvailabilityZonesCommand(input))),
+        "InvalidParameterValue",
+      );
+    }
+    const known = await cp.ec2.send(new DescribeAvailabilityZonesCommand({ ZoneNames: ["us-east-1b"] }));
+    assert.deepEqual(
+      known.AvailabilityZones?.map((z) => z.ZoneName),
+      ["us-east-1b"],
+    );
   });
 
   test("a VPC's Amazon-provided IPv6 block is written canonically (no leading zeros in a group)", async () => {

@@ -52,6 +52,18 @@ const allocateAddress: Action = (ctx) => {
   if (domain !== "vpc" && domain !== "standard")
     throw invalidValue(`Value (${domain}) for parameter domain is invalid.`);
   if (ctx.params.has("Address")) throw invalidValue("Bringing your own address is not supported.");
+  // the region's own border group and Amazon's pool are the only ones there are here
+  const pool = ctx.params.string("PublicIpv4Pool");
+  const borderGroup = ctx.params.string("NetworkBorderGroup");
+  ctx.params.refuseUnkept(
+    [
+      ...(pool !== undefined && pool !== "amazon" ? ["PublicIpv4Pool"] : []),
+      ...(borderGroup !== undefined && borderGroup !== ctx.region ? ["NetworkBorderGroup"] : []),
+      "CustomerOwnedIpv4Pool",
+      "IpamPoolId",
+    ],
+    `an address comes from Amazon's pool (amazon) in the region's border group (${ctx.region})`,
+  );
   const tags = tagsFromSpecifications(ctx, "elastic-ip");
   if ([...ctx.tx.scoped("address", ctx.account, ctx.region)].length >= ctx.quotas.addressesPerRegion) {
     throw new Ec2Error("AddressLimitExceeded", "The maximum number of addresses has been reached.");

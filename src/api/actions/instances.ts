@@ -34,6 +34,7 @@ import {
   presentInterface,
   privateDnsName,
   publicAddresses,
+  refuseInterfaceKinds,
   releaseElasticAssociations,
   requestedAddressCounts,
   requestedConnectionTracking,
@@ -233,6 +234,25 @@ function planNetworkInterface(
         "A public IPv4 address can only be assigned to a network interface the launch creates.",
       );
     }
+    const creationOnly = [
+      "SubnetId",
+      "PrivateIpAddress",
+      "PrivateIpAddresses",
+      "SecondaryPrivateIpAddressCount",
+      "Description",
+      "Groups",
+      "InterfaceType",
+      "Ipv4Prefixes",
+      "Ipv4PrefixCount",
+      "Ipv6Prefixes",
+      "Ipv6PrefixCount",
+      "PrimaryIpv6",
+    ].filter((member) => nic.has(member));
+    if (creationOnly.length > 0) {
+      throw invalidCombination(
+        `${creationOnly.map((m) => `${nic.path}.${m}`).join(", ")}: these apply only to a network interface the launch creates, not to ${existingId}.`,
+      );
+    }
     const existing = requireInterface(ctx, existingId);
     if (existing.attachment)
       throw new Ec2Error("InvalidNetworkInterface.InUse", `Interface: [${existing.id}] in use.`);
@@ -253,6 +273,7 @@ function planNetworkInterface(
       "A public IPv4 address can only be assigned to the network interface at device index 0.",
     );
   }
+  refuseInterfaceKinds(nic);
   const subnetId = nic.string("SubnetId");
   const subnet = subnetId ? requireOwn(ctx, "subnet", subnetId) : defaultSubnet(ctx, undefined);
   checkInterfaceDescription(nic.string("Description"));
@@ -304,12 +325,18 @@ export function presentInstance(ctx: ActionContext, instance: InstanceRecord, st
     PrivateDnsName: primary && !gone ? privateDnsName(ctx, primary.privateIps[0] as string) : "",
     PublicDnsName: "",
     StateTransitionReason: instance.stateReason ?? "",
+    StateReason:
+      instance.stateReason && state !== "running" && state !== "pending" ? USER_SHUTDOWN : undefined,
     KeyName: instance.keyName,
     AmiLaunchIndex: instance.launchIndex,
     ProductCodes: [],
     InstanceType: instance.instanceType,
     LaunchTime: instance.launchTime,
-    Placement: { AvailabilityZone: instance.availabilityZone, GroupName: "", Tenancy: "default" },
+    Placement: {
+      AvailabilityZone: instance.availabilityZone,
+      GroupName: "",
+      Tenancy: instance.tenancy ?? "default",
+    },
     Monitoring: { State: "disabled" },
     SubnetId: gone ? undefined : instance.subnetId,
     VpcId: gone ? undefined : instance.vpcId,
@@ -374,6 +401,27 @@ const runInstances: Action = (ctx) => {
     return reservationOf(ctx, reservation);
   }
   const plan = planInterfaces(ctx, count);
+  const primarySubnet = (plan[0] as PlannedInterface).subnet;
+  const placement = p.struct("Placement");
+  const zone = placement?.string("AvailabilityZone");
+  if (zone !== undefined && zone !== primarySubnet.availabilityZone) {
+    throw invalidValue(
+      `The subnet ${primarySubnet.id} is in ${primarySubnet.availabilityZone}, not in ${zone} (Placement.AvailabilityZone).`,
+    );
+  }
+  p.oneOf("InstanceInitiatedShutdownBehavior", ["stop", "terminate"], "instanceInitiatedShutdownBehavior");
+  const asked = placement?.oneOf("Tenancy", ["default", "dedicated", "host"], "tenancy");
+  if (asked === "host") {
+    throw new Ec2Error(
+      "UnsupportedOperation",
+      "ringfence has no Dedicated Hosts to launch on (Placement.Tenancy host).",
+    );
+  }
+  // an instance in a dedicated VPC runs on dedicated hardware whatever it asks for
+  const tenancy =
+    ctx.tx.get("vpc", primarySubnet.vpcId)?.instanceTenancy === "dedicated"
+      ? "dedicated"
+      : (asked ?? "default");
   const instanceTags = tagsFromSpecifications(ctx, "instance", ["network-interface", "volume"]);
   const interfaceTags = tagsForType(ctx, "network-interface");
   const reservationId = newId("r");
@@ -443,7 +491,6 @@ const runInstances: Action = (ctx) => {
       ctx.tx.put({ ...eni, attachment });
       interfaceIds.push(eni.id);
     }
-    const primarySubnet = (plan[0] as PlannedInterface).subnet;
     instances.push(
       ctx.tx.put<InstanceRecord>({
         kind: "instance",
@@ -461,6 +508,7 @@ const runInstances: Action = (ctx) => {
         vpcId: primarySubnet.vpcId,
         subnetId: primarySubnet.id,
         availabilityZone: primarySubnet.availabilityZone,
+        ...(tenancy === "default" ? {} : { tenancy }),
         interfaceIds,
         ...tokenFields(clientToken),
         disableApiTermination: p.bool("DisableApiTermination") ?? false,
@@ -661,7 +709,9 @@ function changeState(
       if (previous === transition.stored) return { instance, previous, current: previous };
       if (!transition.from(previous)) throw transition.refuse(instance.id);
       const changed = apply ? apply(ctx, instance) : instance;
-      ctx.tx.put({ ...changed, state: transition.stored });
+      // EC2 says why an instance is down: the time a user stopped or terminated it
+      const stateReason = transition.stored === "running" ? undefined : userInitiated(ctx.now);
+      ctx.tx.put({ ...changed, state: transition.stored, stateReason });
       return { instance, previous, current: transition.reported };
     });
     const items = changes.map(({ instance, previous, current }) => ({
@@ -676,6 +726,17 @@ function changeState(
         : { StartingInstances: items };
   };
 }
+
+/** `User initiated (2026-12-02 01:04:05 GMT)`, EC2's stateTransitionReason of a user's stop. */
+function userInitiated(now: Date): string {
+  return `User initiated (${now.toISOString().slice(0, 19).replace("T", " ")} GMT)`;
+}
+
+/** The stateReason of an instance a user stopped or terminated. */
+const USER_SHUTDOWN = {
+  Code: "Client.UserInitiatedShutdown",
+  Message: "Client.UserInitiatedShutdown: User initiated shutdown",
+};
 
 function releaseInterfaces(ctx: ActionContext, instance: InstanceRecord): void {
   if (instance.disableApiTermination) {

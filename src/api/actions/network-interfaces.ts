@@ -491,7 +491,22 @@ export function secondaryAddresses(params: Params): { primary?: string; secondar
   return { primary, secondary };
 }
 
+/** What a new interface may ask for that ringfence does not make: another type, delegated prefixes. */
+export function refuseInterfaceKinds(params: Params): void {
+  if (params.oneOf("InterfaceType", ["efa", "efa-only", "branch", "trunk"], "interfaceType")) {
+    throw new Ec2Error(
+      "UnsupportedOperation",
+      "ringfence makes standard network interfaces (interfaceType interface) only, not EFA, branch or trunk interfaces.",
+    );
+  }
+  params.refuseUnkept(
+    ["Ipv4Prefixes", "Ipv4PrefixCount", "Ipv6Prefixes", "Ipv6PrefixCount"],
+    "an interface has addresses, not delegated prefixes",
+  );
+}
+
 const createNetworkInterface: Action = (ctx) => {
+  refuseInterfaceKinds(ctx.params);
   const subnet = requireOwn(ctx, "subnet", ctx.params.requiredString("SubnetId")) as SubnetRecord;
   const clientToken = clientTokenOf(ctx);
   const earlier = madeWithToken(clientToken, ctx.tx.scoped("eni", ctx.account, ctx.region));

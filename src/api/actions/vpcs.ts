@@ -1,7 +1,7 @@
 // VPCs, subnets, regions and zones, and what every account region and every VPC gets by default
 // (spec 3.1): the default VPC, its /20 subnet per zone, the default group and the default ACL.
 
-import { Ec2Error, invalidValue } from "../../model/errors.js";
+import { Ec2Error, invalidCombination, invalidValue } from "../../model/errors.js";
 import type { NetworkAclEntry } from "../../model/estate.js";
 import { newId } from "../../model/ids.js";
 import type { GroupRecord, NetworkAclRecord, SubnetRecord, VpcRecord } from "../../model/resources.js";
@@ -273,13 +273,25 @@ function checkVpcQuota(ctx: ActionContext): void {
   }
 }
 
+const TENANCIES = ["default", "dedicated", "host"] as const;
+
 const createVpc: Action = (ctx) => {
+  ctx.params.refuseUnkept(
+    [
+      "Ipv6Pool",
+      "Ipv6CidrBlock",
+      "Ipv4IpamPoolId",
+      "Ipv4NetmaskLength",
+      "Ipv6IpamPoolId",
+      "Ipv6NetmaskLength",
+      "Ipv6CidrBlockNetworkBorderGroup",
+      "VpcEncryptionControl",
+    ],
+    "a VPC has the IPv4 CidrBlock given and, with AmazonProvidedIpv6CidrBlock, an IPv6 /56 of its own",
+  );
   const cidrText = ctx.params.requiredString("CidrBlock");
   const cidr = checkVpcCidr(cidrText, "InvalidVpc.Range");
-  const tenancy = ctx.params.string("InstanceTenancy") ?? "default";
-  if (!["default", "dedicated", "host"].includes(tenancy)) {
-    throw invalidValue(`Value (${tenancy}) for parameter instanceTenancy is invalid.`);
-  }
+  const tenancy = ctx.params.oneOf("InstanceTenancy", TENANCIES, "instanceTenancy") ?? "default";
   const tags = tagsFromSpecifications(ctx, "vpc");
   checkVpcQuota(ctx);
   const vpc = createVpcWithDefaults(ctx, cidr, {
@@ -358,6 +370,16 @@ const describeVpcs: Action = (ctx) => {
 };
 
 const createSubnet: Action = (ctx) => {
+  ctx.params.refuseUnkept(
+    ["OutpostArn", "Ipv4IpamPoolId", "Ipv4NetmaskLength", "Ipv6IpamPoolId", "Ipv6NetmaskLength"],
+    "a subnet has the CidrBlock and Ipv6CidrBlock given",
+  );
+  if (ctx.params.bool("Ipv6Native") === true) {
+    throw new Ec2Error(
+      "UnsupportedOperation",
+      "ringfence does not implement IPv6-only subnets (Ipv6Native): a subnet has an IPv4 CidrBlock",
+    );
+  }
   const vpc = requireVpc(ctx, ctx.params.requiredString("VpcId"));
   const cidrText = ctx.params.requiredString("CidrBlock");
   const cidr = checkVpcCidr(cidrText, "InvalidSubnet.Range");
@@ -387,6 +409,12 @@ const createSubnet: Action = (ctx) => {
       throw new Ec2Error("InvalidSubnet.Range", `The IPv6 CIDR '${ipv6Text}' is invalid.`);
     }
     ipv6Cidr = formatCidr(v6);
+    for (const other of siblings) {
+      const otherV6 = other.ipv6Cidr ? parseCidr6(other.ipv6Cidr)?.cidr : undefined;
+      if (otherV6 && cidrsOverlap(otherV6, v6)) {
+        throw new Ec2Error("InvalidSubnet.Conflict", `The CIDR '${ipv6Cidr}' conflicts with another subnet`);
+      }
+    }
   }
   const zones = availabilityZones(ctx.region);
   const zoneName = ctx.params.string("AvailabilityZone");
@@ -396,6 +424,11 @@ const createSubnet: Action = (ctx) => {
     : zoneId
       ? zones.find((z) => z.id === zoneId)
       : zones[siblings.length % zones.length];
+  if (zone && zoneName && zoneId && zone.id !== zoneId) {
+    throw invalidCombination(
+      `The availability zone ${zoneName} is ${zone.id}, not ${zoneId}: give AvailabilityZone or AvailabilityZoneId`,
+    );
+  }
   if (!zone) {
     throw invalidValue(
       `Value (${zoneName ?? zoneId}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: ${zones.map((z) => z.name).join(", ")}.`,
@@ -501,6 +534,11 @@ const describeAvailabilityZones: Action = (ctx) => {
   const names = ctx.params.strings("ZoneNames");
   const ids = ctx.params.strings("ZoneIds");
   const zones = availabilityZones(ctx.region).map((z) => ({ ...z, tags: {} }));
+  const unknown = [
+    ...names.filter((name) => !zones.some((z) => z.name === name)),
+    ...ids.filter((id) => !zones.some((z) => z.id === id)),
+  ];
+  if (unknown.length > 0) throw invalidValue(`Invalid availability zone: [${unknown.join(", ")}]`);
   const fields: FilterFields<(typeof zones)[number]> = {
     "zone-name": (z) => [z.name],
     "zone-id": (z) => [z.id],
