@@ -153,10 +153,11 @@ const verify: Command = {
 Probes every ordered pair of running lab instances of the same VPC on every target in LIST, over IPv4 and, where
 both have one, IPv6, and compares each result with what the policy evaluator says the security
 groups and network ACLs allow. Prints expected, actual and mismatch tables ('.' open, 'X' blocked,
-'!' mismatch). Exits 1 on any mismatch.
+'!' mismatch). Exits 1 on any mismatch, and when a running instance has no lab namespace.
 
   --ports LIST     comma-separated targets (default ${DEFAULT_VERIFY_TARGETS})
-  --json           print one JSON object: every cell and the mismatches
+  --json           print one JSON object: every cell, the mismatches, the cells not probed
+                   (skipped) and the running instances without a namespace (missing)
   --timeout MS     how long a probe waits for an answer (default ${DEFAULT_PROBE_TIMEOUT_MS})
 ${CONTROLLER_OPTIONS}`,
   async run(args) {
@@ -177,7 +178,10 @@ ${CONTROLLER_OPTIONS}`,
     const timeoutMs = timeoutOf(values.timeout);
     const estate = await controllerEstate(values.endpoint);
     const present = new Set(await listNamespaces());
-    const hosts = [...labTopology(estate).hosts.values()].filter((h) => present.has(h.namespace));
+    const running = [...labTopology(estate).hosts.values()];
+    const hosts = running.filter((h) => present.has(h.namespace));
+    // a running instance without its namespace is a lab that does not match the control plane
+    const missing = running.filter((h) => !present.has(h.namespace)).map((h) => h.instanceId);
     const prober = new Prober(timeoutMs);
     try {
       const report = await verifyLab(estate, hosts, prober, { targets, timeoutMs });
@@ -188,12 +192,22 @@ ${CONTROLLER_OPTIONS}`,
             targets: report.targets.map(formatProbeTarget),
             cells: report.cells.map((c) => ({ ...c, target: formatProbeTarget(c.target) })),
             mismatches: report.mismatches.length,
+            skipped: report.skipped.map((s) => ({
+              instance: s.instance,
+              target: formatProbeTarget(s.target),
+            })),
+            missing,
           }),
         );
       } else {
         console.log(renderTruthTables(report));
+        for (const id of missing) {
+          console.log(
+            `  MISSING ${id}: running, but it has no lab namespace (was the server started with --lab?)`,
+          );
+        }
       }
-      return report.mismatches.length === 0 ? 0 : 1;
+      return report.mismatches.length === 0 && missing.length === 0 ? 0 : 1;
     } finally {
       await prober.close();
     }

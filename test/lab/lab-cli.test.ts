@@ -181,19 +181,29 @@ describe("ringfence lab commands (root, server with the lab)", () => {
   // last: it removes this file's lab too
   it("the lab sweep removes every lab namespace and nothing else", async () => {
     const id = labId("sweep");
-    const lab = [`rf-i-${id}`, `rf-vpc-${id}`];
+    const swept = [`rf-i-${id}`, `rf-vpc-${id}`];
     const other = `rf-t-${id}`;
     await ipBatch(
       undefined,
-      [...lab, other].map((n) => `netns add ${n}`),
+      [...swept, other].map((n) => `netns add ${n}`),
     );
     try {
       const removed = await sweepLabNamespaces();
-      for (const n of [...lab, instanceNamespace(web.id)]) assert.ok(removed.includes(n), n);
+      for (const n of [...swept, instanceNamespace(web.id)]) assert.ok(removed.includes(n), n);
       assert.ok(!removed.includes(other));
       const left = await listNamespaces();
       assert.ok(left.includes(other), "a namespace that is not the lab's stays");
-      assert.ok(!left.some((n) => lab.includes(n)));
+      assert.ok(!left.some((n) => swept.includes(n)));
+      // the server's instances still run, without namespaces: verify says so and fails
+      const gone = await ringfence(
+        ["lab", "verify", "--ports", "tcp/80", "--json", "--endpoint", lab.server.url],
+        env,
+      );
+      assert.equal(gone.code, 1, gone.stdout + gone.stderr);
+      const report = JSON.parse(gone.stdout.trim().split("\n").pop() ?? "{}");
+      assert.deepEqual([...report.missing].sort(), [client.id, web.id].sort());
+      assert.deepEqual(report.cells, []);
+      assert.deepEqual(report.skipped, []);
     } finally {
       await ipBatch(undefined, [`netns del ${other}`]);
     }
