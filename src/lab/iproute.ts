@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readdir } from "node:fs/promises";
 
 // The lab's only way into the kernel's network configuration: iproute2, always aimed at a named
 // namespace (`ip -n NS`) except for creating and deleting namespaces themselves, and batched
@@ -59,13 +60,20 @@ export async function ipBatch(namespace: string | undefined, commands: readonly 
   await ip(args, `${commands.join("\n")}\n`);
 }
 
-/** Names of all network namespaces (`ip netns list`). */
+/** Where `ip netns add` mounts a named namespace (iproute2's NETNS_RUN_DIR). */
+const NETNS_RUN_DIR = "/run/netns";
+
+/**
+ * Names of all named network namespaces, as `ip netns list` shows them: the entries of its run
+ * directory, read without starting a process, since every sync of the lab looks.
+ */
 export async function listNamespaces(): Promise<string[]> {
-  const out = await ip(["netns", "list"]);
-  return out
-    .split("\n")
-    .map((line) => line.trim().split(/\s+/)[0] ?? "")
-    .filter((name) => name.length > 0);
+  try {
+    return (await readdir(NETNS_RUN_DIR)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
 }
 
 /** Deletes namespaces that exist; missing ones are ignored. */

@@ -4,6 +4,8 @@ import type { HostPolicy } from "../compile/host-policy.js";
 import { hostPolicyFor } from "../compile/host-policy.js";
 import type { Estate } from "../model/estate.js";
 import type { InstanceRuntime } from "../model/instance-runtime.js";
+import { deleteNamespaces } from "./iproute.js";
+import { instanceNamespace, routerNamespace } from "./names.js";
 import { LabNetwork, type NetworkChanges } from "./network.js";
 import { REMOVE_ACL_TABLE, routerAclScript } from "./subnet-acl.js";
 import { type LabHost, labTopology, type VpcRouter } from "./topology.js";
@@ -124,16 +126,40 @@ export class Lab implements InstanceRuntime {
 
   private async converge(estate: Estate, revision: number): Promise<SyncReport> {
     if (this.closed) throw new Error("the lab is closed");
+    // A namespace removed under the lab (`lab down`, `ip netns del`) would otherwise go unnoticed:
+    // its nft keeps running in the detached namespace, so nothing fails. It is built again now.
+    if (await this.network.anyGone()) await this.forgetLost();
+    if (this.lastRevision < 0) await this.removeLeftovers(estate);
     try {
       return await this.convergeOnce(estate, revision);
     } catch (error) {
-      // A namespace may have been removed under the lab: what is gone is forgotten, with its
-      // firewall and network ACLs, so that the next sync builds it again; the rest stays.
-      const lost = await this.network.reconcile().catch(() => ({ hosts: [], routers: [] }));
-      await Promise.all(lost.hosts.map((id) => this.dropFirewall(id)));
-      await Promise.all(lost.routers.map((id) => this.dropAcls(id)));
+      await this.forgetLost().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Forgets what is gone, with its firewall and network ACLs, so that this or the next sync
+   * builds it again; the rest stays.
+   */
+  private async forgetLost(): Promise<void> {
+    const lost = await this.network.reconcile();
+    await Promise.all(lost.hosts.map((id) => this.dropFirewall(id)));
+    await Promise.all(lost.routers.map((id) => this.dropAcls(id)));
+  }
+
+  /**
+   * At the first sync of a server: the namespaces an earlier run left for instances that are no
+   * longer running (stopped or terminated while the server ran without the lab, or crashed before
+   * its sync) and for VPCs without running instances. Only names of this estate's instances and
+   * VPCs are touched: other labs on the machine keep theirs.
+   */
+  private async removeLeftovers(estate: Estate): Promise<void> {
+    const topology = labTopology(estate);
+    await deleteNamespaces([
+      ...estate.instances.filter((i) => !topology.hosts.has(i.id)).map((i) => instanceNamespace(i.id)),
+      ...estate.vpcs.filter((v) => !topology.routers.has(v.id)).map((v) => routerNamespace(v.id)),
+    ]);
   }
 
   private async convergeOnce(estate: Estate, revision: number): Promise<SyncReport> {

@@ -208,8 +208,18 @@ export class LabNetwork {
     for (const [name] of half) this.made.delete(name);
   }
 
+  /** Whether a namespace this network built is gone (removed under the lab by someone else). */
+  async anyGone(): Promise<boolean> {
+    if (this.routers.size === 0 && this.hosts.size === 0) return false;
+    const existing = new Set(await listNamespaces());
+    return (
+      [...this.routers.values()].some((r) => !existing.has(r.namespace)) ||
+      [...this.hosts.values()].some((h) => !existing.has(h.namespace))
+    );
+  }
+
   /**
-   * After a convergence failed: forgets the routers and hosts whose namespace is gone (removed
+   * After a convergence failed, or found a namespace gone: forgets the routers and hosts whose namespace is gone (removed
    * under the lab), and the hosts of a router that is gone, so that the next convergence builds
    * them again; what is still there is kept, and a failure that recurs costs only its own host.
    */
