@@ -2,7 +2,7 @@
 // what the first request made, and only if it is the same request.
 
 import { createHash } from "node:crypto";
-import { Ec2Error } from "../model/errors.js";
+import { Ec2Error, invalidValue } from "../model/errors.js";
 import type { ActionContext } from "./context.js";
 
 export interface ClientTokenUse {
@@ -14,6 +14,12 @@ export interface ClientTokenUse {
 export function clientTokenOf(ctx: ActionContext): ClientTokenUse | undefined {
   const token = ctx.params.string("ClientToken");
   if (!token) return undefined;
+  // the model: "Constraints: Maximum 64 ASCII characters"
+  if (token.length > 64 || !/^[\x20-\x7e]*$/.test(token)) {
+    throw invalidValue(
+      `Value (${token.slice(0, 80)}) for parameter clientToken is invalid. It is at most 64 ASCII characters.`,
+    );
+  }
   const digest = createHash("sha256")
     .update(ctx.params.canonical(["ClientToken", "DryRun"]))
     .digest("hex");

@@ -68,6 +68,11 @@ describe("ClientToken", () => {
       new DescribeInstancesCommand({ Filters: [{ Name: "client-token", Values: ["run-1"] }] }),
     );
     assert.equal(all.Reservations?.flatMap((r) => r.Instances ?? []).length, 1);
+    // at most 64 ASCII characters (the model's constraint)
+    assert.equal(await errorCode(launch({ ClientToken: "t".repeat(65) })), "InvalidParameterValue");
+    assert.equal(await errorCode(launch({ ClientToken: "tökén" })), "InvalidParameterValue");
+    const longest = await launch({ ClientToken: "t".repeat(64) });
+    assert.equal(longest.Instances?.length, 1);
   });
 
   test("CreateNetworkAcl: another VPC or another TagSpecification is a mismatch", async () => {
