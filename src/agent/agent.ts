@@ -174,7 +174,9 @@ export class Agent {
     while (!this.stopping.signal.aborted) {
       let gotMessage = false;
       try {
-        await this.resolveCompileOptions();
+        // once the name has answered, a lookup that hangs (DNS the policy does not let out) must
+        // not keep the agent from its controller longer than the first one could
+        await this.resolveCompileOptions(this.resolvedCompile ? LOOKUP_BEFORE_LOCKDOWN_MS : undefined);
         await watchPolicy(
           this.options,
           async (message) => {

@@ -36,20 +36,31 @@ export function scriptLine(script: string): string {
     .join("; ");
 }
 
-/** Receives one command's output piece by piece, then its end. */
+/**
+ * Receives one command's output piece by piece, then its end; `failure` when nft went away before
+ * it answered in full, so that what came is not taken for the whole answer.
+ */
 interface OutputReader {
   piece(text: string): void;
-  end(): void;
+  end(failure?: string): void;
 }
 
-/** Collects a command's output whole. */
+/** Collects a command's output whole; `text` rejects with NftError when nft went away. */
 function collect(): OutputReader & { readonly text: Promise<string> } {
   const pieces: string[] = [];
   let done: (text: string) => void = () => {};
-  const text = new Promise<string>((resolve) => {
+  let fail: (error: Error) => void = () => {};
+  const text = new Promise<string>((resolve, reject) => {
     done = resolve;
+    fail = reject;
   });
-  return { piece: (p) => pieces.push(p), end: () => done(pieces.join("")), text };
+  // awaited only once the command has been written: until then a rejection is not unhandled
+  text.catch(() => {});
+  return {
+    piece: (p) => pieces.push(p),
+    end: (failure) => (failure === undefined ? done(pieces.join("")) : fail(new NftError(failure))),
+    text,
+  };
 }
 
 export class NftSession {
@@ -79,8 +90,9 @@ export class NftSession {
       this.exited = true;
       const where = namespace ? ` in ${namespace}` : "";
       for (const reader of this.waiting.splice(0)) {
-        reader.piece(`${this.pending}\nError: nft${where} exited\n`);
-        reader.end();
+        if (this.pending !== "") reader.piece(this.pending);
+        this.pending = "";
+        reader.end(`nft${where} exited before it answered`);
       }
       this.pending = "";
     });
@@ -144,16 +156,15 @@ export class NftSession {
   private send(line: string, reader: OutputReader): Promise<void> {
     const sent = this.queue.then(async () => {
       if (this.exited) {
-        reader.piece(`Error: nft${this.namespace ? ` in ${this.namespace}` : ""} has exited\n`);
-        reader.end();
+        reader.end(`nft${this.namespace ? ` in ${this.namespace}` : ""} has exited`);
         return;
       }
       const answered = new Promise<void>((resolve) => {
         // The marker after the line gives it exactly one answer (maybe "").
         this.waiting.push({
           piece: (p) => reader.piece(p),
-          end: () => {
-            reader.end();
+          end: (failure) => {
+            reader.end(failure);
             resolve();
           },
         });
@@ -236,13 +247,17 @@ export class NftSessionKernel implements NftKernel {
   private async listed(command: string): Promise<ObjectDigests | undefined> {
     const digests = new ListingDigests();
     let first: string | undefined;
+    let failed: string | undefined;
     await this.live().stream(command, {
       piece: (piece) => {
         first ??= piece;
         if (first.startsWith("table ")) digests.update(piece);
       },
-      end: () => {},
+      end: (failure) => {
+        failed = failure;
+      },
     });
+    if (failed !== undefined) throw new NftError(`${command}: ${failed}`);
     if (first?.startsWith("table ")) return digests.result();
     return this.absent(command, first ?? "");
   }

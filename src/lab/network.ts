@@ -232,6 +232,18 @@ export class LabNetwork {
       (h) => !existing.has(h.namespace) || lost.has(h.routerNamespace),
     );
     for (const h of hosts) this.hosts.delete(h.instanceId);
+    // A namespace removed with `ip netns del` lives on while a process (its nft) is in it, and so
+    // does its veth: the router-side end goes now, so that the host can be wired again at once.
+    const ports = new Map<string, string[]>();
+    for (const h of hosts) {
+      if (lost.has(h.routerNamespace) || !existing.has(h.routerNamespace)) continue;
+      ports.set(h.routerNamespace, [...(ports.get(h.routerNamespace) ?? []), h.port]);
+    }
+    await Promise.all(
+      [...ports].map(([router, names]) =>
+        Promise.all(names.map((port) => execInNamespace(router, ["ip", "link", "del", port]))),
+      ),
+    );
     // a host left without its router is rebuilt from its namespace up
     await this.deleteNamespaces(hosts.map((h) => h.namespace).filter((n) => existing.has(n)));
     for (const n of [...lost, ...hosts.map((h) => h.namespace)]) this.made.delete(n);

@@ -110,6 +110,42 @@ describe("HostEnforcer", () => {
     assert.equal(await enforcer.repair(), false);
   });
 
+  it("without drift tracking never lists the table, sends deltas onto edits and repairs nothing", async () => {
+    class CountingKernel extends FakeKernel {
+      /** What each listing asked for: "table", or the objects. */
+      readonly asked: string[] = [];
+      override async objectDigests(objects?: readonly string[]) {
+        this.asked.push(objects ? objects.join(", ") : "table");
+        return super.objectDigests(objects);
+      }
+    }
+    const kernel = new CountingKernel();
+    const enforcer = new HostEnforcer(kernel, { tracksDrift: false });
+    await enforcer.apply(1, webPolicy());
+    kernel.tamper("add rule inet ringfence input tcp dport 23 accept\n");
+    const outcome = await enforcer.apply(2, webPolicy(["10.0.9.9", "10.0.9.20"]));
+    assert.deepEqual([outcome.mode, outcome.drifted], ["delta", false]);
+    assert.deepEqual(kernel.elements("g_sg-admin_v4"), ["10.0.9.20", "10.0.9.9"]);
+    assert.ok(
+      kernel.rules("input")?.some((rule) => rule.includes("dport 23")),
+      "the edit stays",
+    );
+    assert.equal(await enforcer.repair(), false);
+    assert.deepEqual(kernel.asked, []);
+
+    const tracking = new CountingKernel();
+    const tracked = new HostEnforcer(tracking);
+    await tracked.apply(1, webPolicy());
+    await tracked.apply(2, webPolicy(["10.0.9.9", "10.0.9.20"]));
+    // a rule change rewrites a chain: the whole table is listed around it
+    await tracked.apply(3, { ...webPolicy(["10.0.9.9", "10.0.9.20"]), interfaces: [] });
+    assert.deepEqual(
+      tracking.asked,
+      ["table", "set g_sg-admin_v4", "set g_sg-admin_v4", "table", "table"],
+      "the whole table after the full apply; before and after a membership delta, only the set it changes",
+    );
+  });
+
   it("locks a host without policy down, then moves to the first policy by delta", async () => {
     const kernel = new FakeKernel();
     const enforcer = new HostEnforcer(kernel);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -157,15 +157,46 @@ describe("NftSession with long commands and listings (root, real nft in a namesp
 
   it("without a namespace, runs nft in the namespace of its own process", async () => {
     const module = new URL("../../src/agent/nft-session.js", import.meta.url).href;
-    const program = `const { NftSessionKernel } = await import(${JSON.stringify(module)});
-const kernel = new NftSessionKernel();
-await kernel.apply("add table inet ringfence_own");
-process.stdout.write((await kernel.listTable()) === undefined ? "no ringfence table" : "ringfence table");
-await kernel.close();`;
+    const program = `const { NftSession } = await import(${JSON.stringify(module)});
+const session = new NftSession();
+await session.run("add table inet ringfence_own");
+process.stdout.write(await session.query("list tables"));
+await session.close();`;
     // run inside the test's namespace: nothing is ever written to the machine's own
     const ran = await execInNamespace(namespace, [process.execPath, "--input-type=module", "-e", program]);
     assert.equal(ran.code, 0, ran.stderr);
-    assert.equal(ran.stdout, "ringfence table");
+    assert.match(ran.stdout, /table inet ringfence_own/, "it lists what it wrote");
     assert.match((await execInNamespace(namespace, ["nft", "list", "tables"])).stdout, /ringfence_own/);
+  });
+});
+
+describe("NftSession when nft goes away mid-answer (a stand-in nft, no kernel)", () => {
+  // An `nft` that reads one command, prints the start of a long listing and exits.
+  const dir = mkdtempSync(join(tmpdir(), "rf-fake-nft-"));
+  const savedPath = process.env.PATH;
+  before(() => {
+    const fake = join(dir, "nft");
+    writeFileSync(
+      fake,
+      `#!/bin/sh\nread line\nprintf 'table inet ringfence {\\n'\ni=0\nwhile [ $i -lt 2000 ]; do printf '\\tset s%d {\\n\\t\\ttype ipv4_addr\\n\\t}\\n\\n' $i; i=$((i+1)); done\nexit 0\n`,
+    );
+    chmodSync(fake, 0o755);
+    process.env.PATH = `${dir}:${savedPath ?? ""}`;
+  });
+  after(() => {
+    process.env.PATH = savedPath;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fails a listing cut short instead of taking it for the table", async () => {
+    const kernel = new NftSessionKernel();
+    try {
+      await assert.rejects(kernel.objectDigests(), /exited before it answered/);
+      await assert.rejects(kernel.listTable(), /exited before it answered/);
+      await assert.rejects(kernel.objectDigests(["set s1"]), /exited before it answered/);
+      await assert.rejects(kernel.apply("add table inet ringfence"), NftApplyError);
+    } finally {
+      await kernel.close();
+    }
   });
 });

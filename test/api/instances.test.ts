@@ -977,6 +977,11 @@ describe("launch details", () => {
       "InvalidParameterValue",
     );
     assert.equal(
+      await launch([{ DeviceIndex: 0, SubnetId: subnetId, InterfaceType: "branch" }]),
+      "InvalidParameterValue",
+      "CreateNetworkInterface's types are not RunInstances'",
+    );
+    assert.equal(
       await launch([{ DeviceIndex: 0, SubnetId: subnetId, Ipv4PrefixCount: 1 }]),
       "UnsupportedOperation",
     );
@@ -1230,7 +1235,18 @@ describe("launch details", () => {
     assert.deepEqual(await allInstanceIds(), before, "nothing was launched");
     const [same] = await run({ SubnetId: subnetId, Placement: { AvailabilityZone: zoneOf } });
     assert.equal(same?.Placement?.AvailabilityZone, zoneOf);
-    await cp.ec2.send(new TerminateInstancesCommand({ InstanceIds: [same?.InstanceId as string] }));
+    // an interface without a subnet goes to the default subnet of the zone asked for; the standard
+    // interface type may be named
+    const [placed] = await run({
+      Placement: { AvailabilityZone: "us-east-1c" },
+      NetworkInterfaces: [{ DeviceIndex: 0, InterfaceType: "interface" }],
+    });
+    assert.equal(placed?.Placement?.AvailabilityZone, "us-east-1c");
+    await cp.ec2.send(
+      new TerminateInstancesCommand({
+        InstanceIds: [same?.InstanceId as string, placed?.InstanceId as string],
+      }),
+    );
   });
 
   test("an instance of a dedicated VPC, or one that asks, is dedicated, and the tenancy filter finds it", async () => {

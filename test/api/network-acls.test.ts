@@ -212,6 +212,11 @@ describe("entries", () => {
     await errorCode(addEntry(id, { RuleNumber: 5, Protocol: "6" })); // tcp needs a port range
     await errorCode(addEntry(id, { RuleNumber: 5, Protocol: "1" })); // icmp needs a type and code
     assert.equal(await errorCode(addEntry(UNKNOWN_ACL, { RuleNumber: 5 })), "InvalidNetworkAclID.NotFound");
+    // a bad value is the answer before an unknown ACL (spec 4.4)
+    assert.equal(
+      await errorCode(addEntry(UNKNOWN_ACL, { RuleNumber: 5, RuleAction: "reject" as never })),
+      "InvalidParameterValue",
+    );
     assert.equal(await errorCode(addEntry(id, { RuleNumber: 5, DryRun: true })), "DryRunOperation");
     assert.equal((await describeAcl(id)).Entries?.length, 2, "nothing was added");
   });

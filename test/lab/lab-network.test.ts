@@ -218,6 +218,27 @@ describe("lab network (root, real namespaces)", () => {
     for (const id of [a, c, d]) assert.ok(!names.includes(instanceNamespace(id)), id);
     assert.ok(!names.includes(routerNamespace(vpc)));
   });
+  it("with real firewalls (an nft in each host), a host removed under the lab is wired again in one sync", async () => {
+    const real = new Lab();
+    try {
+      await real.sync(b.build(), 13);
+      // the host's nft keeps the removed namespace, and its veth, alive
+      await runProgram("ip", ["netns", "del", instanceNamespace(c)]);
+      const report = await real.syncWithReport(b.build(), 14);
+      assert.deepEqual(report.network.created, [c]);
+      const table = await execInNamespace(instanceNamespace(c), [
+        "nft",
+        "list",
+        "table",
+        "inet",
+        "ringfence",
+      ]);
+      assert.equal(table.code, 0, table.stderr);
+    } finally {
+      await real.close();
+    }
+  });
+
   it("at its first sync, removes what an earlier run left of instances no longer running, and only that", async () => {
     const crashed = new Lab({ firewall: firewalls.factory });
     const extra = b.instance(front, "10.50.1.30", [sg]);

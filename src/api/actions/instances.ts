@@ -273,9 +273,12 @@ function planNetworkInterface(
       "A public IPv4 address can only be assigned to the network interface at device index 0.",
     );
   }
-  refuseInterfaceKinds(nic);
+  refuseInterfaceKinds(nic, ["interface", "efa", "efa-only"]);
   const subnetId = nic.string("SubnetId");
-  const subnet = subnetId ? requireOwn(ctx, "subnet", subnetId) : defaultSubnet(ctx, undefined);
+  // without a subnet, the default subnet of the zone asked for, as without interfaces
+  const subnet = subnetId
+    ? requireOwn(ctx, "subnet", subnetId)
+    : defaultSubnet(ctx, ctx.params.struct("Placement")?.string("AvailabilityZone"));
   checkInterfaceDescription(nic.string("Description"));
   const { primary, secondary } = secondaryAddresses(nic);
   if ((primary || secondary.length > 0) && count > 1) {
@@ -400,17 +403,18 @@ const runInstances: Action = (ctx) => {
     );
     return reservationOf(ctx, reservation);
   }
+  // values before the resources they name are looked up (spec 4.4)
+  p.oneOf("InstanceInitiatedShutdownBehavior", ["stop", "terminate"], "instanceInitiatedShutdownBehavior");
+  const placement = p.struct("Placement");
+  const asked = placement?.oneOf("Tenancy", ["default", "dedicated", "host"], "tenancy");
   const plan = planInterfaces(ctx, count);
   const primarySubnet = (plan[0] as PlannedInterface).subnet;
-  const placement = p.struct("Placement");
   const zone = placement?.string("AvailabilityZone");
   if (zone !== undefined && zone !== primarySubnet.availabilityZone) {
     throw invalidValue(
       `The subnet ${primarySubnet.id} is in ${primarySubnet.availabilityZone}, not in ${zone} (Placement.AvailabilityZone).`,
     );
   }
-  p.oneOf("InstanceInitiatedShutdownBehavior", ["stop", "terminate"], "instanceInitiatedShutdownBehavior");
-  const asked = placement?.oneOf("Tenancy", ["default", "dedicated", "host"], "tenancy");
   if (asked === "host") {
     throw new Ec2Error(
       "UnsupportedOperation",

@@ -163,8 +163,9 @@ const deleteNetworkAcl: Action = (ctx) => {
 };
 
 const createNetworkAclEntry: Action = (ctx) => {
-  const acl = requireAcl(ctx, ctx.params.requiredString("NetworkAclId"));
+  // the entry's values are checked before the ACL is looked up (spec 4.4)
   const entry = readEntry(ctx);
+  const acl = requireAcl(ctx, ctx.params.requiredString("NetworkAclId"));
   if (acl.entries.some((e) => e.ruleNumber === entry.ruleNumber && e.egress === entry.egress)) {
     throw new Ec2Error(
       "NetworkAclEntryAlreadyExists",
@@ -189,8 +190,9 @@ function existingEntryIndex(acl: NetworkAclRecord, ruleNumber: number, egress: b
 }
 
 const replaceNetworkAclEntry: Action = (ctx) => {
-  const acl = requireAcl(ctx, ctx.params.requiredString("NetworkAclId"));
+  // the entry's values are checked before the ACL is looked up (spec 4.4)
   const entry = readEntry(ctx);
+  const acl = requireAcl(ctx, ctx.params.requiredString("NetworkAclId"));
   const index = existingEntryIndex(acl, entry.ruleNumber, entry.egress);
   const entries = [...acl.entries];
   entries[index] = entry;

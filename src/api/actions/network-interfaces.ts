@@ -491,9 +491,14 @@ export function secondaryAddresses(params: Params): { primary?: string; secondar
   return { primary, secondary };
 }
 
-/** What a new interface may ask for that ringfence does not make: another type, delegated prefixes. */
-export function refuseInterfaceKinds(params: Params): void {
-  if (params.oneOf("InterfaceType", ["efa", "efa-only", "branch", "trunk"], "interfaceType")) {
+/**
+ * What a new interface may ask for that ringfence does not make: another type than the standard
+ * one (`interface`, which RunInstances may name and CreateNetworkInterface may not), delegated
+ * prefixes. `types` are the values the action's model lists.
+ */
+export function refuseInterfaceKinds(params: Params, types: readonly string[]): void {
+  const type = params.oneOf("InterfaceType", types, "interfaceType");
+  if (type !== undefined && type !== "interface") {
     throw new Ec2Error(
       "UnsupportedOperation",
       "ringfence makes standard network interfaces (interfaceType interface) only, not EFA, branch or trunk interfaces.",
@@ -506,7 +511,7 @@ export function refuseInterfaceKinds(params: Params): void {
 }
 
 const createNetworkInterface: Action = (ctx) => {
-  refuseInterfaceKinds(ctx.params);
+  refuseInterfaceKinds(ctx.params, ["efa", "efa-only", "branch", "trunk"]);
   const subnet = requireOwn(ctx, "subnet", ctx.params.requiredString("SubnetId")) as SubnetRecord;
   const clientToken = clientTokenOf(ctx);
   const earlier = madeWithToken(clientToken, ctx.tx.scoped("eni", ctx.account, ctx.region));
