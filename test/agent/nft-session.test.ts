@@ -96,20 +96,6 @@ describe("NftSessionKernel (root, real nft in a namespace)", () => {
     await kernel.deleteTable();
     assert.equal(await kernel.listTable(), undefined);
   });
-});
-
-describe("NftSession with long commands and listings (root, real nft in a namespace)", () => {
-  const namespace = `rf-${labId("session")}`;
-  let kernel: NftSessionKernel;
-
-  before(async () => {
-    await ipBatch(undefined, [`netns add ${namespace}`]);
-    kernel = new NftSessionKernel({ netns: namespace });
-  });
-  after(async () => {
-    await kernel?.close();
-    await deleteNamespaces([namespace]);
-  });
 
   // 4,000 addresses: a script of about 60 KB a set and a listing of about 70 KB, many times the
   // piece a listing is handed on in and more than one stdin slice
