@@ -28,11 +28,12 @@ if (!url || !token || !instanceId) {
   console.error("usage: compile-agent-child URL TOKEN INSTANCE [NETNS]");
   process.exit(2);
 }
+const kernel = netns ? new NftSessionKernel({ netns }) : new DiscardingKernel();
 const agent = new Agent({
   url,
   token,
   instanceId,
-  kernel: netns ? new NftSessionKernel({ netns }) : new DiscardingKernel(),
+  kernel,
   repairIntervalMs: 2_000,
   statusIntervalMs: 60_000,
 });
@@ -41,5 +42,8 @@ agent.onEvent((event) => {
 });
 await agent.start();
 process.on("SIGTERM", () => {
-  void agent.stop().then(() => process.exit(0));
+  void agent
+    .stop()
+    .then(() => (kernel instanceof NftSessionKernel ? kernel.close() : undefined))
+    .then(() => process.exit(0));
 });

@@ -94,6 +94,8 @@ export class Agent {
   private retryDelayMs: number;
   /** Applies (and the state saves after them) run one at a time, in the order they were asked for. */
   private enforcing: Promise<void> = Promise.resolve();
+  /** The last drift check failed, which made the host unhealthy until one passes. */
+  private repairFailing = false;
   /** The compile options last resolved with `resolveCompile`; undefined until one answers. */
   private resolvedCompile: CompileOptions | undefined;
 
@@ -332,16 +334,23 @@ export class Agent {
 
   private async repair(): Promise<void> {
     try {
-      if (await this.enforcer.repair()) {
-        this.message = `repaired drift of the ringfence table at ${new Date().toISOString()}`;
-        // the table written again is the one in force, which is not yet the wanted one
-        if (this.unapplied) this.message += `; revision ${this.unapplied.revision} is not applied yet`;
-        else this.healthy = true;
-        this.emit({ kind: "repaired" });
-        await this.sendStatus();
-      }
+      const repaired = await this.enforcer.repair();
+      // a check that fails once (nft killed under it) must not leave the host unhealthy for good
+      const recovered = this.repairFailing;
+      this.repairFailing = false;
+      if (!repaired && !recovered) return;
+      const at = new Date().toISOString();
+      this.message = repaired
+        ? `repaired drift of the ringfence table at ${at}`
+        : `drift check passes again at ${at}`;
+      // the table written again is the one in force, which is not yet the wanted one
+      if (this.unapplied) this.message += `; revision ${this.unapplied.revision} is not applied yet`;
+      else this.healthy = true;
+      if (repaired) this.emit({ kind: "repaired" });
+      await this.sendStatus();
     } catch (error) {
       this.healthy = false;
+      this.repairFailing = true;
       this.message = `drift repair failed: ${errorText(error)}`;
       await this.sendStatus();
     }

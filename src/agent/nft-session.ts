@@ -7,6 +7,9 @@
 // marks the end of the command's output.
 
 import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { ListingDigests, NftApplyError, type NftKernel, type ObjectDigests } from "./kernel.js";
 
@@ -15,10 +18,12 @@ const MARKER =
   "payload expression, datatype inet_service (internet network service) (basetype integer), 16 bits\n";
 
 /**
- * How much of a command line is handed to nft's stdin at a time: a large table's script (half a
- * megabyte for 1,000 rules) goes in slices as the pipe drains, never as one more native copy.
+ * The longest command line written to nft's stdin: at most PIPE_BUF bytes reach a pipe in one
+ * piece or not at all. nft -i runs whatever part of a line it holds when its input ends, so a
+ * longer line cut short by the death of this process could commit half a table (the old one
+ * deleted, the hooks not yet added). A longer script goes in a file that a short line includes.
  */
-const STDIN_SLICE = 64 * 1024;
+const ATOMIC_WRITE = 4096;
 
 /** The least output handed on at a time (but for the end of an answer): its start tells what it is. */
 const PIECE = 16 * 1024;
@@ -71,6 +76,11 @@ export class NftSession {
   private readonly waiting: OutputReader[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private exited = false;
+  /** A directory of its own for the scripts too long for one line, made when first needed. */
+  private scripts: string | undefined;
+  private scriptCount = 0;
+  /** Settles once nft has exited and the scripts' directory is removed. */
+  private readonly gone: Promise<void>;
 
   /** Without a namespace, nft runs in this process's own. */
   constructor(readonly namespace?: string) {
@@ -86,6 +96,9 @@ export class NftSession {
     });
     this.child.stdin.on("error", () => {});
     this.child.stdout.setEncoding("utf8").on("data", (chunk: string) => this.read(chunk));
+    this.gone = new Promise((resolve) => this.child.once("close", resolve)).then(async () => {
+      if (this.scripts) await rm(this.scripts, { recursive: true, force: true });
+    });
     this.child.on("close", () => {
       this.exited = true;
       const where = namespace ? ` in ${namespace}` : "";
@@ -132,7 +145,8 @@ export class NftSession {
     const line = scriptLine(script);
     if (line.length === 0) return;
     const reader = collect();
-    await this.send(line, reader);
+    if (fitsOneWrite(line)) await this.send(line, reader);
+    else await this.sendIncluded(script, reader);
     const text = await reader.text;
     if (text.includes("Error:")) {
       const where = this.namespace ? ` in ${this.namespace}` : "";
@@ -152,8 +166,23 @@ export class NftSession {
     return this.send(scriptLine(command), reader);
   }
 
-  /** Writes the line and its marker; resolves once `reader` has had the whole answer. */
+  /** A long script as a file of its own, included by one short line: one transaction still. */
+  private async sendIncluded(script: string, reader: OutputReader): Promise<void> {
+    if (this.exited) return this.send("", reader);
+    this.scripts ??= await mkdtemp(join(tmpdir(), "ringfence-nft-"));
+    const file = join(this.scripts, `script-${++this.scriptCount}.nft`);
+    await writeFile(file, script, { mode: 0o600 });
+    try {
+      await this.send(`include "${file}"`, reader);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  /** Writes the line and its marker in one write; resolves once `reader` has had the whole answer. */
   private send(line: string, reader: OutputReader): Promise<void> {
+    if (!fitsOneWrite(line))
+      throw new Error(`an nft command line of ${line.length} characters is too long to send whole`);
     const sent = this.queue.then(async () => {
       if (this.exited) {
         reader.end(`nft${this.namespace ? ` in ${this.namespace}` : ""} has exited`);
@@ -169,20 +198,7 @@ export class NftSession {
           },
         });
       });
-      const input = `${line}\n${MARKER_COMMAND}\n`;
-      for (let offset = 0; offset < input.length && !this.exited; offset += STDIN_SLICE) {
-        if (!this.child.stdin.write(input.slice(offset, offset + STDIN_SLICE))) {
-          await new Promise<void>((resolve) => {
-            const go = () => {
-              this.child.off("close", go);
-              this.child.stdin.off("drain", go);
-              resolve();
-            };
-            this.child.stdin.once("drain", go);
-            this.child.once("close", go);
-          });
-        }
-      }
+      this.child.stdin.write(`${line}\n${MARKER_COMMAND}\n`);
       // the next command is written only once this one is answered: one transaction at a time
       await answered;
     });
@@ -195,12 +211,14 @@ export class NftSession {
   }
 
   close(): Promise<void> {
-    if (this.exited) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.child.once("close", () => resolve());
-      this.child.stdin.end();
-    });
+    if (this.exited) return this.gone;
+    this.child.stdin.end();
+    return this.gone;
   }
+}
+
+function fitsOneWrite(line: string): boolean {
+  return Buffer.byteLength(line) + MARKER_COMMAND.length + 2 <= ATOMIC_WRITE;
 }
 
 /** The agent's kernel boundary (NftKernel) served by an NftSession, started again if nft exits. */

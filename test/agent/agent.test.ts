@@ -171,6 +171,30 @@ describe("Agent against the controller protocol double", () => {
     await until("status", () => c.statuses.some((s) => /repaired drift/.test(s.status.message)));
   });
 
+  it("a drift check that fails once makes the host unhealthy only until one passes", async () => {
+    const c = await controller();
+    c.publish("i-web", webPolicy());
+    let failures = 0;
+    class FlakyKernel extends FakeKernel {
+      override async objectDigests(objects?: readonly string[]) {
+        if (objects === undefined && failures > 0) {
+          failures--;
+          throw new Error("nft exited before it answered");
+        }
+        return super.objectDigests(objects);
+      }
+    }
+    const { agent } = await startAgent({ url: c.url, repairIntervalMs: 40, kernel: new FlakyKernel() });
+    await until("apply", () => agent.appliedRevision === 1);
+    failures = 1;
+    await until("unhealthy", () => c.statuses.some((s) => /drift repair failed/.test(s.status.message)));
+    await until("healthy again", () => c.statuses.at(-1)?.status.healthy === true);
+    assert.match(c.statuses.at(-1)?.status.message ?? "", /drift check passes again/);
+    // and the host follows the controller's revision again
+    const next = c.publish("i-web", webPolicy(["10.0.9.77"]));
+    await until("next revision", () => agent.appliedRevision === next);
+  });
+
   it("reports an unhealthy status when a policy cannot be applied, keeps the old table, and tries again", async () => {
     const c = await controller();
     c.publish("i-web", webPolicy());

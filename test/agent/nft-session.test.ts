@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -102,7 +102,7 @@ describe("NftSessionKernel (root, real nft in a namespace)", () => {
   const addresses = (third: number) =>
     Array.from({ length: 4000 }, (_, i) => `10.${third}.${Math.floor(i / 250)}.${(i % 250) + 1}`);
 
-  it("applies a script longer than a stdin slice as one transaction", async () => {
+  it("applies a script longer than one pipe write as one transaction", async () => {
     const script = [
       "add table inet ringfence",
       "add set inet ringfence a { type ipv4_addr; }",
@@ -184,5 +184,56 @@ describe("NftSession when nft goes away mid-answer (a stand-in nft, no kernel)",
     } finally {
       await kernel.close();
     }
+  });
+});
+
+describe("NftSession's command lines (a stand-in nft that records them, no kernel)", () => {
+  // An `nft` that logs the length of each line it reads, and the size of each file a line
+  // includes, and answers each marker as nft does.
+  const dir = mkdtempSync(join(tmpdir(), "rf-fake-nft-"));
+  const log = join(dir, "lines.log");
+  const savedPath = process.env.PATH;
+  before(() => {
+    const fake = join(dir, "nft");
+    writeFileSync(
+      fake,
+      [
+        "#!/bin/bash",
+        "while IFS= read -r line; do",
+        `  printf '%s' "$line" | wc -c >> ${log}`,
+        '  case "$line" in include*)',
+        `    wc -c < "$(printf '%s' "$line" | sed 's/^include "//; s/"$//')" >> ${log};;`,
+        "  esac",
+        '  if [ "$line" = "describe tcp dport" ]; then',
+        "    echo 'payload expression, datatype inet_service (internet network service) (basetype integer), 16 bits'",
+        "  fi",
+        "done",
+        "",
+      ].join("\n"),
+    );
+    chmodSync(fake, 0o755);
+    process.env.PATH = `${dir}:${savedPath ?? ""}`;
+  });
+  after(() => {
+    process.env.PATH = savedPath;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("never writes a line longer than one pipe write: a long script is a file the line includes", async () => {
+    const session = new NftSession();
+    const long = Array.from(
+      { length: 400 },
+      (_, i) => `add element inet ringfence s { 10.0.${i >> 8}.${i & 255} }`,
+    );
+    await session.run(long.join("\n"));
+    await session.run("add table inet ringfence");
+    await session.close();
+    const lines = readFileSync(log, "utf8").trim().split("\n").map(Number);
+    // the include line, the size of the file it names, a marker; the short line, a marker
+    assert.equal(lines.length, 5, lines.join(" "));
+    const [include, file, , short] = lines as [number, number, number, number, number];
+    assert.ok(include < 4096 && file > 4096, lines.join(" "));
+    assert.ok(file >= long.join("\n").length, "the included file holds the whole script");
+    assert.equal(short, "add table inet ringfence".length);
   });
 });
