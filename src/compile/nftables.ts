@@ -473,7 +473,8 @@ function untrackedRules(
           : { m: "port", protocol: flow.protocol, field: "dport", from: flow.fromPort, to: flow.toPort },
       ],
       action: { a: "ct-mark-or", bits: untrackedMark(direction, flow.family, flow.protocol) },
-      counter: false,
+      // every rule named after a security-group rule counts; this one the packets it marks
+      counter: true,
       comment: flow.rule.id,
     });
   }

@@ -352,7 +352,10 @@ describe("NftSessionKernel in a network namespace", {
     });
     await enforcer.apply(1, policy(["sgr-open", "sgr-peer"]));
     const text = (await kernel.listTable()) ?? "";
-    assert.match(text, /tcp dport 8080 ct mark set ct mark \| 0x01000000 comment "sgr-open"/);
+    assert.match(
+      text,
+      /tcp dport 8080 counter packets \d+ bytes \d+ ct mark set ct mark \| 0x01000000 comment "sgr-open"/,
+    );
     assert.doesNotMatch(text, /9090 ct mark set/);
     // a server in the host namespace and a client in the peer that sends a line every 100 ms;
     // each prints what got through

@@ -114,7 +114,7 @@ describe("tableDelta", () => {
       );
     }
     const mark =
-      /^add rule inet ringfence in_\S+ meta nfproto ipv4 tcp dport 443 ct mark set ct mark \| 0x01000000 comment "sgr-world"$/;
+      /^add rule inet ringfence in_\S+ meta nfproto ipv4 tcp dport 443 counter ct mark set ct mark \| 0x01000000 comment "sgr-world"$/;
     assert.ok(lines(tableDelta(without, withUntracked).script).some((l) => mark.test(l)));
     const removed = lines(tableDelta(withUntracked, without).script);
     assert.ok(!removed.some((l) => l.includes("ct mark set")), removed.join("\n"));

@@ -252,7 +252,7 @@ describe("the nft script", () => {
     );
     assert.match(
       script,
-      /in_eni-web meta nfproto ipv4 tcp dport 80 ct mark set ct mark \| 0x01000000 comment "sgr-http"/,
+      /in_eni-web meta nfproto ipv4 tcp dport 80 counter ct mark set ct mark \| 0x01000000 comment "sgr-http"/,
     );
     // IPv6 egress is tcp/443 only, so a connection marked untracked for IPv6 is tracked now
     assert.match(script, /in_eni-web ct mark & 0x0c000000 != 0 counter accept comment "tracked-now"/);
@@ -273,6 +273,10 @@ describe("the nft script", () => {
     ]) {
       assert.match(script, new RegExp(`counter accept comment "${id}"`), id);
     }
+    // every rule named after a security-group rule counts, the untracked marks included
+    const tagged = script.split("\n").filter((line) => /comment "sgr-/.test(line));
+    assert.ok(tagged.length > 8);
+    for (const line of tagged) assert.match(line, / counter /, line);
     assert.doesNotMatch(script, /hook forward/);
   });
 
