@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { FakeKernel } from "../../src/agent/fake-kernel.js";
 import { fullReplacement, tableDelta } from "../../src/compile/delta.js";
 import { hostPolicyFor } from "../../src/compile/host-policy.js";
+import type { NftTable } from "../../src/compile/nft-table.js";
 import { compileHostPolicy } from "../../src/compile/nftables.js";
 import type { Estate, SecurityGroup } from "../../src/model/estate.js";
 import { eni, estate, group, rule } from "./estate-builder.js";
@@ -127,48 +128,44 @@ describe("tableDelta", () => {
     assert.equal(await kernel.listTable(), await fresh.listTable());
   });
 
-  it("applied to the old table in the fake kernel, yields exactly the new table (random changes)", async () => {
-    const r = new Random(7);
+  /** Every host's table before and after 150 random changes of random estates. */
+  async function eachRandomChange(seed: number, check: (from: NftTable, to: NftTable) => Promise<void>) {
+    const r = new Random(seed);
     for (let n = 0; n < 150; n++) {
       const a = randomEstate(r);
       const b = mutate(r, a);
-      for (const instance of a.instances) {
-        const from = tableOf(a, instance.id);
-        const to = tableOf(b, instance.id);
-        const incremental = new FakeKernel();
-        await incremental.apply(fullReplacement(from).script);
-        await incremental.apply(tableDelta(from, to).script);
-        const fresh = new FakeKernel();
-        await fresh.apply(fullReplacement(to).script);
-        assert.equal(await incremental.listTable(), await fresh.listTable());
-      }
+      for (const instance of a.instances) await check(tableOf(a, instance.id), tableOf(b, instance.id));
     }
+  }
+
+  it("applied to the old table in the fake kernel, yields exactly the new table (random changes)", async () => {
+    await eachRandomChange(7, async (from, to) => {
+      const incremental = new FakeKernel();
+      await incremental.apply(fullReplacement(from).script);
+      await incremental.apply(tableDelta(from, to).script);
+      const fresh = new FakeKernel();
+      await fresh.apply(fullReplacement(to).script);
+      assert.equal(await incremental.listTable(), await fresh.listTable());
+    });
   });
 
   it("names exactly the objects it changes (random changes)", async () => {
-    const r = new Random(11);
     const digestsOf = async (script: string) => {
       const kernel = new FakeKernel();
       await kernel.apply(script);
       return (await kernel.objectDigests()) ?? new Map<string, string>();
     };
     let named = 0;
-    for (let n = 0; n < 150; n++) {
-      const a = randomEstate(r);
-      const b = mutate(r, a);
-      for (const instance of a.instances) {
-        const from = tableOf(a, instance.id);
-        const to = tableOf(b, instance.id);
-        const before = await digestsOf(fullReplacement(from).script);
-        const after = await digestsOf(fullReplacement(to).script);
-        const changed = [...new Set([...before.keys(), ...after.keys()])].filter(
-          (key) => before.get(key) !== after.get(key),
-        );
-        const delta = tableDelta(from, to);
-        assert.deepEqual([...(delta.objects ?? [])].sort(), changed.sort(), delta.script);
-        named += changed.length;
-      }
-    }
+    await eachRandomChange(11, async (from, to) => {
+      const before = await digestsOf(fullReplacement(from).script);
+      const after = await digestsOf(fullReplacement(to).script);
+      const changed = [...new Set([...before.keys(), ...after.keys()])].filter(
+        (key) => before.get(key) !== after.get(key),
+      );
+      const delta = tableDelta(from, to);
+      assert.deepEqual([...(delta.objects ?? [])].sort(), changed.sort(), delta.script);
+      named += changed.length;
+    });
     assert.ok(named > 100, `${named} objects changed in all`);
   });
 });
