@@ -204,11 +204,11 @@ export class Agent {
     }
   }
 
-  /** Compiles the enforced table again once the options that need the network are known. */
   /**
    * Asks for the compile options that need the network before each connection (the controller's
-   * name may have moved to another address, which the table must then let through); a lookup that
-   * fails keeps the options last resolved.
+   * name may have moved to another address, which the table must then let through) and compiles
+   * the enforced table again when they changed; a lookup that fails keeps the options last
+   * resolved.
    */
   private async resolveCompileOptions(timeoutMs?: number): Promise<void> {
     if (!this.options.resolveCompile) return;

@@ -3,8 +3,8 @@
 // transaction itself (10-20 ms a run, measured on a 250-statement table, against 3 ms for the same
 // change sent to a running nft), and the agent changes its table at every policy change, so it,
 // and the lab with one per host, keep nft running. A script is sent as one line (statements joined
-// by ';'), which nft runs as one atomic transaction, followed by a `describe` whose fixed answer
-// marks the end of the command's output.
+// by ';'), or as a file that one line includes when it is long, which nft runs as one atomic
+// transaction, followed by a `describe` whose fixed answer marks the end of the command's output.
 
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -76,6 +76,8 @@ export class NftSession {
   private readonly waiting: OutputReader[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private exited = false;
+  /** ` in NAMESPACE`, for messages. */
+  private readonly where: string;
   /** A directory of its own for the scripts too long for one line, made when first needed. */
   private scripts: string | undefined;
   private scriptCount = 0;
@@ -84,6 +86,7 @@ export class NftSession {
 
   /** Without a namespace, nft runs in this process's own. */
   constructor(readonly namespace?: string) {
+    this.where = namespace ? ` in ${namespace}` : "";
     // stderr joins stdout so that an error arrives before the marker that follows it.
     // nft -i keeps a history of its input in $HOME/.nft.history, read at start and rewritten at
     // exit: every script ever sent, megabytes in root's home. A HOME that cannot hold it keeps
@@ -101,13 +104,13 @@ export class NftSession {
     });
     this.child.on("close", () => {
       this.exited = true;
-      const where = namespace ? ` in ${namespace}` : "";
-      for (const reader of this.waiting.splice(0)) {
-        if (this.pending !== "") reader.piece(this.pending);
-        this.pending = "";
-        reader.end(`nft${where} exited before it answered`);
-      }
+      const rest = this.pending;
       this.pending = "";
+      for (const [k, reader] of this.waiting.splice(0).entries()) {
+        // what arrived unclaimed belongs to the oldest command
+        if (k === 0 && rest !== "") reader.piece(rest);
+        reader.end(`nft${this.where} exited before it answered`);
+      }
     });
     this.child.on("error", () => {
       this.exited = true;
@@ -148,10 +151,7 @@ export class NftSession {
     if (fitsOneWrite(line)) await this.send(line, reader);
     else await this.sendIncluded(script, reader);
     const text = await reader.text;
-    if (text.includes("Error:")) {
-      const where = this.namespace ? ` in ${this.namespace}` : "";
-      throw new NftError(`nft${where}: ${text.trim().slice(0, 2000)}`);
-    }
+    if (text.includes("Error:")) throw new NftError(`nft${this.where}: ${text.trim().slice(0, 2000)}`);
   }
 
   /** Runs one command and returns what nft printed (a listing, or an `Error:` text). */
@@ -185,7 +185,7 @@ export class NftSession {
       throw new Error(`an nft command line of ${line.length} characters is too long to send whole`);
     const sent = this.queue.then(async () => {
       if (this.exited) {
-        reader.end(`nft${this.namespace ? ` in ${this.namespace}` : ""} has exited`);
+        reader.end(`nft${this.where} has exited`);
         return;
       }
       const answered = new Promise<void>((resolve) => {
@@ -211,8 +211,7 @@ export class NftSession {
   }
 
   close(): Promise<void> {
-    if (this.exited) return this.gone;
-    this.child.stdin.end();
+    if (!this.exited) this.child.stdin.end();
     return this.gone;
   }
 }

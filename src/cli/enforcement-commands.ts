@@ -17,9 +17,9 @@ function seconds(text: string | undefined, name: string, fallback: number): numb
 
 /**
  * When the agent guards its own host, its connection to the controller must survive any policy:
- * resolve the controller once and always allow new connections to that address and port.
+ * new connections to every address the controller's name has now, and its port, are always
+ * allowed (the agent asks again before each connection).
  */
-/** Every address the controller's name has now (the agent asks again before each connection). */
 async function controlChannelOf(controller: URL): Promise<CompileOptions> {
   const host = controller.hostname.replace(/^\[|\]$/g, "");
   const addresses = [...new Set((await lookup(host, { all: true })).map((a) => a.address))]

@@ -538,14 +538,14 @@ function baseRules(side: "in" | "out", options: CompileOptions): NftRule[] {
       comment: "tcp-new-without-syn",
     },
   ];
-  const channel = options.controlChannel;
-  for (const family of side === "out" && channel ? ([4, 6] as const) : []) {
-    const addresses = (channel?.addresses ?? []).filter((address) => cidrFamily(address) === family);
-    if (addresses.length === 0) continue;
+  const channel = side === "out" ? options.controlChannel : undefined;
+  for (const family of [4, 6] as const) {
+    const addresses = channel?.addresses.filter((address) => cidrFamily(address) === family) ?? [];
+    if (!channel || addresses.length === 0) continue;
     rules.push({
       match: [
         { m: "addr-list", family, field: "daddr", addresses },
-        { m: "port", protocol: "tcp", field: "dport", from: channel?.port ?? 0, to: channel?.port ?? 0 },
+        { m: "port", protocol: "tcp", field: "dport", from: channel.port, to: channel.port },
       ],
       action: { a: "accept" },
       counter: true,

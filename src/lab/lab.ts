@@ -128,7 +128,7 @@ export class Lab implements InstanceRuntime {
     if (this.closed) throw new Error("the lab is closed");
     // A namespace removed under the lab (`lab down`, `ip netns del`) would otherwise go unnoticed:
     // its nft keeps running in the detached namespace, so nothing fails. It is built again now.
-    if (await this.network.anyGone()) await this.forgetLost();
+    await this.forgetLost();
     if (this.lastRevision < 0) await this.removeLeftovers(estate);
     try {
       return await this.convergeOnce(estate, revision);

@@ -45,7 +45,7 @@ import {
   withLaunchPublicIp,
 } from "./network-interfaces.js";
 import { tagsForType, tagsFromSpecifications } from "./tags.js";
-import { availabilityZones } from "./vpcs.js";
+import { availabilityZones, TENANCIES } from "./vpcs.js";
 
 const MAX_PER_LAUNCH = 100;
 
@@ -406,7 +406,7 @@ const runInstances: Action = (ctx) => {
   // values before the resources they name are looked up (spec 4.4)
   p.oneOf("InstanceInitiatedShutdownBehavior", ["stop", "terminate"], "instanceInitiatedShutdownBehavior");
   const placement = p.struct("Placement");
-  const asked = placement?.oneOf("Tenancy", ["default", "dedicated", "host"], "tenancy");
+  const asked = placement?.oneOf("Tenancy", TENANCIES, "tenancy");
   const plan = planInterfaces(ctx, count);
   const primarySubnet = (plan[0] as PlannedInterface).subnet;
   const zone = placement?.string("AvailabilityZone");

@@ -273,7 +273,8 @@ function checkVpcQuota(ctx: ActionContext): void {
   }
 }
 
-const TENANCIES = ["default", "dedicated", "host"] as const;
+/** The model's tenancies, of a VPC and of an instance's placement. */
+export const TENANCIES = ["default", "dedicated", "host"] as const;
 
 const createVpc: Action = (ctx) => {
   ctx.params.refuseUnkept(
